@@ -1,0 +1,172 @@
+package arrowbuf
+
+import (
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// DataType is a dlt data type name, as stored in schemas and shown to users.
+type DataType string
+
+// The dlt data types.
+const (
+	TypeBigint    DataType = "bigint"
+	TypeDouble    DataType = "double"
+	TypeBool      DataType = "bool"
+	TypeText      DataType = "text"
+	TypeTimestamp DataType = "timestamp"
+	TypeDate      DataType = "date"
+	TypeTime      DataType = "time"
+	TypeDecimal   DataType = "decimal"
+	TypeJSON      DataType = "json"
+	TypeBinary    DataType = "binary"
+	TypeWei       DataType = "wei"
+)
+
+// WriteDisposition says how a load changes a table: append, replace or merge.
+type WriteDisposition string
+
+// The write dispositions.
+const (
+	Append  WriteDisposition = "append"
+	Replace WriteDisposition = "replace"
+	Merge   WriteDisposition = "merge"
+)
+
+// ContractMode is one of dlt's schema contract modes.
+type ContractMode string
+
+// The schema contract modes.
+const (
+	Evolve       ContractMode = "evolve"
+	Freeze       ContractMode = "freeze"
+	DiscardRow   ContractMode = "discard_row"
+	DiscardValue ContractMode = "discard_value"
+)
+
+// Contract is dlt's schema_contract: what happens to new tables, new columns
+// and values of a new data type. Empty fields mean evolve.
+type Contract struct {
+	Tables   ContractMode `json:"tables,omitempty"`
+	Columns  ContractMode `json:"columns,omitempty"`
+	DataType ContractMode `json:"data_type,omitempty"`
+}
+
+// Column is one column of a table, with dlt's column hints.
+type Column struct {
+	Name       string   `json:"name"`
+	DataType   DataType `json:"data_type,omitempty"`
+	Nullable   bool     `json:"nullable"`
+	PrimaryKey bool     `json:"primary_key,omitempty"`
+	MergeKey   bool     `json:"merge_key,omitempty"`
+	Unique     bool     `json:"unique,omitempty"`
+	RowKey     bool     `json:"row_key,omitempty"`
+	ParentKey  bool     `json:"parent_key,omitempty"`
+	RootKey    bool     `json:"root_key,omitempty"`
+	Variant    bool     `json:"variant,omitempty"`
+	Precision  int      `json:"precision,omitempty"`
+	Scale      int      `json:"scale,omitempty"`
+	// Timezone false stores timestamps without time zone; nil or true is UTC.
+	Timezone *bool `json:"timezone,omitempty"`
+}
+
+// Table is one table of a schema. Columns are in dlt's order.
+type Table struct {
+	Name             string           `json:"name"`
+	Parent           string           `json:"parent,omitempty"`
+	Resource         string           `json:"resource,omitempty"`
+	WriteDisposition WriteDisposition `json:"write_disposition,omitempty"`
+	Contract         *Contract        `json:"schema_contract,omitempty"`
+	FileFormat       string           `json:"file_format,omitempty"`
+	Columns          []*Column        `json:"columns"`
+}
+
+// Column returns the named column or nil.
+func (t *Table) Column(name string) *Column {
+	for _, c := range t.Columns {
+		if c.Name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// Clone returns a deep copy of the table.
+func (t *Table) Clone() *Table {
+	c := *t
+	if t.Contract != nil {
+		cc := *t.Contract
+		c.Contract = &cc
+	}
+	c.Columns = make([]*Column, len(t.Columns))
+	for i, col := range t.Columns {
+		cp := *col
+		c.Columns[i] = &cp
+	}
+	return &c
+}
+
+// Schema is the set of tables of one pipeline's dataset. It evolves while a
+// load runs; all methods are safe for concurrent use.
+type Schema struct {
+	mu     sync.RWMutex
+	name   string
+	tables []*Table // creation order
+	byName map[string]*Table
+}
+
+// NewSchema returns an empty schema with the given name.
+func NewSchema(name string) *Schema {
+	return &Schema{name: name, byName: map[string]*Table{}}
+}
+
+// Name returns the schema's name.
+func (s *Schema) Name() string { return s.name }
+
+// TableBatch is one record batch of normalized rows for one table. Table is
+// a snapshot of the table's schema when the batch was built; the record's
+// fields are exactly Table.Columns, in that order, typed by ArrowType. The
+// receiver of a TableBatch owns Record and must Release it.
+type TableBatch struct {
+	Table  *Table
+	Record arrow.RecordBatch
+}
+
+// TableHints are a resource's hints for its root table (and, through
+// NestedHints, for its nested tables), as dlt's resource hints.
+type TableHints struct {
+	WriteDisposition WriteDisposition
+	PrimaryKey       []string
+	MergeKey         []string
+	// Columns are column hints; a hinted column is created before inferred ones.
+	Columns []Column
+	// MaxTableNesting limits nesting depth; nil means dlt's default (1000).
+	MaxTableNesting *int
+	Contract        *Contract
+	FileFormat      string
+	// NestedHints maps a nested path (list fields joined by "__", without the
+	// root table name, e.g. "purchases__coupons") to hints for that table.
+	NestedHints map[string]TableHints
+}
+
+// Tables returns snapshots of all tables in creation order.
+func (s *Schema) Tables() []*Table {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]*Table, len(s.tables))
+	for i, t := range s.tables {
+		out[i] = t.Clone()
+	}
+	return out
+}
+
+// Table returns a snapshot of the named table, or nil.
+func (s *Schema) Table(name string) *Table {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if t := s.byName[name]; t != nil {
+		return t.Clone()
+	}
+	return nil
+}
