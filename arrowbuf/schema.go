@@ -80,6 +80,12 @@ type Table struct {
 	Contract         *Contract        `json:"schema_contract,omitempty"`
 	FileFormat       string           `json:"file_format,omitempty"`
 	Columns          []*Column        `json:"columns"`
+	// MaxNesting is the resource's max_table_nesting (dlt keeps it under
+	// "x-normalizer"); nil means the default.
+	MaxNesting *int `json:"-"`
+	// SeenData is set once rows were normalized into the table; schema
+	// contracts for new columns apply only after that, as in dlt.
+	SeenData bool `json:"-"`
 }
 
 // Column returns the named column or nil.
@@ -99,6 +105,10 @@ func (t *Table) Clone() *Table {
 		cc := *t.Contract
 		c.Contract = &cc
 	}
+	if t.MaxNesting != nil {
+		m := *t.MaxNesting
+		c.MaxNesting = &m
+	}
 	c.Columns = make([]*Column, len(t.Columns))
 	for i, col := range t.Columns {
 		cp := *col
@@ -114,11 +124,21 @@ type Schema struct {
 	name   string
 	tables []*Table // creation order
 	byName map[string]*Table
+	// colIdx indexes byName[table].Columns by name.
+	colIdx map[string]map[string]int
+	// nested holds nested hints by full nested table name, applied when the
+	// table is created (or right away when it exists).
+	nested map[string]TableHints
+	// version counts content changes seen by Version; hash is the content
+	// hash that version was taken at.
+	version  int64
+	hash     string
+	previous []string
 }
 
 // NewSchema returns an empty schema with the given name.
 func NewSchema(name string) *Schema {
-	return &Schema{name: name, byName: map[string]*Table{}}
+	return &Schema{name: name, byName: map[string]*Table{}, colIdx: map[string]map[string]int{}, nested: map[string]TableHints{}}
 }
 
 // Name returns the schema's name.
@@ -150,13 +170,15 @@ type TableHints struct {
 	NestedHints map[string]TableHints
 }
 
-// Tables returns snapshots of all tables in creation order.
+// Tables returns snapshots of all tables in creation order. Snapshots leave
+// out hinted columns that have no data type yet (dlt's incomplete columns):
+// destinations cannot create them.
 func (s *Schema) Tables() []*Table {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]*Table, len(s.tables))
 	for i, t := range s.tables {
-		out[i] = t.Clone()
+		out[i] = completeClone(t)
 	}
 	return out
 }
@@ -166,7 +188,7 @@ func (s *Schema) Table(name string) *Table {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if t := s.byName[name]; t != nil {
-		return t.Clone()
+		return completeClone(t)
 	}
 	return nil
 }

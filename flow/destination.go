@@ -43,6 +43,12 @@ type LoadRequest struct {
 	SchemaName string
 	// Schema is the live schema of the run; it grows while the load runs.
 	Schema *arrowbuf.Schema
+	// Drop lists tables to drop at the start of the load, inside its
+	// transaction (refresh drop_sources / drop_resources).
+	Drop []string
+	// Truncate lists tables to empty at the start of the load, inside its
+	// transaction (replace resources' known tables, refresh drop_data).
+	Truncate []string
 }
 
 // Load is one atomic load in progress. Write is called by one goroutine at a

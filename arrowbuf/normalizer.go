@@ -1,0 +1,888 @@
+package arrowbuf
+
+import (
+	"crypto/rand"
+	"crypto/sha3"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"math/big"
+	randv2 "math/rand/v2"
+	"slices"
+	"strconv"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/valyala/fastjson"
+)
+
+// NormalizerOption configures a Normalizer.
+type NormalizerOption func(*Normalizer)
+
+// WithBatchRows sets how many rows of one table are buffered before a
+// TableBatch is emitted (default 100,000).
+func WithBatchRows(n int) NormalizerOption {
+	return func(nz *Normalizer) {
+		if n > 0 {
+			nz.batchRows = n
+		}
+	}
+}
+
+// WithAllocator sets the Arrow allocator for builders and records.
+func WithAllocator(mem memory.Allocator) NormalizerOption {
+	return func(nz *Normalizer) {
+		if mem != nil {
+			nz.mem = mem
+		}
+	}
+}
+
+// Normalizer turns items into dlt's relational tables as Arrow record
+// batches. One goroutine uses a Normalizer; many may share one Schema.
+type Normalizer struct {
+	s         *Schema
+	loadID    string
+	emit      func(TableBatch) error
+	batchRows int
+	mem       memory.Allocator
+
+	tables map[string]*tstate // by normalized name
+	roots  map[string]*tstate // by raw root name
+
+	rng      *randv2.PCG
+	rowSeq   uint64
+	staged   []staged
+	resolved []resolved
+	deferred []deferredList
+	scratch  []byte
+
+	// visit state for fastjson's Visit callback (a method value, so no
+	// closure is allocated per object).
+	vTS    *tstate
+	vNode  *fieldNode
+	vLvl   int
+	vErr   error
+	visitF func(k []byte, v *fastjson.Value)
+}
+
+// tstate is a normalizer's local view of one table: its builders, the
+// columns it has seen, and cached flattening paths.
+type tstate struct {
+	name       string
+	parent     string
+	isRoot     bool
+	rootLike   bool // nested table with a primary key: no parent link
+	propRoot   bool // carries _dlt_root_id
+	detChildID bool // nested rows get ids derived from the parent id
+	maxNesting int
+	wd         WriteDisposition
+
+	top       *fieldNode
+	nodes     map[string]*fieldNode // canonical node per flattened name
+	cols      []*colBuf
+	colByName map[string]*colBuf
+	rows      int
+	seen      bool
+
+	sysLoad, sysID, sysParent, sysIdx, sysRoot *colBuf
+	sysReady                                   bool
+}
+
+// fieldNode is one flattened path of a table: the column it feeds and the
+// keys nested under it.
+type fieldNode struct {
+	name     string
+	children map[string]*fieldNode
+	col      *colBuf
+	variant  [nKinds]*colBuf
+	jsonCol  int8 // 0 unknown, 1 the column is json (keep nested values), 2 not
+	stamp    uint64
+	stagedAt int
+	// childName is the nested table a list under this key goes to.
+	childName string
+}
+
+type staged struct {
+	node *fieldNode
+	v    value
+}
+
+type resolved struct {
+	col *colBuf
+	v   value
+}
+
+type deferredList struct {
+	ts   *tstate
+	jv   *fastjson.Value
+	gv   []any
+	lvl  int
+	name string // nested table name
+}
+
+// colBuf is a column's Arrow builder in one normalizer.
+type colBuf struct {
+	col Column
+	pos int // position in the schema table, for dlt column order
+	b   array.Builder
+	i64 *array.Int64Builder
+	f64 *array.Float64Builder
+	bl  *array.BooleanBuilder
+	str *array.StringBuilder
+	tsb *array.TimestampBuilder
+	d32 *array.Date32Builder
+	t64 *array.Time64Builder
+	dec *array.Decimal128Builder
+	bin *array.BinaryBuilder
+}
+
+// NewNormalizer returns a Normalizer that appends rows of load loadID and
+// calls emit with every finished batch. emit owns the batch's record.
+func NewNormalizer(s *Schema, loadID string, emit func(TableBatch) error, opts ...NormalizerOption) *Normalizer {
+	n := &Normalizer{s: s, loadID: loadID, emit: emit, batchRows: 100_000, mem: memory.DefaultAllocator,
+		tables: map[string]*tstate{}, roots: map[string]*tstate{}}
+	for _, o := range opts {
+		o(n)
+	}
+	var seed [16]byte
+	_, _ = rand.Read(seed[:])
+	n.rng = randv2.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:]))
+	n.visitF = n.visitKV
+	return n
+}
+
+// newID returns a random 14-char id like dlt's uniq_id_base64(10).
+func (n *Normalizer) newID() string {
+	var raw [10]byte
+	a, b := n.rng.Uint64(), n.rng.Uint64()
+	binary.LittleEndian.PutUint64(raw[:8], a)
+	binary.LittleEndian.PutUint16(raw[8:], uint16(b))
+	return base64.RawStdEncoding.EncodeToString(raw[:])
+}
+
+// childID derives a nested row id from its parent row, table and position,
+// as dlt does for nested tables of merge tables and for list values.
+func childID(parentID, table string, idx int) string {
+	buf := make([]byte, 0, len(parentID)+len(table)+24)
+	buf = append(buf, parentID...)
+	buf = append(buf, '_')
+	buf = append(buf, table...)
+	buf = append(buf, '_')
+	buf = strconv.AppendInt(buf, int64(idx), 10)
+	return base64.RawStdEncoding.EncodeToString(sha3.SumSHAKE128(buf, 10))
+}
+
+// rootTable returns the state of a root table by raw name, creating the
+// table in the schema if needed.
+func (n *Normalizer) rootTable(raw string) (*tstate, error) {
+	if ts := n.roots[raw]; ts != nil {
+		return ts, nil
+	}
+	name := NormalizeTableIdentifier(raw)
+	ts, err := n.table(name, "", "")
+	if err != nil {
+		return nil, err
+	}
+	n.roots[raw] = ts
+	return ts, nil
+}
+
+// table returns the local state of a table, creating it in the schema.
+func (n *Normalizer) table(name, parent, rootName string) (*tstate, error) {
+	if ts := n.tables[name]; ts != nil {
+		return ts, nil
+	}
+	info, err := n.s.ensureTable(name, parent)
+	if err != nil {
+		return nil, err
+	}
+	ts := &tstate{name: name, parent: parent, isRoot: parent == "", rootLike: info.rootLike,
+		propRoot: info.propRoot, detChildID: info.merge, maxNesting: info.maxNesting, wd: info.wd,
+		nodes: map[string]*fieldNode{}, colByName: map[string]*colBuf{}}
+	ts.top = &fieldNode{children: map[string]*fieldNode{}}
+	n.tables[name] = ts
+	return ts, nil
+}
+
+type tableInfo struct {
+	rootLike, propRoot, merge bool
+	maxNesting                int
+	wd                        WriteDisposition
+}
+
+// ensureTable creates a table (nested when parent is set) and returns what
+// the normalizer needs to know about it. New nested tables are subject to
+// the parent's column contract.
+func (s *Schema) ensureTable(name, parent string) (tableInfo, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.byName[name]
+	if t == nil {
+		t = &Table{Name: name, Parent: parent, WriteDisposition: Append}
+		if parent != "" {
+			p := s.byName[parent]
+			if p != nil && p.SeenData {
+				if mode := contractOf(s.rootOfLocked(p)).Columns; mode == Freeze {
+					return tableInfo{}, fmt.Errorf("%w: table %q: new nested table %q (columns: freeze)", ErrContract, parent, name)
+				} else if mode == DiscardRow || mode == DiscardValue {
+					return tableInfo{}, errDiscardTable
+				}
+			}
+		}
+		s.addTableLocked(t)
+		if h, ok := s.nested[name]; ok {
+			s.applyTableHintsLocked(t, h)
+		}
+	}
+	root := s.rootOfLocked(t)
+	info := tableInfo{propRoot: propagatesRoot(root), merge: root.WriteDisposition == Merge, wd: root.WriteDisposition,
+		maxNesting: DefaultMaxTableNesting}
+	if t.Parent != "" {
+		t.WriteDisposition = root.WriteDisposition
+		info.rootLike = hasPrimaryKey(t)
+	}
+	if root.MaxNesting != nil {
+		info.maxNesting = *root.MaxNesting
+	}
+	return info, nil
+}
+
+var errDiscardTable = fmt.Errorf("arrowbuf: nested table discarded by contract")
+
+func contractOf(t *Table) Contract {
+	if t.Contract == nil {
+		return Contract{}
+	}
+	return *t.Contract
+}
+
+type action uint8
+
+const (
+	actOK action = iota
+	actDiscardRow
+	actDiscardValue
+)
+
+// resolveColumn returns the schema column name of table, creating it with
+// type typ when it is missing or has no type yet, subject to the table's
+// contract (columns mode, or data_type mode for variants).
+func (s *Schema) resolveColumn(table string, tmpl Column) (Column, int, action, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t := s.byName[table]
+	c := s.columnLocked(t, tmpl.Name)
+	if c != nil && c.DataType != "" {
+		return *c, s.colIdx[table][c.Name], actOK, nil
+	}
+	if t.SeenData && c == nil && !IsSystemColumn(tmpl.Name) {
+		ct := contractOf(s.rootOfLocked(t))
+		mode, what := ct.Columns, "columns"
+		if tmpl.Variant {
+			mode, what = ct.DataType, "data_type"
+		}
+		switch mode {
+		case Freeze:
+			return Column{}, 0, actOK, fmt.Errorf("%w: table %q column %q (%s: freeze)", ErrContract, table, tmpl.Name, what)
+		case DiscardRow:
+			return Column{}, 0, actDiscardRow, nil
+		case DiscardValue:
+			return Column{}, 0, actDiscardValue, nil
+		}
+	}
+	if c != nil {
+		c.DataType = tmpl.DataType
+		return *c, s.colIdx[table][c.Name], actOK, nil
+	}
+	cp := tmpl
+	c, pos := s.addColumnLocked(t, &cp)
+	return *c, pos, actOK, nil
+}
+
+// IsSystemColumn reports whether name is one of dlt's _dlt_* columns.
+func IsSystemColumn(name string) bool { return len(name) > 5 && name[:5] == "_dlt_" }
+
+func (s *Schema) markSeen(table string) {
+	s.mu.Lock()
+	if t := s.byName[table]; t != nil {
+		t.SeenData = true
+	}
+	s.mu.Unlock()
+}
+
+// columnType is the hinted type of a column, or "" when it has none.
+func (s *Schema) columnType(table, name string) DataType {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if t := s.byName[table]; t != nil {
+		if c := s.columnLocked(t, name); c != nil {
+			return c.DataType
+		}
+	}
+	return ""
+}
+
+// snapshot returns the table with exactly cols, in schema order.
+func (s *Schema) snapshot(name string, cols []*colBuf) *Table {
+	s.mu.RLock()
+	t := s.byName[name]
+	out := &Table{Name: t.Name, Parent: t.Parent, Resource: t.Resource, WriteDisposition: t.WriteDisposition,
+		FileFormat: t.FileFormat, SeenData: t.SeenData}
+	if t.Contract != nil {
+		c := *t.Contract
+		out.Contract = &c
+	}
+	if t.Parent != "" {
+		root := s.rootOfLocked(t)
+		out.WriteDisposition = root.WriteDisposition
+		if out.Resource == "" {
+			out.Resource = root.Resource
+		}
+	}
+	s.mu.RUnlock()
+	out.Columns = make([]*Column, len(cols))
+	for i, c := range cols {
+		cp := c.col
+		out.Columns[i] = &cp
+	}
+	return out
+}
+
+// localColumn returns this normalizer's buffer for a schema column,
+// creating the builder and back-filling nulls for rows already buffered.
+func (n *Normalizer) localColumn(ts *tstate, c Column, pos int) *colBuf {
+	if cb := ts.colByName[c.Name]; cb != nil {
+		return cb
+	}
+	cb := &colBuf{col: c, pos: pos}
+	cb.b = array.NewBuilder(n.mem, ArrowType(&c))
+	switch b := cb.b.(type) {
+	case *array.Int64Builder:
+		cb.i64 = b
+	case *array.Float64Builder:
+		cb.f64 = b
+	case *array.BooleanBuilder:
+		cb.bl = b
+	case *array.StringBuilder:
+		cb.str = b
+	case *array.TimestampBuilder:
+		cb.tsb = b
+	case *array.Date32Builder:
+		cb.d32 = b
+	case *array.Time64Builder:
+		cb.t64 = b
+	case *array.Decimal128Builder:
+		cb.dec = b
+	case *array.BinaryBuilder:
+		cb.bin = b
+	}
+	if ts.rows > 0 {
+		cb.b.AppendNulls(ts.rows)
+	}
+	ts.colByName[c.Name] = cb
+	// Keep local columns in schema order so batches list them as dlt does.
+	i, _ := slices.BinarySearchFunc(ts.cols, pos, func(a *colBuf, p int) int { return a.pos - p })
+	ts.cols = slices.Insert(ts.cols, i, cb)
+	return cb
+}
+
+// appendValue appends a value already coerced to the column's type.
+func (n *Normalizer) appendValue(cb *colBuf, v *value) error {
+	switch {
+	case cb.i64 != nil:
+		cb.i64.Append(v.i)
+	case cb.f64 != nil:
+		cb.f64.Append(v.f)
+	case cb.bl != nil:
+		cb.bl.Append(v.b)
+	case cb.str != nil:
+		if v.k == kJSON {
+			n.scratch = jsonText(n.scratch[:0], v)
+			cb.str.BinaryBuilder.Append(n.scratch)
+		} else {
+			cb.str.Append(v.s)
+		}
+	case cb.tsb != nil:
+		cb.tsb.Append(arrow.Timestamp(v.i))
+	case cb.d32 != nil:
+		cb.d32.Append(arrow.Date32(v.i))
+	case cb.t64 != nil:
+		cb.t64.Append(arrow.Time64(v.i))
+	case cb.dec != nil:
+		dt := cb.dec.Type().(*arrow.Decimal128Type)
+		d, err := decimal128.FromString(v.s, dt.Precision, dt.Scale)
+		if err != nil {
+			// Out of range for the column: dlt would fail the load too.
+			return fmt.Errorf("arrowbuf: column %q: decimal %q: %w", cb.col.Name, v.s, err)
+		}
+		cb.dec.Append(d)
+	case cb.bin != nil:
+		cb.bin.Append(unsafe.Slice(unsafe.StringData(v.s), len(v.s)))
+	default:
+		return fmt.Errorf("arrowbuf: column %q: no builder for %s", cb.col.Name, cb.col.DataType)
+	}
+	return nil
+}
+
+// stage records a value of the current row, the last value winning when
+// two keys normalize to the same name (dlt keeps the first position).
+func (n *Normalizer) stage(node *fieldNode, v value) {
+	if node.stamp == n.rowSeq {
+		n.staged[node.stagedAt].v = v
+		return
+	}
+	node.stamp = n.rowSeq
+	node.stagedAt = len(n.staged)
+	n.staged = append(n.staged, staged{node: node, v: v})
+}
+
+// node returns the field node for key under parent, computing and caching
+// its flattened name.
+func (n *Normalizer) node(ts *tstate, parent *fieldNode, key []byte) *fieldNode {
+	if nd := parent.children[string(key)]; nd != nil {
+		return nd
+	}
+	name := NormalizePath(string(key))
+	if parent.name != "" {
+		name = parent.name + PathSeparator + name
+	}
+	nd := ts.nodes[name]
+	if nd == nil {
+		nd = &fieldNode{name: name, children: map[string]*fieldNode{}, stagedAt: -1}
+		ts.nodes[name] = nd
+	}
+	parent.children[string(key)] = nd
+	return nd
+}
+
+// isJSONColumn reports whether the column at node is typed json, where
+// nested values are kept instead of flattened.
+func (n *Normalizer) isJSONColumn(ts *tstate, nd *fieldNode) bool {
+	if nd.jsonCol == 0 {
+		nd.jsonCol = 2
+		if n.s.columnType(ts.name, nd.name) == TypeJSON {
+			nd.jsonCol = 1
+		}
+	}
+	return nd.jsonCol == 1
+}
+
+// beginRow starts staging a row.
+func (n *Normalizer) beginRow() {
+	n.rowSeq++
+	n.staged = n.staged[:0]
+}
+
+// resolveStaged maps the staged values of the current row to columns,
+// coercing or creating variants. It reports whether the row is kept.
+func (n *Normalizer) resolveStaged(ts *tstate) (bool, error) {
+	n.resolved = n.resolved[:0]
+	for i := range n.staged {
+		st := &n.staged[i]
+		if st.v.k == kNull {
+			continue
+		}
+		cb, v, act, err := n.target(ts, st.node, &st.v)
+		if err != nil {
+			return false, err
+		}
+		switch act {
+		case actDiscardRow:
+			return false, nil
+		case actDiscardValue:
+			continue
+		}
+		n.resolved = append(n.resolved, resolved{col: cb, v: v})
+	}
+	return true, nil
+}
+
+// target finds the column for a value: the node's column when the value
+// coerces to its type, else the variant column for the value's type.
+func (n *Normalizer) target(ts *tstate, nd *fieldNode, v *value) (*colBuf, value, action, error) {
+	cb := nd.col
+	if cb == nil {
+		c, pos, act, err := n.s.resolveColumn(ts.name, Column{Name: nd.name, DataType: inferType(v), Nullable: true})
+		if err != nil || act != actOK {
+			return nil, value{}, act, err
+		}
+		cb = n.localColumn(ts, c, pos)
+		nd.col = cb
+		if c.DataType == TypeJSON {
+			nd.jsonCol = 1
+		}
+	}
+	if pyType[v.k] == cb.col.DataType {
+		return cb, *v, actOK, nil
+	}
+	if cv, ok := coerce(cb.col.DataType, v); ok {
+		return cb, cv, actOK, nil
+	}
+	vc := nd.variant[v.k]
+	if vc == nil {
+		name := nd.name + PathSeparator + "v_" + string(pyType[v.k])
+		c, pos, act, err := n.s.resolveColumn(ts.name, Column{Name: name, DataType: inferType(v), Nullable: true, Variant: true})
+		if err != nil || act != actOK {
+			return nil, value{}, act, err
+		}
+		vc = n.localColumn(ts, c, pos)
+		nd.variant[v.k] = vc
+	}
+	if cv, ok := coerce(vc.col.DataType, v); ok {
+		return vc, cv, actOK, nil
+	}
+	return nil, value{}, actOK, fmt.Errorf("arrowbuf: table %q column %q: cannot coerce %s value to %s", ts.name, vc.col.Name, pyType[v.k], vc.col.DataType)
+}
+
+var (
+	sysLoadCol   = Column{Name: ColLoadID, DataType: TypeText}
+	sysIDCol     = Column{Name: ColID, DataType: TypeText, Unique: true, RowKey: true}
+	sysParentCol = Column{Name: ColParentID, DataType: TypeText, ParentKey: true}
+	sysIdxCol    = Column{Name: ColListIdx, DataType: TypeBigint}
+	sysRootCol   = Column{Name: ColRootID, DataType: TypeText, RootKey: true}
+)
+
+func (n *Normalizer) sysColumn(ts *tstate, tmpl Column) (*colBuf, error) {
+	c, pos, _, err := n.s.resolveColumn(ts.name, tmpl)
+	if err != nil {
+		return nil, err
+	}
+	return n.localColumn(ts, c, pos), nil
+}
+
+// ensureSys creates the system columns after the first row's data columns,
+// in dlt's order.
+func (n *Normalizer) ensureSys(ts *tstate) error {
+	if ts.sysReady {
+		return nil
+	}
+	var err error
+	add := func(dst **colBuf, c Column) {
+		if err == nil {
+			*dst, err = n.sysColumn(ts, c)
+		}
+	}
+	nested := !ts.isRoot
+	if ts.propRoot && nested {
+		add(&ts.sysRoot, sysRootCol)
+	}
+	if nested && !ts.rootLike {
+		add(&ts.sysParent, sysParentCol)
+		add(&ts.sysIdx, sysIdxCol)
+	}
+	if !nested || ts.rootLike {
+		add(&ts.sysLoad, sysLoadCol)
+	}
+	add(&ts.sysID, sysIDCol)
+	ts.sysReady = err == nil
+	return err
+}
+
+// commitRow appends the resolved row plus system values to the builders
+// and completes the other columns with nulls.
+func (n *Normalizer) commitRow(ts *tstate, id, parentID, rootID string, idx int) error {
+	if err := n.ensureSys(ts); err != nil {
+		return err
+	}
+	for i := range n.resolved {
+		if err := n.appendValue(n.resolved[i].col, &n.resolved[i].v); err != nil {
+			return err
+		}
+	}
+	if ts.sysRoot != nil {
+		ts.sysRoot.str.Append(rootID)
+	}
+	if ts.sysParent != nil {
+		ts.sysParent.str.Append(parentID)
+		ts.sysIdx.i64.Append(int64(idx))
+	}
+	if ts.sysLoad != nil {
+		ts.sysLoad.str.Append(n.loadID)
+	}
+	ts.sysID.str.Append(id)
+	ts.rows++
+	for _, cb := range ts.cols {
+		if cb.b.Len() < ts.rows {
+			cb.b.AppendNull()
+		}
+	}
+	if !ts.seen {
+		ts.seen = true
+		n.s.markSeen(ts.name)
+	}
+	if ts.rows >= n.batchRows {
+		return n.flushTable(ts)
+	}
+	return nil
+}
+
+// flushTable emits the table's buffered rows as one batch.
+func (n *Normalizer) flushTable(ts *tstate) error {
+	if ts.rows == 0 {
+		return nil
+	}
+	fields := make([]arrow.Field, len(ts.cols))
+	arrs := make([]arrow.Array, len(ts.cols))
+	for i, cb := range ts.cols {
+		fields[i] = arrowField(&cb.col)
+		arrs[i] = cb.b.NewArray()
+	}
+	rec := array.NewRecordBatch(arrow.NewSchema(fields, nil), arrs, int64(ts.rows))
+	for _, a := range arrs {
+		a.Release()
+	}
+	tbl := n.s.snapshot(ts.name, ts.cols)
+	ts.rows = 0
+	return n.emit(TableBatch{Table: tbl, Record: rec})
+}
+
+// Flush emits all buffered rows of all tables, parents before children.
+func (n *Normalizer) Flush() error {
+	names := make([]*tstate, 0, len(n.tables))
+	for _, ts := range n.tables {
+		names = append(names, ts)
+	}
+	slices.SortFunc(names, func(a, b *tstate) int { return len(a.name) - len(b.name) })
+	for _, ts := range names {
+		if err := n.flushTable(ts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Release frees the builders; buffered rows are dropped.
+func (n *Normalizer) Release() {
+	for _, ts := range n.tables {
+		for _, cb := range ts.cols {
+			cb.b.Release()
+		}
+		ts.cols = nil
+		ts.colByName = map[string]*colBuf{}
+		ts.rows = 0
+	}
+	n.tables = map[string]*tstate{}
+	n.roots = map[string]*tstate{}
+}
+
+// AppendJSON normalizes rows of the root table (a raw name). A row that is
+// not an object is stored as {"value": row}, as dlt does.
+func (n *Normalizer) AppendJSON(table string, rows []*fastjson.Value) error {
+	ts, err := n.rootTable(table)
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		if row == nil {
+			continue
+		}
+		if err := n.jsonRow(ts, row, "", "", 0, ts.maxNesting); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var valueKey = []byte("value")
+var listKey = []byte("list")
+
+// jsonRow normalizes one row of ts and then its nested lists.
+func (n *Normalizer) jsonRow(ts *tstate, row *fastjson.Value, parentID, rootID string, idx, lvl int) error {
+	mark := len(n.deferred)
+	n.beginRow()
+	switch row.Type() {
+	case fastjson.TypeObject:
+		o, _ := row.Object()
+		n.vTS, n.vNode, n.vLvl, n.vErr = ts, ts.top, lvl, nil
+		o.Visit(n.visitF)
+		if n.vErr != nil {
+			return n.vErr
+		}
+	case fastjson.TypeArray:
+		// a list inside a list: an intermediate row holding it as "list"
+		n.vTS, n.vNode, n.vLvl = ts, ts.top, lvl
+		n.visitKV(listKey, row)
+	default:
+		n.vTS, n.vNode, n.vLvl = ts, ts.top, lvl
+		n.visitKV(valueKey, row)
+	}
+	return n.finishRow(ts, mark, parentID, rootID, idx)
+}
+
+// finishRow resolves and commits the staged row, then normalizes the lists
+// it deferred (entries from mark on), depth first like dlt.
+func (n *Normalizer) finishRow(ts *tstate, mark int, parentID, rootID string, idx int) error {
+	keep, err := n.resolveStaged(ts)
+	if err != nil || !keep {
+		n.deferred = n.deferred[:mark]
+		return err
+	}
+	var id string
+	switch {
+	case ts.isRoot:
+		id = n.newID()
+	case ts.detChildID && !ts.rootLike:
+		id = childID(parentID, ts.name, idx)
+	default:
+		id = n.newID()
+	}
+	if ts.isRoot {
+		rootID = id
+	}
+	if err := n.commitRow(ts, id, parentID, rootID, idx); err != nil {
+		return err
+	}
+	end := len(n.deferred)
+	for i := mark; i < end; i++ {
+		if err := n.normalizeList(n.deferred[i], id, rootID); err != nil {
+			return err
+		}
+	}
+	n.deferred = n.deferred[:mark]
+	return nil
+}
+
+// visitKV stages one key of an object of the current row.
+func (n *Normalizer) visitKV(k []byte, v *fastjson.Value) {
+	if n.vErr != nil {
+		return
+	}
+	ts, parent, lvl := n.vTS, n.vNode, n.vLvl
+	nd := n.node(ts, parent, k)
+	switch v.Type() {
+	case fastjson.TypeNull:
+		if nd.stamp == n.rowSeq {
+			n.staged[nd.stagedAt].v = value{}
+		}
+	case fastjson.TypeTrue:
+		n.stage(nd, value{k: kBool, b: true})
+	case fastjson.TypeFalse:
+		n.stage(nd, value{k: kBool})
+	case fastjson.TypeString:
+		b, _ := v.StringBytes()
+		n.stage(nd, value{k: kStr, s: unsafe.String(unsafe.SliceData(b), len(b))})
+	case fastjson.TypeNumber:
+		n.stage(nd, jsonNumber(v, n))
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		if lvl <= 0 || n.isJSONColumn(ts, nd) {
+			n.stage(nd, value{k: kJSON, jv: v})
+			return
+		}
+		n.vNode, n.vLvl = nd, lvl-1
+		o.Visit(n.visitF)
+		n.vNode, n.vLvl = parent, lvl
+	case fastjson.TypeArray:
+		if lvl <= 0 || n.isJSONColumn(ts, nd) {
+			n.stage(nd, value{k: kJSON, jv: v})
+			return
+		}
+		arr, _ := v.Array()
+		if len(arr) == 0 {
+			return
+		}
+		n.deferList(ts, nd, parent, k, deferredList{jv: v, lvl: lvl - 1})
+	}
+}
+
+// deferList queues a list for normalization into a nested table after the
+// current row is committed.
+func (n *Normalizer) deferList(ts *tstate, nd, parent *fieldNode, k []byte, d deferredList) {
+	if nd.childName == "" {
+		name := NormalizeTableIdentifier(string(k))
+		if parent.name != "" {
+			name = parent.name + PathSeparator + name
+		}
+		nd.childName = ts.name + PathSeparator + name
+	}
+	d.ts = ts
+	d.name = nd.childName
+	n.deferred = append(n.deferred, d)
+}
+
+// normalizeList writes the items of a deferred list as rows of its nested
+// table.
+func (n *Normalizer) normalizeList(d deferredList, parentID, rootID string) error {
+	child, err := n.table(d.name, d.ts.name, "")
+	if err == errDiscardTable {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if d.jv != nil {
+		arr, _ := d.jv.Array()
+		for i, item := range arr {
+			if item.Type() == fastjson.TypeObject || item.Type() == fastjson.TypeArray {
+				if err := n.jsonRow(child, item, parentID, rootID, i, d.lvl); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := n.scalarRow(child, item, nil, parentID, rootID, i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for i, item := range d.gv {
+		switch item.(type) {
+		case map[string]any, []any:
+			if err := n.goRow(child, item, parentID, rootID, i, d.lvl); err != nil {
+				return err
+			}
+		default:
+			if err := n.scalarRow(child, nil, item, parentID, rootID, i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// scalarRow writes a list item that is a scalar as a row with a "value"
+// column; its id derives from the parent row as in dlt.
+func (n *Normalizer) scalarRow(ts *tstate, jv *fastjson.Value, gv any, parentID, rootID string, idx int) error {
+	n.beginRow()
+	nd := n.node(ts, ts.top, valueKey)
+	if jv != nil {
+		n.vTS, n.vNode, n.vLvl = ts, ts.top, 0
+		n.visitKV(valueKey, jv)
+	} else if v, ok := goScalar(gv); ok {
+		n.stage(nd, v)
+	}
+	keep, err := n.resolveStaged(ts)
+	if err != nil || !keep {
+		return err
+	}
+	return n.commitRow(ts, childID(parentID, ts.name, idx), parentID, rootID, idx)
+}
+
+// jsonNumber reads a JSON number as bigint when it is written as an
+// integer that fits, else as double (Python's json does the same split).
+func jsonNumber(v *fastjson.Value, n *Normalizer) value {
+	n.scratch = v.MarshalTo(n.scratch[:0])
+	raw := n.scratch
+	isInt := true
+	for _, c := range raw {
+		if c == '.' || c == 'e' || c == 'E' {
+			isInt = false
+			break
+		}
+	}
+	if isInt {
+		if i, err := v.Int64(); err == nil {
+			return value{k: kInt, i: i}
+		}
+		// Too big for bigint: keep the digits as a decimal.
+		if _, ok := new(big.Int).SetString(string(raw), 10); ok {
+			return value{k: kDecimal, s: string(raw)}
+		}
+	}
+	f, _ := v.Float64()
+	return value{k: kFloat, f: f}
+}

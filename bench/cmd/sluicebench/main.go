@@ -1,0 +1,158 @@
+// Command sluicebench measures sluice against the machine's raw ceiling on
+// the same data, in one invocation, and prints rows/s, MB/s, their ratio,
+// peak RSS and allocations per row. Each measurement runs in a child process
+// of its own so its peak RSS is its own.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/sluicehq/sluice/bench"
+	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink/duckdb"
+)
+
+type result struct {
+	Name         string  `json:"name"`
+	Rows         int64   `json:"rows"`
+	Seconds      float64 `json:"seconds"`
+	InputBytes   int64   `json:"input_bytes"`
+	PeakRSSMB    float64 `json:"peak_rss_mb"`
+	AllocsPerRow float64 `json:"allocs_per_row"`
+}
+
+func main() {
+	rows := flag.Int("rows", 1_000_000, "records to load")
+	pageSize := flag.Int("page", 1000, "records per page")
+	shape := flag.String("shape", "flat", "flat or nested (5 children per record)")
+	phase := flag.String("phase", "", "internal: run one measurement (ceiling|duckdb) and print JSON")
+	flag.Parse()
+
+	if *phase != "" {
+		res, err := measure(*phase, *rows, *pageSize, bench.Shape(*shape))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sluicebench:", err)
+			os.Exit(1)
+		}
+		json.NewEncoder(os.Stdout).Encode(res)
+		return
+	}
+
+	fmt.Printf("sluicebench: %d %s records, pages of %d, GOMAXPROCS=%d\n", *rows, *shape, *pageSize, runtime.GOMAXPROCS(0))
+	phases := []string{"duckdb"}
+	if *shape == "flat" {
+		phases = []string{"ceiling", "duckdb"}
+	}
+	var results []result
+	for _, ph := range phases {
+		res, err := child(ph, *rows, *pageSize, *shape)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "sluicebench:", err)
+			os.Exit(1)
+		}
+		results = append(results, res)
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "run\trows\tseconds\trows/s\tMB/s\tvs ceiling\tpeak RSS MB\tallocs/row\t")
+	ceiling := 0.0
+	for _, r := range results {
+		rps := float64(r.Rows) / r.Seconds
+		if r.Name == "ceiling" {
+			ceiling = rps
+		}
+		ratio := "-"
+		if ceiling > 0 {
+			ratio = fmt.Sprintf("%.2f", rps/ceiling)
+		}
+		fmt.Fprintf(w, "%s\t%d\t%.2f\t%.0f\t%.1f\t%s\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.Seconds, rps,
+			float64(r.InputBytes)/r.Seconds/1e6, ratio, r.PeakRSSMB, r.AllocsPerRow)
+	}
+	w.Flush()
+}
+
+// child runs one phase in a fresh process.
+func child(phase string, rows, pageSize int, shape string) (result, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return result{}, err
+	}
+	cmd := exec.Command(exe, "-phase", phase, "-rows", strconv.Itoa(rows), "-page", strconv.Itoa(pageSize), "-shape", shape)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return result{}, fmt.Errorf("phase %s: %w", phase, err)
+	}
+	var res result
+	return res, json.Unmarshal(out, &res)
+}
+
+func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error) {
+	ctx := context.Background()
+	// A fixed pool of distinct pages, cycled: input memory does not grow
+	// with the number of rows.
+	pool := bench.Pages(min(rows, 100*pageSize), pageSize, shape)
+	n := (rows + pageSize - 1) / pageSize
+	input := bench.Bytes(pool) * int64(n) / int64(len(pool))
+	dir, err := os.MkdirTemp("", "sluicebench-")
+	if err != nil {
+		return result{}, err
+	}
+	defer os.RemoveAll(dir)
+	dest := duckdb.New(filepath.Join(dir, "bench.duckdb"))
+
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	mallocs := ms.Mallocs
+	start := time.Now()
+	var loaded int64
+	switch phase {
+	case "ceiling":
+		loaded, err = bench.Ceiling(ctx, dest, pool, n, 100_000)
+	case "duckdb":
+		var p *flow.Pipeline
+		p, err = flow.NewPipeline("bench", dest, flow.PipelinesDir(filepath.Join(dir, "pipelines")), flow.Dataset("bench"))
+		if err != nil {
+			return result{}, err
+		}
+		var info *flow.LoadInfo
+		if info, err = p.Run(ctx, bench.PagesResource("users", pool, n)); err == nil {
+			loaded = info.RowCounts["users"]
+		}
+	default:
+		return result{}, fmt.Errorf("unknown phase %q", phase)
+	}
+	if err != nil {
+		return result{}, err
+	}
+	secs := time.Since(start).Seconds()
+	runtime.ReadMemStats(&ms)
+	return result{Name: phase, Rows: loaded, Seconds: secs, InputBytes: input, PeakRSSMB: peakRSSMB(),
+		AllocsPerRow: float64(ms.Mallocs-mallocs) / float64(max(loaded, 1))}, nil
+}
+
+// peakRSSMB reads VmHWM (peak resident set) from /proc/self/status.
+func peakRSSMB() float64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,424 @@
+// Package spec reads the pipeline spec files `sluice run` takes: YAML or JSON
+// (JSON is YAML) with pipeline_name, dataset_name, destination,
+// max_table_nesting and source. It checks the top-level keys, resolves
+// ${NAME} secrets in every string value and hands the source tree on
+// untouched: the rest package decodes and checks it.
+//
+// Errors name the path of the field that is wrong, as
+// `destination.paht: unknown field "paht"`; a missing secret is a
+// *MissingSecretError.
+package spec
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/sluicehq/sluice/flow"
+)
+
+// The destination types a spec can name.
+const (
+	DuckDB  = "duckdb"
+	Parquet = "parquet"
+)
+
+// Destination is the spec's destination: a DuckDB file or a Parquet bucket.
+type Destination struct {
+	Type      string // DuckDB or Parquet
+	Path      string // DuckDB file (Type DuckDB)
+	BucketURL string // where Parquet files go (Type Parquet)
+}
+
+// Spec is a parsed, checked pipeline spec with its secrets resolved.
+type Spec struct {
+	PipelineName    string // normalized, [a-z0-9_]+
+	DatasetName     string // normalized; default <pipeline_name>_dataset
+	Destination     Destination
+	MaxTableNesting *int
+	// Source is the `source` tree with secrets resolved, for
+	// rest.DecodeConfig: maps are map[string]any, lists []any, numbers
+	// int64 or float64.
+	Source any
+	// Secrets lists the secret values the spec used, to redact them from
+	// output.
+	Secrets []string
+}
+
+// Error is a problem at a path of the spec.
+type Error struct {
+	Path string // e.g. destination.path, source; empty for the whole file
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return e.Path + ": " + e.Msg
+}
+
+func errAt(path, format string, args ...any) error {
+	return &Error{Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+// topKeys are the keys a spec may have, in the order they are documented.
+var topKeys = []string{"pipeline_name", "dataset_name", "destination", "max_table_nesting", "source"}
+
+// Parse decodes a spec (name is the file name used in syntax errors),
+// resolves its secrets and checks its top-level fields. Relative DuckDB paths
+// and bucket URLs are made absolute against dir (the working dir).
+func Parse(data []byte, name, dir string, secrets *Secrets) (*Spec, error) {
+	tree, err := Decode(data, name)
+	if err != nil {
+		return nil, err
+	}
+	if secrets == nil {
+		secrets = &Secrets{}
+	}
+	var used []string
+	if tree, err = secrets.expandTree(tree, &used); err != nil {
+		return nil, err
+	}
+	root, ok := tree.(map[string]any)
+	if !ok {
+		return nil, &Error{Msg: fmt.Sprintf("%s: the spec must be a mapping of %s, not %s", name, strings.Join(topKeys, ", "), kindOf(tree))}
+	}
+	if err := checkKeys("", root, topKeys); err != nil {
+		return nil, err
+	}
+	s := &Spec{Secrets: used}
+
+	pn, ok := root["pipeline_name"]
+	if !ok || pn == nil {
+		return nil, errAt("pipeline_name", "required field is missing")
+	}
+	if s.PipelineName, err = nameField("pipeline_name", pn); err != nil {
+		return nil, err
+	}
+	s.DatasetName = s.PipelineName + "_dataset"
+	if dn, ok := root["dataset_name"]; ok && dn != nil {
+		if s.DatasetName, err = nameField("dataset_name", dn); err != nil {
+			return nil, err
+		}
+	}
+	if s.Destination, err = parseDestination(root["destination"], s.PipelineName, dir); err != nil {
+		return nil, err
+	}
+	if v, ok := root["max_table_nesting"]; ok && v != nil {
+		n, ok := v.(int64)
+		if !ok || n < 0 || n > math.MaxInt32 {
+			return nil, errAt("max_table_nesting", "expected a non-negative integer, got %s", show(v))
+		}
+		i := int(n)
+		s.MaxTableNesting = &i
+	}
+	src, ok := root["source"]
+	if !ok || src == nil {
+		return nil, errAt("source", "required field is missing")
+	}
+	if _, ok := src.(map[string]any); !ok {
+		return nil, errAt("source", "expected a mapping with client and resources, got %s", kindOf(src))
+	}
+	s.Source = src
+	return s, nil
+}
+
+// NormalizeName normalizes a pipeline or dataset name to [a-z0-9_]+ and
+// rejects names that are left with no letter or digit. path names the field
+// in the error.
+func NormalizeName(path, name string) (string, error) {
+	n := flow.NormalizePipelineName(strings.TrimSpace(name))
+	if strings.Trim(n, "_") == "" {
+		return "", errAt(path, "%q is not a valid name: it needs letters or digits", name)
+	}
+	return n, nil
+}
+
+func nameField(path string, v any) (string, error) {
+	s, ok := v.(string)
+	if !ok {
+		return "", errAt(path, "expected a string, got %s", show(v))
+	}
+	return NormalizeName(path, s)
+}
+
+func parseDestination(v any, pipeline, dir string) (Destination, error) {
+	d := Destination{Type: DuckDB}
+	var fields map[string]any
+	switch v := v.(type) {
+	case nil:
+	case string:
+		d.Type = v
+	case map[string]any:
+		fields = v
+		t, ok := v["type"]
+		if !ok || t == nil {
+			return d, errAt("destination.type", "required field is missing (duckdb or parquet)")
+		}
+		ts, ok := t.(string)
+		if !ok {
+			return d, errAt("destination.type", "expected duckdb or parquet, got %s", show(t))
+		}
+		d.Type = ts
+	default:
+		return d, errAt("destination", "expected duckdb, parquet or a mapping with type, got %s", show(v))
+	}
+	path := "destination"
+	if fields != nil {
+		path = "destination.type"
+	}
+	str := func(key string) (string, error) {
+		v, ok := fields[key]
+		if !ok || v == nil {
+			return "", nil
+		}
+		s, ok := v.(string)
+		if !ok || strings.TrimSpace(s) == "" {
+			return "", errAt("destination."+key, "expected a non-empty string, got %s", show(v))
+		}
+		return s, nil
+	}
+	var err error
+	switch strings.ToLower(strings.TrimSpace(d.Type)) {
+	case DuckDB:
+		d.Type = DuckDB
+		if err := checkKeys("destination", fields, []string{"type", "path"}); err != nil {
+			return d, err
+		}
+		if d.Path, err = str("path"); err != nil {
+			return d, err
+		}
+		if d.Path == "" {
+			d.Path = pipeline + ".duckdb"
+		}
+		d.Path = absUnder(dir, d.Path)
+	case Parquet, "filesystem":
+		d.Type = Parquet
+		if err := checkKeys("destination", fields, []string{"type", "bucket_url"}); err != nil {
+			return d, err
+		}
+		if d.BucketURL, err = str("bucket_url"); err != nil {
+			return d, err
+		}
+		if d.BucketURL == "" {
+			d.BucketURL = "."
+		}
+		if !strings.Contains(d.BucketURL, "://") {
+			d.BucketURL = absUnder(dir, d.BucketURL)
+		}
+	default:
+		return d, errAt(path, "unknown destination %q (want duckdb or parquet)", d.Type)
+	}
+	return d, nil
+}
+
+func absUnder(dir, p string) string {
+	if filepath.IsAbs(p) || dir == "" {
+		return filepath.Clean(p)
+	}
+	return filepath.Join(dir, p)
+}
+
+// checkKeys rejects keys of m not in allowed, naming the first unknown one
+// (sorted) by its path.
+func checkKeys(prefix string, m map[string]any, allowed []string) error {
+	var unknown []string
+	for k := range m {
+		if !slices.Contains(allowed, k) {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	sort.Strings(unknown)
+	k := unknown[0]
+	msg := fmt.Sprintf("unknown field %q", k)
+	if s := closest(k, allowed); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	return &Error{Path: joinPath(prefix, k), Msg: msg}
+}
+
+func joinPath(prefix, key string) string {
+	if key == "" || strings.ContainsAny(key, ".[]\"' \t\n") {
+		key = "[" + strconv.Quote(key) + "]"
+		return prefix + key
+	}
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
+}
+
+// closest returns the allowed key within edit distance 2 of k, if any.
+func closest(k string, allowed []string) string {
+	best, bestD := "", 3
+	for _, a := range allowed {
+		if d := editDistance(k, a); d < bestD {
+			best, bestD = a, d
+		}
+	}
+	return best
+}
+
+func editDistance(a, b string) int {
+	if len(a) > 64 || len(b) > 64 {
+		return 99
+	}
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			c := prev[j-1]
+			if a[i-1] != b[j-1] {
+				c++
+			}
+			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// Decode parses YAML or JSON into a JSON-shaped tree: map[string]any, []any,
+// string, int64, float64, bool and nil. Only one document is allowed.
+func Decode(data []byte, name string) (any, error) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, &Error{Msg: name + ": the spec is empty"}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var tree any
+	if err := dec.Decode(&tree); err != nil {
+		return nil, yamlError(name, err)
+	}
+	var extra any
+	if err := dec.Decode(&extra); err == nil {
+		return nil, &Error{Msg: name + ": holds more than one YAML document"}
+	} else if !errors.Is(err, io.EOF) {
+		return nil, yamlError(name, err)
+	}
+	return jsonShape(tree, 0)
+}
+
+func yamlError(name string, err error) error {
+	var ye yaml.Error
+	if errors.As(err, &ye) {
+		msg := ye.GetMessage()
+		if tok := ye.GetToken(); tok != nil && tok.Position != nil {
+			return &Error{Msg: fmt.Sprintf("%s:%d:%d: %s", name, tok.Position.Line, tok.Position.Column, msg)}
+		}
+		return &Error{Msg: fmt.Sprintf("%s: %s", name, msg)}
+	}
+	// Keep one line.
+	msg := strings.TrimSpace(err.Error())
+	if i := strings.IndexByte(msg, '\n'); i >= 0 {
+		msg = msg[:i]
+	}
+	return &Error{Msg: fmt.Sprintf("%s: %s", name, msg)}
+}
+
+const maxDepth = 200
+
+func jsonShape(v any, depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, &Error{Msg: "spec is nested too deeply"}
+	}
+	switch v := v.(type) {
+	case nil, string, bool, float64, int64:
+		return v, nil
+	case map[string]any:
+		for k, e := range v {
+			n, err := jsonShape(e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			v[k] = n
+		}
+		return v, nil
+	case map[any]any:
+		m := make(map[string]any, len(v))
+		for k, e := range v {
+			n, err := jsonShape(e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			m[fmt.Sprint(k)] = n
+		}
+		return m, nil
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			n, err := jsonShape(e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = n
+		}
+		return out, nil
+	case uint64:
+		if v <= math.MaxInt64 {
+			return int64(v), nil
+		}
+		return float64(v), nil
+	case int:
+		return int64(v), nil
+	case uint:
+		return jsonShape(uint64(v), depth)
+	case int8, int16, int32, uint8, uint16, uint32:
+		n, _ := strconv.ParseInt(fmt.Sprint(v), 10, 64)
+		return n, nil
+	case float32:
+		return float64(v), nil
+	case time.Time:
+		return v.Format(time.RFC3339Nano), nil
+	case []byte:
+		return string(v), nil
+	}
+	return fmt.Sprint(v), nil
+}
+
+func kindOf(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case map[string]any:
+		return "a mapping"
+	case []any:
+		return "a list"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case int64, float64:
+		return "a number"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// show renders a scalar for an error message, or names the kind of anything
+// else.
+func show(v any) string {
+	switch v := v.(type) {
+	case string:
+		return strconv.Quote(v)
+	case int64, float64, bool:
+		return fmt.Sprint(v)
+	}
+	return kindOf(v)
+}

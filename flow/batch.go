@@ -1,0 +1,142 @@
+package flow
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/valyala/fastjson"
+
+	"github.com/sluicehq/sluice/arrowbuf"
+)
+
+// Batch is the unit that flows between stages: a page, a chunk, a record
+// batch. It carries exactly one payload: Go values (Items), parsed JSON
+// values (JSON, owned by the parser that made them until Release), or an
+// Arrow record batch (Record).
+//
+// Table, when set, sends the batch to that table instead of the resource's
+// (dlt's with_table_name mark); Hints, when set, apply to that table (dlt's
+// make_hints/apply_hints marks).
+type Batch struct {
+	Table  string
+	Hints  *arrowbuf.TableHints
+	Items  []any
+	JSON   []*fastjson.Value
+	Record arrow.RecordBatch
+
+	release []func()
+}
+
+// ItemsBatch returns a batch of Go values: maps, structs or scalars.
+func ItemsBatch(items ...any) Batch { return Batch{Items: items} }
+
+// JSONBatch returns a batch of parsed JSON values; release, if not nil, is
+// called once the values are no longer used (to return a parser to a pool).
+func JSONBatch(vals []*fastjson.Value, release func()) Batch {
+	b := Batch{JSON: vals}
+	if release != nil {
+		b.release = []func(){release}
+	}
+	return b
+}
+
+// RecordBatch returns a batch holding an Arrow record. The batch takes
+// ownership of rec: it is released with the batch.
+func RecordBatch(rec arrow.RecordBatch) Batch {
+	return Batch{Record: rec, release: []func(){rec.Release}}
+}
+
+// Len reports the number of items (rows) in the batch.
+func (b Batch) Len() int {
+	switch {
+	case b.Record != nil:
+		return int(b.Record.NumRows())
+	case b.JSON != nil:
+		return len(b.JSON)
+	default:
+		return len(b.Items)
+	}
+}
+
+// OnRelease adds f to what Release calls.
+func (b *Batch) OnRelease(f func()) { b.release = append(b.release, f) }
+
+// Release frees what the batch owns. It is safe to call more than once.
+func (b *Batch) Release() {
+	rel := b.release
+	b.release = nil
+	for i := len(rel) - 1; i >= 0; i-- {
+		rel[i]()
+	}
+}
+
+// derive returns a batch with b's marks and release duties but no payload;
+// b keeps nothing to release.
+func (b *Batch) derive() Batch {
+	out := Batch{Table: b.Table, Hints: b.Hints, release: b.release}
+	b.release = nil
+	return out
+}
+
+// Values returns the batch's items as Go values; JSON objects become
+// map[string]any (integers int64, other numbers float64). Record batches are
+// not converted.
+func (b Batch) Values() ([]any, error) {
+	if b.Record != nil {
+		return nil, fmt.Errorf("flow: cannot convert an Arrow record batch to Go values")
+	}
+	if b.JSON == nil {
+		return b.Items, nil
+	}
+	out := make([]any, len(b.JSON))
+	for i, v := range b.JSON {
+		out[i] = JSONToGo(v)
+	}
+	return out, nil
+}
+
+// JSONToGo converts a fastjson value to Go values: map[string]any, []any,
+// string, int64 (integers that fit), float64, bool or nil.
+func JSONToGo(v *fastjson.Value) any {
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		m := make(map[string]any, o.Len())
+		o.Visit(func(k []byte, vv *fastjson.Value) { m[string(k)] = JSONToGo(vv) })
+		return m
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		out := make([]any, len(a))
+		for i, e := range a {
+			out[i] = JSONToGo(e)
+		}
+		return out
+	case fastjson.TypeString:
+		s, _ := v.StringBytes()
+		return string(s)
+	case fastjson.TypeNumber:
+		raw := v.String()
+		if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
+			return n
+		}
+		f, _ := v.Float64()
+		return f
+	case fastjson.TypeTrue:
+		return true
+	case fastjson.TypeFalse:
+		return false
+	default:
+		return nil
+	}
+}
+
+// GoToJSON marshals a Go value and parses it into a standalone fastjson value.
+func GoToJSON(v any) (*fastjson.Value, error) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return fastjson.ParseBytes(raw)
+}

@@ -1,0 +1,76 @@
+package flow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// Collect runs one resource (and the parents feeding it) without a pipeline
+// and returns its items as Go values, as dlt's list(resource) does. State
+// starts empty and is discarded. It is meant for tests and previews: all
+// items are held in memory.
+func Collect(ctx context.Context, r *Resource) ([]any, error) {
+	var out []any
+	err := walk(ctx, r, newStateStore(nil), func(b Batch) error {
+		defer b.Release()
+		vals, err := b.Values()
+		if err != nil {
+			return err
+		}
+		out = append(out, vals...)
+		return nil
+	})
+	return out, err
+}
+
+// walk runs r sequentially, handing its processed batches to yield.
+func walk(ctx context.Context, r *Resource, store *stateStore, yield Yield) error {
+	rctx := withResource(ctx, r.name, store.resource(r.source, r.name))
+	emit := func(b Batch) error {
+		var err error
+		for _, s := range r.steps {
+			if b, err = s(rctx, b); err != nil {
+				b.Release()
+				return err
+			}
+		}
+		if b.Len() == 0 {
+			b.Release()
+			return nil
+		}
+		return yield(b)
+	}
+	if r.tf != nil {
+		if r.parent == nil {
+			return fmt.Errorf("flow: transformer %q has no parent resource (use Pipe)", r.name)
+		}
+		return walk(ctx, r.parent, store, func(b Batch) error {
+			defer b.Release()
+			return r.tf(rctx, b, emit)
+		})
+	}
+	if r.limit != nil && r.limit.maxItems == 0 {
+		return nil
+	}
+	if r.limit != nil && r.limit.maxTime > 0 {
+		var cancel context.CancelFunc
+		rctx, cancel = context.WithTimeout(rctx, r.limit.maxTime)
+		defer cancel()
+	}
+	yields := 0
+	err := r.gen(rctx, func(b Batch) error {
+		if err := emit(b); err != nil {
+			return err
+		}
+		yields++
+		if r.limit != nil && r.limit.maxItems > 0 && yields >= r.limit.maxItems {
+			return errLimit
+		}
+		return nil
+	})
+	if errors.Is(err, errLimit) || (ctx.Err() == nil && rctx.Err() != nil && errors.Is(err, context.DeadlineExceeded)) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,231 @@
+package flow
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Pipeline loads sources into one dataset of one destination. A Pipeline
+// keeps its working state in PipelinesDir/<name>/. Run may be called many
+// times, one at a time.
+type Pipeline struct {
+	name       string
+	dataset    string
+	dest       Destination
+	dir        string
+	sequential bool
+	workers    int
+	batchRows  int
+	progress   progressCounters
+}
+
+// PipelineOption configures a Pipeline.
+type PipelineOption func(*Pipeline)
+
+// Dataset sets the dataset name (default <pipeline>_dataset).
+func Dataset(name string) PipelineOption { return func(p *Pipeline) { p.dataset = name } }
+
+// PipelinesDir sets where working state is kept (default
+// $SLUICE_PIPELINES_DIR, else ~/.sluice/pipelines).
+func PipelinesDir(dir string) PipelineOption { return func(p *Pipeline) { p.dir = dir } }
+
+// Sequential runs resources one after another in declaration order, except
+// those marked Parallelized. By default resources run concurrently.
+func Sequential() PipelineOption { return func(p *Pipeline) { p.sequential = true } }
+
+// NormalizeWorkers sets how many goroutines normalize (default GOMAXPROCS).
+func NormalizeWorkers(n int) PipelineOption {
+	return func(p *Pipeline) {
+		if n > 0 {
+			p.workers = n
+		}
+	}
+}
+
+// BatchRows sets how many rows per table are gathered into one record batch
+// before it goes to the destination (default 100,000).
+func BatchRows(n int) PipelineOption {
+	return func(p *Pipeline) {
+		if n > 0 {
+			p.batchRows = n
+		}
+	}
+}
+
+var validName = regexp.MustCompile(`^[a-z0-9_]+$`)
+
+// NormalizePipelineName lowercases a name and turns other characters into
+// underscores, as pipeline and dataset names must be [a-z0-9_]+.
+func NormalizePipelineName(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '_' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
+
+// NewPipeline returns a pipeline named name loading into dest.
+func NewPipeline(name string, dest Destination, opts ...PipelineOption) (*Pipeline, error) {
+	if dest == nil {
+		return nil, errors.New("flow: pipeline needs a destination")
+	}
+	p := &Pipeline{name: NormalizePipelineName(name), dest: dest, workers: runtime.GOMAXPROCS(0), batchRows: 100_000}
+	if !validName.MatchString(p.name) {
+		return nil, fmt.Errorf("flow: pipeline name %q: must have letters, digits or _", name)
+	}
+	for _, o := range opts {
+		o(p)
+	}
+	if p.dataset == "" {
+		p.dataset = p.name + "_dataset"
+	}
+	if p.dir == "" {
+		p.dir = DefaultPipelinesDir()
+	}
+	return p, nil
+}
+
+// DefaultPipelinesDir is $SLUICE_PIPELINES_DIR, else ~/.sluice/pipelines.
+func DefaultPipelinesDir() string {
+	if d := os.Getenv("SLUICE_PIPELINES_DIR"); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = "."
+	}
+	return filepath.Join(home, ".sluice", "pipelines")
+}
+
+// Name returns the pipeline name.
+func (p *Pipeline) Name() string { return p.name }
+
+// DatasetName returns the dataset name.
+func (p *Pipeline) DatasetName() string { return p.dataset }
+
+// Destination returns the pipeline's destination.
+func (p *Pipeline) Destination() Destination { return p.dest }
+
+// WorkingDir is the pipeline's folder holding its local state.
+func (p *Pipeline) WorkingDir() string { return filepath.Join(p.dir, p.name) }
+
+// Progress is a snapshot of a run's counters.
+type Progress struct {
+	ResourcesRunning int64
+	ResourcesDone    int64
+	Batches          int64 // pages or chunks extracted
+	Rows             int64 // items extracted
+	RowsLoaded       int64 // root rows written to the destination
+	Started          time.Time
+}
+
+type progressCounters struct {
+	running, done, batches, rows, loaded atomic.Int64
+	started                              atomic.Int64
+}
+
+// Progress returns the counters of the current (or last) run. It is safe to
+// call from another goroutine while Run is in progress.
+func (p *Pipeline) Progress() Progress {
+	c := &p.progress
+	return Progress{
+		ResourcesRunning: c.running.Load(), ResourcesDone: c.done.Load(),
+		Batches: c.batches.Load(), Rows: c.rows.Load(), RowsLoaded: c.loaded.Load(),
+		Started: time.Unix(0, c.started.Load()),
+	}
+}
+
+// LoadInfo describes a finished load, printed in dlt's shape by String.
+type LoadInfo struct {
+	PipelineName    string
+	DestinationType string
+	Location        string
+	Dataset         string
+	LoadID          string
+	Started         time.Time
+	Finished        time.Time
+	// RowCounts holds rows written per table in this load.
+	RowCounts map[string]int64
+}
+
+// String renders the load info as dlt prints it.
+func (li *LoadInfo) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Pipeline %s load step completed in %.2f seconds\n", li.PipelineName, li.Finished.Sub(li.Started).Seconds())
+	fmt.Fprintf(&b, "1 load package(s) were loaded to destination %s and into dataset %s\n", li.DestinationType, li.Dataset)
+	fmt.Fprintf(&b, "The %s destination used %s location to store data\n", li.DestinationType, li.Location)
+	fmt.Fprintf(&b, "Load package %s is LOADED and contains no failed jobs", li.LoadID)
+	return b.String()
+}
+
+// localInfo is pipeline.json in the working dir: enough for the CLI to find
+// the destination again.
+type localInfo struct {
+	PipelineName        string `json:"pipeline_name"`
+	DestinationType     string `json:"destination_type"`
+	DestinationLocation string `json:"destination_location"`
+	DatasetName         string `json:"dataset_name"`
+	DefaultSchemaName   string `json:"default_schema_name,omitempty"`
+	LastLoadID          string `json:"last_load_id,omitempty"`
+}
+
+// PipelineInfo is what the working dir records about a pipeline.
+type PipelineInfo struct {
+	Name, DestinationType, DestinationLocation, Dataset, SchemaName, LastLoadID string
+}
+
+// ReadPipelineInfo reads the pipeline's record from dir/name/pipeline.json.
+func ReadPipelineInfo(dir, name string) (*PipelineInfo, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, name, "pipeline.json"))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("flow: pipeline %q not found in %s", name, dir)
+		}
+		return nil, fmt.Errorf("flow: read pipeline %q: %w", name, err)
+	}
+	var li localInfo
+	if err := json.Unmarshal(raw, &li); err != nil {
+		return nil, fmt.Errorf("flow: pipeline %q: bad pipeline.json: %w", name, err)
+	}
+	return &PipelineInfo{Name: li.PipelineName, DestinationType: li.DestinationType,
+		DestinationLocation: li.DestinationLocation, Dataset: li.DatasetName,
+		SchemaName: li.DefaultSchemaName, LastLoadID: li.LastLoadID}, nil
+}
+
+// writeFileAtomic writes through a temporary file and a rename so a crash
+// never leaves a half-written file.
+func writeFileAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+func newLoadID(now time.Time) string {
+	return fmt.Sprintf("%d.%06d", now.Unix(), now.Nanosecond()/1000)
+}

@@ -1,0 +1,735 @@
+package flow
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sourcegraph/conc/panics"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/sluicehq/sluice/arrowbuf"
+)
+
+// Refresh is dlt's refresh mode for a run.
+type Refresh string
+
+// The refresh modes.
+const (
+	// DropSources drops all tables and state of the sources being run.
+	DropSources Refresh = "drop_sources"
+	// DropResources drops tables and state of the resources being run.
+	DropResources Refresh = "drop_resources"
+	// DropData empties the tables and resets the state of the resources
+	// being run, keeping the schema.
+	DropData Refresh = "drop_data"
+)
+
+// RunOptions adjust one run.
+type RunOptions struct {
+	Refresh Refresh
+}
+
+// errLimit stops a generator that reached its Limit; it is not a failure.
+var errLimit = errors.New("flow: resource limit reached")
+
+// Run extracts, normalizes and loads the sources in one atomic load.
+func (p *Pipeline) Run(ctx context.Context, srcs ...Sourcer) (*LoadInfo, error) {
+	return p.RunWith(ctx, RunOptions{}, srcs...)
+}
+
+// RunWith is Run with options.
+func (p *Pipeline) RunWith(ctx context.Context, opts RunOptions, srcs ...Sourcer) (*LoadInfo, error) {
+	if len(srcs) == 0 {
+		return nil, errors.New("flow: Run needs at least one source or resource")
+	}
+	started := time.Now()
+	p.progress = progressCounters{}
+	p.progress.started.Store(started.UnixNano())
+
+	var sources []*Source
+	for _, s := range srcs {
+		sources = append(sources, s.flowSource(p.name))
+	}
+	schemaName := p.name
+	if len(sources) == 1 {
+		schemaName = arrowbuf.NormalizeIdentifier(sources[0].name)
+	}
+
+	doc, schema, err := p.restore(ctx, schemaName)
+	if err != nil {
+		return nil, err
+	}
+	store := newStateStore(doc)
+	plan, err := buildPlan(sources, store)
+	if err != nil {
+		return nil, err
+	}
+
+	req := LoadRequest{Dataset: p.dataset, LoadID: newLoadID(started), SchemaName: schemaName}
+	switch opts.Refresh {
+	case "":
+	case DropSources:
+		for _, t := range schema.Tables() {
+			req.Drop = append(req.Drop, t.Name)
+		}
+		schema = arrowbuf.NewSchema(schemaName)
+		for _, s := range sources {
+			store.resetSource(s.name)
+		}
+	case DropResources, DropData:
+		for _, n := range plan.loaded {
+			tables := familyOf(schema, arrowbuf.NormalizeTableIdentifier(n.res.Table()))
+			if opts.Refresh == DropResources {
+				req.Drop = append(req.Drop, tables...)
+			} else {
+				req.Truncate = append(req.Truncate, tables...)
+			}
+			store.reset(n.res.source, n.res.name)
+			n.state = store.resource(n.res.source, n.res.name)
+		}
+		if opts.Refresh == DropResources {
+			schema = schemaWithout(schema, req.Drop)
+		}
+	default:
+		return nil, fmt.Errorf("flow: unknown refresh mode %q", opts.Refresh)
+	}
+	// Replace resources lose their known tables' rows in this load, even if
+	// they yield nothing.
+	for _, n := range plan.loaded {
+		if n.res.hints.WriteDisposition == arrowbuf.Replace && n.res.tableFunc == nil {
+			for _, t := range familyOf(schema, arrowbuf.NormalizeTableIdentifier(n.res.Table())) {
+				if !slices.Contains(req.Truncate, t) && !slices.Contains(req.Drop, t) {
+					req.Truncate = append(req.Truncate, t)
+				}
+			}
+		}
+	}
+	for _, n := range plan.loaded {
+		if n.res.tableFunc == nil {
+			if err := schema.ApplyHints(n.res.Table(), n.res.name, n.hints()); err != nil {
+				return nil, fmt.Errorf("flow: resource %q: %w", n.res.name, err)
+			}
+		}
+	}
+	req.Schema = schema
+
+	load, err := p.dest.Begin(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	defer load.Rollback()
+
+	e := &engine{p: p, plan: plan, schema: schema, loadID: req.LoadID, load: load, counts: map[string]int64{}}
+	if err := e.run(ctx); err != nil {
+		return nil, err
+	}
+
+	commit := Commit{Schema: schema}
+	if commit.SchemaJSON, err = schema.MarshalJSON(); err != nil {
+		return nil, fmt.Errorf("flow: encode schema: %w", err)
+	}
+	commit.SchemaVersion = schema.Version()
+	commit.SchemaHash = schema.VersionHash()
+	stateDoc, stored, err := p.nextState(store, schemaName, started)
+	if err != nil {
+		return nil, err
+	}
+	commit.State = stored
+	if err := load.Commit(ctx, commit); err != nil {
+		return nil, err
+	}
+	if err := p.saveLocal(schemaName, req.LoadID, stateDoc, commit.SchemaJSON); err != nil {
+		return nil, fmt.Errorf("flow: loaded %s but could not save local state: %w", req.LoadID, err)
+	}
+	return &LoadInfo{PipelineName: p.name, DestinationType: p.dest.Kind(), Location: p.dest.Location(),
+		Dataset: p.dataset, LoadID: req.LoadID, Started: started, Finished: time.Now(), RowCounts: e.counts}, nil
+}
+
+// familyOf returns root and every table nested under it in the schema.
+func familyOf(s *arrowbuf.Schema, root string) []string {
+	tables := s.Tables()
+	in := map[string]bool{root: true}
+	out := []string{}
+	if s.Table(root) != nil {
+		out = append(out, root)
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, t := range tables {
+			if !in[t.Name] && t.Parent != "" && in[t.Parent] {
+				in[t.Name] = true
+				out = append(out, t.Name)
+				changed = true
+			}
+		}
+	}
+	return out
+}
+
+func schemaWithout(s *arrowbuf.Schema, drop []string) *arrowbuf.Schema {
+	out := arrowbuf.NewSchema(s.Name())
+	for _, t := range s.Tables() {
+		if !slices.Contains(drop, t.Name) {
+			out.PutTable(t)
+		}
+	}
+	return out
+}
+
+// restore reads local state and schema, or the destination's when the
+// working folder is missing.
+func (p *Pipeline) restore(ctx context.Context, schemaName string) (State, *arrowbuf.Schema, error) {
+	dir := p.WorkingDir()
+	var doc State
+	if raw, err := os.ReadFile(filepath.Join(dir, "state.json")); err == nil {
+		if err := json.Unmarshal(raw, &doc); err != nil {
+			return nil, nil, fmt.Errorf("flow: pipeline %q: bad state.json: %w", p.name, err)
+		}
+	} else {
+		st, err := p.dest.LastState(ctx, p.dataset, p.name)
+		switch {
+		case errors.Is(err, ErrNoState):
+		case err != nil:
+			return nil, nil, fmt.Errorf("flow: restore state from destination: %w", err)
+		default:
+			if doc, err = DecodeState(st.State); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	var rawSchema []byte
+	if raw, err := os.ReadFile(filepath.Join(dir, "schemas", schemaName+".schema.json")); err == nil {
+		rawSchema = raw
+	} else {
+		raw, err := p.dest.LastSchema(ctx, p.dataset, schemaName)
+		switch {
+		case errors.Is(err, ErrNoState):
+		case err != nil:
+			return nil, nil, fmt.Errorf("flow: restore schema from destination: %w", err)
+		default:
+			rawSchema = raw
+		}
+	}
+	if rawSchema == nil {
+		return doc, arrowbuf.NewSchema(schemaName), nil
+	}
+	s, err := arrowbuf.LoadSchema(rawSchema)
+	if err != nil {
+		return nil, nil, fmt.Errorf("flow: pipeline %q: stored schema: %w", p.name, err)
+	}
+	return doc, s, nil
+}
+
+// nextState fills the state document's pipeline fields and returns the row
+// to store, or nil when nothing changed since the stored version.
+func (p *Pipeline) nextState(store *stateStore, schemaName string, now time.Time) (State, *StoredState, error) {
+	raw, err := store.snapshot()
+	if err != nil {
+		return nil, nil, fmt.Errorf("flow: encode state: %w", err)
+	}
+	var doc State
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, nil, err
+	}
+	prevHash, _ := doc["_version_hash"].(string)
+	version, _ := doc["_state_version"].(float64)
+	doc["_state_engine_version"] = stateEngineVersion
+	doc["pipeline_name"] = p.name
+	doc["dataset_name"] = p.dataset
+	doc["default_schema_name"] = schemaName
+	doc["schema_names"] = []string{schemaName}
+	doc["destination_type"] = p.dest.Kind()
+	doc["destination_name"] = p.dest.Kind()
+	delete(doc, "_local")
+	hash := contentHash(doc)
+	if hash == prevHash && version > 0 {
+		return doc, nil, nil
+	}
+	doc["_state_version"] = int64(version) + 1
+	doc["_version_hash"] = hash
+	enc, err := json.Marshal(doc)
+	if err != nil {
+		return nil, nil, err
+	}
+	return doc, &StoredState{PipelineName: p.name, Version: int64(version) + 1, EngineVersion: stateEngineVersion,
+		State: EncodeState(enc), Hash: hash, CreatedAt: now.UTC()}, nil
+}
+
+func (p *Pipeline) saveLocal(schemaName, loadID string, doc State, schemaJSON []byte) error {
+	dir := p.WorkingDir()
+	raw, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "schemas", schemaName+".schema.json"), schemaJSON); err != nil {
+		return err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "state.json"), raw); err != nil {
+		return err
+	}
+	info, _ := json.MarshalIndent(localInfo{PipelineName: p.name, DestinationType: p.dest.Kind(),
+		DestinationLocation: p.dest.Location(), DatasetName: p.dataset, DefaultSchemaName: schemaName,
+		LastLoadID: loadID}, "", "  ")
+	return writeFileAtomic(filepath.Join(dir, "pipeline.json"), info)
+}
+
+// node is one resource in the run's tree: roots are generators, children are
+// transformers fed by their parent.
+type node struct {
+	res      *Resource
+	state    *ResourceState
+	children []*node
+	in       chan Batch // transformers only
+	srcHints *Source
+}
+
+func (n *node) hints() arrowbuf.TableHints {
+	h := n.res.hints
+	if h.MaxTableNesting == nil && n.srcHints != nil {
+		h.MaxTableNesting = n.srcHints.maxTableNesting
+	}
+	if h.Contract == nil && n.srcHints != nil {
+		h.Contract = n.srcHints.contract
+	}
+	return h
+}
+
+type plan struct {
+	roots  []*node
+	loaded []*node // selected nodes, in declaration order
+}
+
+// buildPlan turns resources into a tree: each transformer hangs under the
+// node of its parent (the same parent definition shared by several
+// transformers runs once).
+func buildPlan(sources []*Source, store *stateStore) (*plan, error) {
+	pl := &plan{}
+	byRes := map[string]*node{}
+	names := map[string]bool{}
+	var add func(r *Resource, src *Source, selected bool) (*node, error)
+	add = func(r *Resource, src *Source, selected bool) (*node, error) {
+		key := src.name + "\x00" + r.name
+		if n := byRes[key]; n != nil {
+			return n, nil
+		}
+		if r.source == "" {
+			r = r.clone()
+			r.source = src.name
+		}
+		n := &node{res: r, state: store.resource(r.source, r.name), srcHints: src}
+		byRes[key] = n
+		if r.tf != nil {
+			if r.parent == nil {
+				return nil, fmt.Errorf("flow: transformer %q has no parent resource (use Pipe)", r.name)
+			}
+			parent, err := add(r.parent, src, false)
+			if err != nil {
+				return nil, err
+			}
+			n.in = make(chan Batch, 2)
+			parent.children = append(parent.children, n)
+		} else {
+			pl.roots = append(pl.roots, n)
+		}
+		return n, nil
+	}
+	for _, s := range sources {
+		for _, r := range s.resources {
+			if !r.selected {
+				continue
+			}
+			if names[r.name] {
+				return nil, fmt.Errorf("flow: two resources named %q: use WithName to rename one", r.name)
+			}
+			names[r.name] = true
+			n, err := add(r, s, true)
+			if err != nil {
+				return nil, err
+			}
+			pl.loaded = append(pl.loaded, n)
+		}
+	}
+	if len(pl.loaded) == 0 {
+		return nil, errors.New("flow: no resource selected")
+	}
+	return pl, nil
+}
+
+// extracted is a batch on its way to a normalizer.
+type extracted struct {
+	node  *node
+	table string
+	batch Batch
+}
+
+type engine struct {
+	p      *Pipeline
+	plan   *plan
+	schema *arrowbuf.Schema
+	loadID string
+	load   Load
+
+	applied sync.Map // table name -> struct{}: hints applied
+	mu      sync.Mutex
+	counts  map[string]int64
+}
+
+func (e *engine) isLoaded(n *node) bool { return slices.Contains(e.plan.loaded, n) }
+
+// goSafe runs fn in g, turning a panic into an error.
+func goSafe(g *errgroup.Group, fn func() error) {
+	g.Go(func() (err error) {
+		var pc panics.Catcher
+		pc.Try(func() { err = fn() })
+		if r := pc.Recovered(); r != nil {
+			return fmt.Errorf("flow: panic: %w", r.AsError())
+		}
+		return err
+	})
+}
+
+func (e *engine) run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	workers := e.p.workers
+	out := make(chan extracted, 2*workers)
+	loadCh := make(chan arrowbuf.TableBatch, 2)
+
+	goSafe(g, func() error {
+		defer close(out)
+		return e.extract(gctx, out)
+	})
+	goSafe(g, func() error {
+		defer close(loadCh)
+		ng, nctx := errgroup.WithContext(gctx)
+		for range workers {
+			goSafe(ng, func() error { return e.normalize(nctx, out, loadCh) })
+		}
+		return ng.Wait()
+	})
+	goSafe(g, func() error {
+		for tb := range loadCh {
+			rows := tb.Record.NumRows()
+			name := tb.Table.Name
+			root := tb.Table.Parent == ""
+			if err := e.load.Write(gctx, tb); err != nil {
+				return fmt.Errorf("flow: load table %q: %w", name, err)
+			}
+			e.mu.Lock()
+			e.counts[name] += rows
+			e.mu.Unlock()
+			if root {
+				e.p.progress.loaded.Add(rows)
+			}
+		}
+		return nil
+	})
+	err := g.Wait()
+	// Drain what a failed run left in flight so parsers and records are freed.
+	for x := range out {
+		x.batch.Release()
+	}
+	for tb := range loadCh {
+		tb.Record.Release()
+	}
+	return err
+}
+
+// extract runs all generators and transformers; it returns when all are done.
+func (e *engine) extract(ctx context.Context, out chan<- extracted) error {
+	g, gctx := errgroup.WithContext(ctx)
+	var startTransformers func(n *node)
+	startTransformers = func(n *node) {
+		for _, c := range n.children {
+			c := c
+			var wg sync.WaitGroup
+			for range c.res.workers {
+				wg.Add(1)
+				goSafe(g, func() error {
+					defer wg.Done()
+					return e.runTransformer(gctx, c, out)
+				})
+			}
+			goSafe(g, func() error {
+				wg.Wait()
+				for _, cc := range c.children {
+					close(cc.in)
+				}
+				return nil
+			})
+			startTransformers(c)
+		}
+	}
+	var sequential []*node
+	for _, r := range e.plan.roots {
+		startTransformers(r)
+		if e.p.sequential && !r.res.parallel {
+			sequential = append(sequential, r)
+			continue
+		}
+		goSafe(g, func() error { return e.runRoot(gctx, r, out) })
+	}
+	if len(sequential) > 0 {
+		goSafe(g, func() error {
+			for _, r := range sequential {
+				if err := e.runRoot(gctx, r, out); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func (e *engine) runRoot(ctx context.Context, n *node, out chan<- extracted) error {
+	defer func() {
+		for _, c := range n.children {
+			close(c.in)
+		}
+	}()
+	e.p.progress.running.Add(1)
+	defer func() { e.p.progress.running.Add(-1); e.p.progress.done.Add(1) }()
+	rctx := withResource(ctx, n.res.name, n.state)
+	lim := n.res.limit
+	if lim != nil && lim.maxItems == 0 {
+		return nil
+	}
+	var cancel context.CancelFunc = func() {}
+	if lim != nil && lim.maxTime > 0 {
+		rctx, cancel = context.WithTimeout(rctx, lim.maxTime)
+	}
+	defer cancel()
+	yields := 0
+	emit := e.emitter(rctx, n, out)
+	yield := func(b Batch) error {
+		if err := emit(b); err != nil {
+			return err
+		}
+		yields++
+		if lim != nil && lim.maxItems > 0 && yields >= lim.maxItems {
+			return errLimit
+		}
+		return nil
+	}
+	err := n.res.gen(rctx, yield)
+	switch {
+	case err == nil, errors.Is(err, errLimit):
+		return nil
+	case ctx.Err() == nil && rctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
+		return nil // the time limit ended it
+	case ctx.Err() != nil:
+		return context.Cause(ctx)
+	default:
+		return fmt.Errorf("resource %q: %w", n.res.name, err)
+	}
+}
+
+func (e *engine) runTransformer(ctx context.Context, n *node, out chan<- extracted) error {
+	e.p.progress.running.Add(1)
+	defer func() { e.p.progress.running.Add(-1) }()
+	rctx := withResource(ctx, n.res.name, n.state)
+	emit := e.emitter(rctx, n, out)
+	for {
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case b, ok := <-n.in:
+			if !ok {
+				return nil
+			}
+			err := n.res.tf(rctx, b, emit)
+			b.Release()
+			if err != nil {
+				if ctx.Err() != nil {
+					return context.Cause(ctx)
+				}
+				return fmt.Errorf("resource %q: %w", n.res.name, err)
+			}
+		}
+	}
+}
+
+// emitter returns the Yield of node n: steps, then fan-out to the
+// normalizers (if n is loaded) and to n's transformers.
+func (e *engine) emitter(ctx context.Context, n *node, out chan<- extracted) Yield {
+	loaded := e.isLoaded(n)
+	return func(b Batch) error {
+		var err error
+		for _, s := range n.res.steps {
+			if b, err = s(ctx, b); err != nil {
+				b.Release()
+				return err
+			}
+		}
+		if b.Len() == 0 {
+			b.Release()
+			return nil
+		}
+		e.p.progress.batches.Add(1)
+		e.p.progress.rows.Add(int64(b.Len()))
+		consumers := len(n.children)
+		if loaded {
+			consumers++
+		}
+		if consumers == 0 {
+			b.Release()
+			return nil
+		}
+		if consumers > 1 {
+			shareRelease(&b, consumers)
+		}
+		for _, c := range n.children {
+			select {
+			case c.in <- b:
+			case <-ctx.Done():
+				b.Release()
+				return context.Cause(ctx)
+			}
+		}
+		if !loaded {
+			return nil
+		}
+		if n.res.tableFunc != nil {
+			return e.dispatch(ctx, n, b, out)
+		}
+		table := b.Table
+		if table == "" {
+			table = n.res.Table()
+		}
+		select {
+		case out <- extracted{node: n, table: table, batch: b}:
+			return nil
+		case <-ctx.Done():
+			b.Release()
+			return context.Cause(ctx)
+		}
+	}
+}
+
+// dispatch splits a batch by the table each item goes to.
+func (e *engine) dispatch(ctx context.Context, n *node, b Batch, out chan<- extracted) error {
+	if b.Record != nil {
+		return errors.New("flow: a table function cannot dispatch Arrow record batches")
+	}
+	groups := map[string]*Batch{}
+	var order []string
+	get := func(t string) *Batch {
+		if g := groups[t]; g != nil {
+			return g
+		}
+		g := &Batch{Hints: b.Hints}
+		groups[t] = g
+		order = append(order, t)
+		return g
+	}
+	if b.JSON != nil {
+		for _, v := range b.JSON {
+			g := get(n.res.tableFunc(v))
+			g.JSON = append(g.JSON, v)
+		}
+	} else {
+		for _, v := range b.Items {
+			g := get(n.res.tableFunc(v))
+			g.Items = append(g.Items, v)
+		}
+	}
+	shareRelease(&b, len(order))
+	for _, t := range order {
+		g := groups[t]
+		g.release = b.release
+		select {
+		case out <- extracted{node: n, table: t, batch: *g}:
+		case <-ctx.Done():
+			g.Release()
+			return context.Cause(ctx)
+		}
+	}
+	return nil
+}
+
+// shareRelease makes b's release run only after it was called n times.
+func shareRelease(b *Batch, n int) {
+	rel := b.release
+	if len(rel) == 0 || n <= 1 {
+		return
+	}
+	var left atomic.Int64
+	left.Store(int64(n))
+	b.release = []func(){func() {
+		if left.Add(-1) == 0 {
+			for i := len(rel) - 1; i >= 0; i-- {
+				rel[i]()
+			}
+		}
+	}}
+}
+
+func (e *engine) ensureHints(n *node, table string, b *Batch) error {
+	if b.Hints != nil {
+		return e.schema.ApplyHints(table, n.res.name, *b.Hints)
+	}
+	if _, done := e.applied.Load(table); done {
+		return nil
+	}
+	if err := e.schema.ApplyHints(table, n.res.name, n.hints()); err != nil {
+		return err
+	}
+	e.applied.Store(table, struct{}{})
+	return nil
+}
+
+func (e *engine) normalize(ctx context.Context, in <-chan extracted, outCh chan<- arrowbuf.TableBatch) error {
+	emit := func(tb arrowbuf.TableBatch) error {
+		select {
+		case outCh <- tb:
+			return nil
+		case <-ctx.Done():
+			tb.Record.Release()
+			return context.Cause(ctx)
+		}
+	}
+	norm := arrowbuf.NewNormalizer(e.schema, e.loadID, emit, arrowbuf.WithBatchRows(e.p.batchRows))
+	defer norm.Release()
+	for {
+		select {
+		case <-ctx.Done():
+			return context.Cause(ctx)
+		case x, ok := <-in:
+			if !ok {
+				return norm.Flush()
+			}
+			err := e.normalizeOne(norm, x)
+			x.batch.Release()
+			if err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (e *engine) normalizeOne(norm *arrowbuf.Normalizer, x extracted) error {
+	if err := e.ensureHints(x.node, x.table, &x.batch); err != nil {
+		return fmt.Errorf("resource %q: %w", x.node.res.name, err)
+	}
+	var err error
+	switch b := x.batch; {
+	case b.Record != nil:
+		err = norm.AppendRecord(x.table, b.Record)
+	case b.JSON != nil:
+		err = norm.AppendJSON(x.table, b.JSON)
+	default:
+		err = norm.AppendItems(x.table, b.Items)
+	}
+	if err != nil {
+		return fmt.Errorf("resource %q: %w", x.node.res.name, err)
+	}
+	return nil
+}

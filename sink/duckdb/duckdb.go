@@ -1,0 +1,301 @@
+package duckdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/sluicehq/sluice/arrowbuf"
+	"github.com/sluicehq/sluice/flow"
+)
+
+// ErrLocked is wrapped by errors from opening a DuckDB file that another
+// process holds.
+var ErrLocked = errors.New("duckdb: database file is locked by another process")
+
+// InsertMethod selects how Write moves Arrow rows into DuckDB.
+type InsertMethod int
+
+const (
+	// InsertScan feeds the Arrow arrays to INSERT ... SELECT through a Go
+	// table function that fills DuckDB vectors chunk by chunk. The default
+	// and the fastest.
+	InsertScan InsertMethod = iota
+	// InsertAppender appends row by row through the DuckDB Appender.
+	InsertAppender
+)
+
+func (m InsertMethod) String() string {
+	switch m {
+	case InsertScan:
+		return "scan"
+	case InsertAppender:
+		return "appender"
+	}
+	return fmt.Sprintf("InsertMethod(%d)", int(m))
+}
+
+// Option configures a Destination.
+type Option func(*Destination)
+
+// WithInsertMethod selects the insert path (default InsertScan).
+func WithInsertMethod(m InsertMethod) Option { return func(d *Destination) { d.method = m } }
+
+// WithAllocator sets the allocator for record batches built by readers
+// (default memory.DefaultAllocator).
+func WithAllocator(mem memory.Allocator) Option { return func(d *Destination) { d.mem = mem } }
+
+// WithPreserveInsertionOrder keeps DuckDB's preserve_insertion_order setting
+// on (default off, which makes inserts faster; merges keep their own order).
+func WithPreserveInsertionOrder(on bool) Option { return func(d *Destination) { d.preserveOrder = on } }
+
+// Destination loads into one DuckDB file. It is safe for concurrent use and
+// holds no open handle between calls.
+type Destination struct {
+	path          string
+	method        InsertMethod
+	mem           memory.Allocator
+	preserveOrder bool
+}
+
+var _ flow.Destination = (*Destination)(nil)
+
+// New returns a destination for the DuckDB file at path (made absolute).
+func New(path string, opts ...Option) *Destination {
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	d := &Destination{path: path, mem: memory.DefaultAllocator}
+	for _, o := range opts {
+		o(d)
+	}
+	return d
+}
+
+// Kind returns "duckdb".
+func (d *Destination) Kind() string { return "duckdb" }
+
+// Location returns the absolute path of the DuckDB file.
+func (d *Destination) Location() string { return d.path }
+
+// LastState returns the newest _dlt_pipeline_state row for the pipeline.
+func (d *Destination) LastState(ctx context.Context, dataset, pipeline string) (*flow.StoredState, error) {
+	h, err := d.openExisting()
+	if err != nil {
+		return nil, err
+	}
+	defer h.release()
+	if ok, err := tableExists(ctx, h.db, dataset, "_dlt_pipeline_state"); err != nil || !ok {
+		if err == nil {
+			err = flow.ErrNoState
+		}
+		return nil, err
+	}
+	q := fmt.Sprintf(`SELECT version, engine_version, pipeline_name, state, version_hash, created_at
+		FROM %s WHERE pipeline_name = ? ORDER BY version DESC, created_at DESC LIMIT 1`,
+		h.q(dataset, "_dlt_pipeline_state"))
+	var s flow.StoredState
+	var hash sql.NullString
+	err = h.db.QueryRowContext(ctx, q, pipeline).Scan(&s.Version, &s.EngineVersion, &s.PipelineName, &s.State, &hash, &s.CreatedAt)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, flow.ErrNoState
+	}
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: read state of %q from %s: %w", pipeline, d.path, err)
+	}
+	s.Hash = hash.String
+	s.CreatedAt = s.CreatedAt.UTC()
+	return &s, nil
+}
+
+// LastSchema returns the newest schema stored in _dlt_version for schemaName.
+func (d *Destination) LastSchema(ctx context.Context, dataset, schemaName string) ([]byte, error) {
+	h, err := d.openExisting()
+	if err != nil {
+		return nil, err
+	}
+	defer h.release()
+	if ok, err := tableExists(ctx, h.db, dataset, "_dlt_version"); err != nil || !ok {
+		if err == nil {
+			err = flow.ErrNoState
+		}
+		return nil, err
+	}
+	q := fmt.Sprintf(`SELECT schema FROM %s WHERE schema_name = ? ORDER BY version DESC, inserted_at DESC LIMIT 1`,
+		h.q(dataset, "_dlt_version"))
+	var s string
+	err = h.db.QueryRowContext(ctx, q, schemaName).Scan(&s)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, flow.ErrNoState
+	}
+	if err != nil {
+		return nil, fmt.Errorf("duckdb: read schema %q from %s: %w", schemaName, d.path, err)
+	}
+	return []byte(s), nil
+}
+
+// openExisting opens the file if it exists; a missing file is ErrNoState.
+func (d *Destination) openExisting() (*handle, error) {
+	if _, err := os.Stat(d.path); errors.Is(err, os.ErrNotExist) {
+		return nil, flow.ErrNoState
+	}
+	return acquire(d.path)
+}
+
+// handle is one process-wide open DuckDB instance for a file, shared by the
+// loads and readers that use it at the same time and closed by the last.
+type handle struct {
+	path    string
+	catalog string // the file's catalog name, to qualify every table
+	conn *duckdb.Connector
+	db   *sql.DB
+	refs int
+}
+
+var handles = struct {
+	sync.Mutex
+	m map[string]*handle
+}{m: map[string]*handle{}}
+
+func acquire(path string) (*handle, error) {
+	handles.Lock()
+	defer handles.Unlock()
+	if h := handles.m[path]; h != nil {
+		h.refs++
+		return h, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
+	}
+	c, err := duckdb.NewConnector(path, nil)
+	if err != nil {
+		msg := err.Error()
+		if strings.Contains(msg, "Could not set lock") || strings.Contains(msg, "Conflicting lock") {
+			return nil, fmt.Errorf("duckdb: open %s: %w: %v", path, ErrLocked, err)
+		}
+		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
+	}
+	h := &handle{path: path, conn: c, db: sql.OpenDB(c), refs: 1}
+	if err := registerScan(h.db); err != nil {
+		_ = h.db.Close()
+		_ = c.Close()
+		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
+	}
+	if err := h.db.QueryRow("SELECT current_database()").Scan(&h.catalog); err != nil {
+		_ = h.db.Close()
+		_ = c.Close()
+		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
+	}
+	handles.m[path] = h
+	return h, nil
+}
+
+func (h *handle) release() error {
+	handles.Lock()
+	defer handles.Unlock()
+	h.refs--
+	if h.refs > 0 {
+		return nil
+	}
+	delete(handles.m, h.path)
+	err := h.db.Close()
+	if cerr := h.conn.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("duckdb: close %s: %w", h.path, err)
+	}
+	return nil
+}
+
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// tableColumns returns the columns of catalog.schema.table in order, or nil
+// when the table does not exist.
+func tableColumns(ctx context.Context, q queryer, catalog, schema, table string) ([]string, error) {
+	cat := "current_database()"
+	if catalog != "" {
+		cat = "?"
+	}
+	query := `SELECT column_name FROM duckdb_columns() WHERE database_name = ` + cat +
+		` AND schema_name = ? AND table_name = ? ORDER BY column_index`
+	args := []any{schema, table}
+	if catalog != "" {
+		args = append([]any{catalog}, args...)
+	}
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cols []string
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		cols = append(cols, c)
+	}
+	return cols, rows.Err()
+}
+
+func tableExists(ctx context.Context, q queryer, schema, table string) (bool, error) {
+	cols, err := tableColumns(ctx, q, "", schema, table)
+	return len(cols) > 0, err
+}
+
+// quote quotes an SQL identifier.
+func quote(id string) string { return `"` + strings.ReplaceAll(id, `"`, `""`) + `"` }
+
+// qualify returns "schema"."table".
+func qualify(schema, table string) string { return quote(schema) + "." + quote(table) }
+
+// q returns "catalog"."schema"."table" for a table of the file: a schema
+// named like the file would make "schema"."table" ambiguous.
+func (h *handle) q(schema, table string) string { return quote(h.catalog) + "." + qualify(schema, table) }
+
+// SQLType returns the DuckDB column type for a dlt column.
+func SQLType(c *arrowbuf.Column) string {
+	switch c.DataType {
+	case arrowbuf.TypeBigint:
+		return "BIGINT"
+	case arrowbuf.TypeDouble:
+		return "DOUBLE"
+	case arrowbuf.TypeBool:
+		return "BOOLEAN"
+	case arrowbuf.TypeText:
+		return "VARCHAR"
+	case arrowbuf.TypeTimestamp:
+		if c.Timezone != nil && !*c.Timezone {
+			return "TIMESTAMP"
+		}
+		return "TIMESTAMP WITH TIME ZONE"
+	case arrowbuf.TypeDate:
+		return "DATE"
+	case arrowbuf.TypeTime:
+		return "TIME"
+	case arrowbuf.TypeDecimal:
+		p, s := c.Precision, c.Scale
+		if p == 0 {
+			p, s = 38, 9
+		}
+		return fmt.Sprintf("DECIMAL(%d,%d)", p, s)
+	case arrowbuf.TypeJSON:
+		return "JSON"
+	case arrowbuf.TypeBinary:
+		return "BLOB"
+	case arrowbuf.TypeWei:
+		return "DECIMAL(38,0)"
+	}
+	return "VARCHAR"
+}

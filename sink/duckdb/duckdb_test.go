@@ -1,0 +1,211 @@
+package duckdb_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/sluicehq/sluice/arrowbuf"
+	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink/duckdb"
+	"github.com/sluicehq/sluice/sink/sinktest"
+)
+
+func newDest(t *testing.T, opts ...duckdb.Option) *duckdb.Destination {
+	// The file is named like the suite's dataset: names must stay unambiguous.
+	return duckdb.New(filepath.Join(t.TempDir(), "suite_data.duckdb"), opts...)
+}
+
+func TestSuite(t *testing.T) {
+	for _, m := range []duckdb.InsertMethod{duckdb.InsertScan, duckdb.InsertAppender} {
+		t.Run(m.String(), func(t *testing.T) {
+			sinktest.Run(t, func(t *testing.T) flow.Destination { return newDest(t, duckdb.WithInsertMethod(m)) })
+		})
+	}
+}
+
+func TestKindLocation(t *testing.T) {
+	d := duckdb.New("rel.duckdb")
+	if d.Kind() != "duckdb" {
+		t.Errorf("Kind = %q", d.Kind())
+	}
+	if !filepath.IsAbs(d.Location()) || filepath.Base(d.Location()) != "rel.duckdb" {
+		t.Errorf("Location = %q", d.Location())
+	}
+}
+
+func rows(t *testing.T, d flow.Destination, dataset, q string) [][]any {
+	t.Helper()
+	return sinktest.Rows(t, d, dataset, q)
+}
+
+func TestColumnTypes(t *testing.T) {
+	d := newDest(t)
+	noTZ := false
+	naive := sinktest.Col("naive", arrowbuf.TypeTimestamp)
+	naive.Timezone = &noTZ
+	dec := sinktest.Col("dec", arrowbuf.TypeDecimal)
+	dec.Precision, dec.Scale = 10, 2
+	id := sinktest.Col("id", arrowbuf.TypeBigint)
+	id.Nullable = false
+	tb := &arrowbuf.Table{Name: "types", Columns: []*arrowbuf.Column{
+		id, sinktest.Col("f", arrowbuf.TypeDouble), sinktest.Col("b", arrowbuf.TypeBool),
+		sinktest.Col("s", arrowbuf.TypeText), sinktest.Col("ts", arrowbuf.TypeTimestamp), naive,
+		sinktest.Col("d", arrowbuf.TypeDate), sinktest.Col("tm", arrowbuf.TypeTime), dec,
+		sinktest.Col("dd", arrowbuf.TypeDecimal), sinktest.Col("j", arrowbuf.TypeJSON),
+		sinktest.Col("bin", arrowbuf.TypeBinary), sinktest.Col("w", arrowbuf.TypeWei),
+		{Name: "_dlt_load_id", DataType: arrowbuf.TypeText}, {Name: "_dlt_id", DataType: arrowbuf.TypeText},
+	}}
+	sinktest.Load(t, d, "ds", "1", flow.Commit{}, sinktest.Batch(t, tb))
+	ext := tb.Clone()
+	ext.Columns = append(ext.Columns, &arrowbuf.Column{Name: "later", DataType: arrowbuf.TypeBigint})
+	sinktest.Load(t, d, "ds", "2", flow.Commit{}, sinktest.Batch(t, ext))
+	got := rows(t, d, "ds", `SELECT column_name, data_type, is_nullable FROM information_schema.columns
+		WHERE table_schema = 'ds' AND table_name = 'types' ORDER BY ordinal_position`)
+	want := [][]any{
+		{"id", "BIGINT", "NO"}, {"f", "DOUBLE", "YES"}, {"b", "BOOLEAN", "YES"}, {"s", "VARCHAR", "YES"},
+		{"ts", "TIMESTAMP WITH TIME ZONE", "YES"}, {"naive", "TIMESTAMP", "YES"}, {"d", "DATE", "YES"},
+		{"tm", "TIME", "YES"}, {"dec", "DECIMAL(10,2)", "YES"}, {"dd", "DECIMAL(38,9)", "YES"},
+		{"j", "JSON", "YES"}, {"bin", "BLOB", "YES"}, {"w", "DECIMAL(38,0)", "YES"},
+		{"_dlt_load_id", "VARCHAR", "NO"}, {"_dlt_id", "VARCHAR", "NO"}, {"later", "BIGINT", "YES"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("columns:\n got %v\nwant %v", got, want)
+	}
+}
+
+func TestSystemTables(t *testing.T) {
+	d := newDest(t)
+	st := &flow.StoredState{PipelineName: "p", Version: 1, EngineVersion: 4, State: "x", Hash: "h"}
+	sinktest.Load(t, d, "ds", "1", flow.Commit{State: st, SchemaJSON: []byte("{}"), SchemaVersion: 1, SchemaHash: "sh"})
+	got := rows(t, d, "ds", `SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns
+		WHERE table_schema = 'ds' ORDER BY table_name, ordinal_position`)
+	want := [][]any{
+		{"_dlt_loads", "load_id", "VARCHAR", "NO"},
+		{"_dlt_loads", "schema_name", "VARCHAR", "YES"},
+		{"_dlt_loads", "status", "BIGINT", "NO"},
+		{"_dlt_loads", "inserted_at", "TIMESTAMP WITH TIME ZONE", "NO"},
+		{"_dlt_loads", "schema_version_hash", "VARCHAR", "YES"},
+		{"_dlt_pipeline_state", "version", "BIGINT", "NO"},
+		{"_dlt_pipeline_state", "engine_version", "BIGINT", "NO"},
+		{"_dlt_pipeline_state", "pipeline_name", "VARCHAR", "NO"},
+		{"_dlt_pipeline_state", "state", "VARCHAR", "NO"},
+		{"_dlt_pipeline_state", "created_at", "TIMESTAMP WITH TIME ZONE", "NO"},
+		{"_dlt_pipeline_state", "version_hash", "VARCHAR", "NO"},
+		{"_dlt_pipeline_state", "_dlt_load_id", "VARCHAR", "NO"},
+		{"_dlt_pipeline_state", "_dlt_id", "VARCHAR", "NO"},
+		{"_dlt_version", "version", "BIGINT", "NO"},
+		{"_dlt_version", "engine_version", "BIGINT", "NO"},
+		{"_dlt_version", "inserted_at", "TIMESTAMP WITH TIME ZONE", "NO"},
+		{"_dlt_version", "schema_name", "VARCHAR", "NO"},
+		{"_dlt_version", "version_hash", "VARCHAR", "NO"},
+		{"_dlt_version", "schema", "VARCHAR", "NO"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("system columns:\n got %v\nwant %v", got, want)
+	}
+	got = rows(t, d, "ds", `SELECT load_id, schema_name, status, schema_version_hash FROM _dlt_loads`)
+	if !reflect.DeepEqual(got, [][]any{{"1", "test", int64(0), "sh"}}) {
+		t.Errorf("_dlt_loads = %v", got)
+	}
+	got = rows(t, d, "ds", `SELECT _dlt_load_id, length(_dlt_id) FROM _dlt_pipeline_state`)
+	if !reflect.DeepEqual(got, [][]any{{"1", int64(14)}}) {
+		t.Errorf("_dlt_pipeline_state = %v", got)
+	}
+}
+
+// TestCancelMidLoad cancels the load's context between writes: nothing of
+// the load becomes visible.
+func TestCancelMidLoad(t *testing.T) {
+	d := newDest(t)
+	tb := &arrowbuf.Table{Name: "c", Columns: []*arrowbuf.Column{sinktest.Col("id", arrowbuf.TypeBigint)}}
+	ctx, cancel := context.WithCancel(context.Background())
+	l, err := d.Begin(ctx, flow.LoadRequest{Dataset: "ds", LoadID: "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Write(ctx, sinktest.Batch(t, tb, []any{1})); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := l.Write(ctx, sinktest.Batch(t, tb, []any{2})); !errors.Is(err, context.Canceled) {
+		t.Errorf("Write after cancel = %v, want context.Canceled", err)
+	}
+	if err := l.Commit(context.Background(), flow.Commit{}); err == nil {
+		t.Error("Commit after a failed write succeeded")
+	}
+	if err := l.Rollback(); err != nil {
+		t.Error(err)
+	}
+	r, err := d.OpenDataset(context.Background(), "ds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ts, err := r.Tables(context.Background())
+	if err != nil || len(ts) != 0 {
+		t.Errorf("Tables = %v, %v; want none", ts, err)
+	}
+	ls, err := r.Loads(context.Background())
+	if err != nil || len(ls) != 0 {
+		t.Errorf("Loads = %v, %v; want none", ls, err)
+	}
+}
+
+// TestReadWhileLoading reads the dataset in the same process while a load
+// is open: the reader sees only committed rows.
+func TestReadWhileLoading(t *testing.T) {
+	d := newDest(t)
+	tb := &arrowbuf.Table{Name: "c", Columns: []*arrowbuf.Column{sinktest.Col("id", arrowbuf.TypeBigint)}}
+	sinktest.Load(t, d, "ds", "1", flow.Commit{}, sinktest.Batch(t, tb, []any{1}))
+	ctx := context.Background()
+	l, err := d.Begin(ctx, flow.LoadRequest{Dataset: "ds", LoadID: "2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Rollback()
+	if err := l.Write(ctx, sinktest.Batch(t, tb, []any{2})); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(t, d, "ds", "SELECT count(*) FROM c"); !reflect.DeepEqual(got, [][]any{{int64(1)}}) {
+		t.Errorf("during load: %v", got)
+	}
+	if err := l.Commit(ctx, flow.Commit{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := rows(t, d, "ds", "SELECT count(*) FROM c"); !reflect.DeepEqual(got, [][]any{{int64(2)}}) {
+		t.Errorf("after commit: %v", got)
+	}
+}
+
+func TestTableReader(t *testing.T) {
+	d := newDest(t)
+	tb := &arrowbuf.Table{Name: "tr", Columns: []*arrowbuf.Column{sinktest.Col("id", arrowbuf.TypeBigint), sinktest.Col("j", arrowbuf.TypeJSON)}}
+	sinktest.Load(t, d, "ds", "1", flow.Commit{}, sinktest.Batch(t, tb, []any{1, `{"k":1}`}))
+	ctx := context.Background()
+	r, err := d.OpenDataset(ctx, "ds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rr, err := r.Table(ctx, "tr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	if !rr.Next() {
+		t.Fatal("no batch", rr.Err())
+	}
+	rec := rr.RecordBatch()
+	if rec.NumRows() != 1 || rec.Schema().Field(1).Name != "j" || rec.Column(1).ValueStr(0) != `{"k":1}` {
+		t.Errorf("record = %v", rec)
+	}
+	if rr.Next() {
+		t.Error("second batch")
+	}
+	if _, err := r.Table(ctx, "missing"); err == nil {
+		t.Error("Table(missing) succeeded")
+	}
+}

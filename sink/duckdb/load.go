@@ -1,0 +1,585 @@
+package duckdb
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sluicehq/sluice/arrowbuf"
+	"github.com/sluicehq/sluice/flow"
+)
+
+// schemaEngineVersion is dlt's schema engine version stored in _dlt_version.
+const schemaEngineVersion = 11
+
+// tempCatalog holds the staging tables of merges.
+const tempCatalog = "temp"
+
+// mergeFamily is a root table loaded with merge and its keys.
+type mergeFamily struct {
+	root       string
+	primaryKey []string
+	mergeKey   []string
+	staged     []string // staged tables of the family in first-write order
+}
+
+type load struct {
+	d      *Destination
+	h      *handle
+	conn   *sql.Conn
+	req    flow.LoadRequest
+	ctx    context.Context // Begin's context: cancelling it fails the load
+	done   bool
+	err    error // first failure; the load can only roll back
+	tables map[string][]string // "catalog.schema.table" -> known columns
+	snaps  map[string]*arrowbuf.Table
+	// emptied tables of replace families this load.
+	emptied  map[string]bool
+	replaced []string // replace tables written, in order
+	families map[string]*mergeFamily
+	seq      int64
+}
+
+var _ flow.Load = (*load)(nil)
+
+// Begin opens the file and starts the load's transaction.
+func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Load, error) {
+	if req.Dataset == "" {
+		return nil, errors.New("duckdb: begin load: empty dataset name")
+	}
+	h, err := acquire(d.path)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := h.db.Conn(ctx)
+	if err != nil {
+		_ = h.release()
+		return nil, fmt.Errorf("duckdb: begin load into %s: %w", d.path, err)
+	}
+	l := &load{
+		d: d, h: h, conn: conn, req: req, ctx: ctx,
+		tables:   map[string][]string{},
+		snaps:    map[string]*arrowbuf.Table{},
+		emptied:  map[string]bool{},
+		families: map[string]*mergeFamily{},
+	}
+	stmts := []string{}
+	if !d.preserveOrder {
+		stmts = append(stmts, "SET preserve_insertion_order = false")
+	}
+	stmts = append(stmts, "BEGIN TRANSACTION", "CREATE SCHEMA IF NOT EXISTS "+quote(h.catalog)+"."+quote(req.Dataset))
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			l.close()
+			return nil, fmt.Errorf("duckdb: begin load into %s: %w", d.path, err)
+		}
+	}
+	return l, nil
+}
+
+func (l *load) exec(ctx context.Context, q string, args ...any) error {
+	_, err := l.conn.ExecContext(ctx, q, args...)
+	return err
+}
+
+// fail records the first failure and returns err.
+func (l *load) fail(err error) error {
+	if l.err == nil {
+		l.err = err
+	}
+	return err
+}
+
+func (l *load) check(ctx context.Context) error {
+	if l.done {
+		return errors.New("duckdb: load already ended")
+	}
+	if l.err != nil {
+		return fmt.Errorf("duckdb: load failed earlier: %w", l.err)
+	}
+	if err := context.Cause(l.ctx); err != nil {
+		return l.fail(err)
+	}
+	if err := context.Cause(ctx); err != nil {
+		return l.fail(err)
+	}
+	return nil
+}
+
+// lookup returns the newest snapshot of a table known to the load.
+func (l *load) lookup(name string) *arrowbuf.Table {
+	if l.req.Schema != nil {
+		if t := l.req.Schema.Table(name); t != nil {
+			return t
+		}
+	}
+	return l.snaps[name]
+}
+
+// rootOf returns the root table of t's family.
+func (l *load) rootOf(t *arrowbuf.Table) *arrowbuf.Table {
+	cur := t
+	for i := 0; cur.Parent != "" && i < 100; i++ {
+		p := l.lookup(cur.Parent)
+		if p == nil {
+			return nil
+		}
+		cur = p
+	}
+	return cur
+}
+
+func disposition(t, root *arrowbuf.Table) arrowbuf.WriteDisposition {
+	if root != nil && root.WriteDisposition != "" {
+		return root.WriteDisposition
+	}
+	if t.WriteDisposition != "" {
+		return t.WriteDisposition
+	}
+	return arrowbuf.Append
+}
+
+func keysOf(t *arrowbuf.Table) (pk, mk []string) {
+	for _, c := range t.Columns {
+		if c.PrimaryKey {
+			pk = append(pk, c.Name)
+		}
+		if c.MergeKey {
+			mk = append(mk, c.Name)
+		}
+	}
+	return pk, mk
+}
+
+// Write creates or evolves the target table and inserts the record.
+func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
+	if b.Record != nil {
+		defer b.Record.Release()
+	}
+	if err := l.check(ctx); err != nil {
+		return err
+	}
+	if b.Table == nil || b.Record == nil {
+		return l.fail(errors.New("duckdb: write: batch without table or record"))
+	}
+	t := b.Table
+	if int(b.Record.NumCols()) != len(t.Columns) {
+		return l.fail(fmt.Errorf("duckdb: write %s: record has %d columns, table snapshot %d", t.Name, b.Record.NumCols(), len(t.Columns)))
+	}
+	if prev := l.snaps[t.Name]; prev == nil || len(t.Columns) >= len(prev.Columns) {
+		l.snaps[t.Name] = t
+	}
+	if err := l.write(ctx, t, b); err != nil {
+		if cerr := context.Cause(ctx); cerr != nil {
+			err = cerr
+		}
+		return l.fail(fmt.Errorf("duckdb: write table %s.%s: %w", l.req.Dataset, t.Name, err))
+	}
+	return nil
+}
+
+func (l *load) write(ctx context.Context, t *arrowbuf.Table, b arrowbuf.TableBatch) error {
+	ds := l.req.Dataset
+	root := l.rootOf(t)
+	disp := disposition(t, root)
+	if err := l.ensureTable(ctx, "", ds, t, false); err != nil {
+		return err
+	}
+	catalog, schema, seq := "", ds, int64(-1)
+	switch disp {
+	case arrowbuf.Replace:
+		if !l.emptied[t.Name] {
+			if err := l.exec(ctx, "DELETE FROM "+l.h.q(ds, t.Name)); err != nil {
+				return err
+			}
+			l.emptied[t.Name] = true
+			l.replaced = append(l.replaced, t.Name)
+		}
+	case arrowbuf.Merge:
+		if root == nil {
+			break
+		}
+		fam := l.families[root.Name]
+		if fam == nil {
+			pk, mk := keysOf(root)
+			if len(pk) == 0 && len(mk) == 0 {
+				break // merge without keys appends
+			}
+			fam = &mergeFamily{root: root.Name, primaryKey: pk, mergeKey: mk}
+			l.families[root.Name] = fam
+		}
+		if !slices.Contains(fam.staged, t.Name) {
+			fam.staged = append(fam.staged, t.Name)
+		}
+		if err := l.ensureTable(ctx, tempCatalog, "main", t, true); err != nil {
+			return err
+		}
+		catalog, schema = tempCatalog, "main"
+		seq = l.seq
+		l.seq += b.Record.NumRows()
+	}
+	if b.Record.NumRows() == 0 {
+		return nil
+	}
+	cols := make([]string, len(t.Columns))
+	casts := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = c.Name
+		k, _ := kindOf(b.Record.Column(i).DataType())
+		if k == kText || (k == kString && c.DataType != arrowbuf.TypeText) {
+			casts[i] = SQLType(c)
+		}
+	}
+	if catalog == "" {
+		catalog = l.h.catalog
+	}
+	target := quote(catalog) + "." + qualify(schema, t.Name)
+	if l.d.method == InsertAppender {
+		return insertAppender(ctx, l.conn, catalog, schema, t.Name, cols, t.Columns, b.Record, seq)
+	}
+	return insertScan(ctx, l.conn, target, cols, casts, b.Record, seq)
+}
+
+func tableKey(catalog, schema, table string) string { return catalog + "\x00" + schema + "\x00" + table }
+
+// ensureTable creates the table or adds the columns it lacks. staging tables
+// are nullable throughout and carry seqColumn.
+func (l *load) ensureTable(ctx context.Context, catalog, schema string, t *arrowbuf.Table, staging bool) error {
+	key := tableKey(catalog, schema, t.Name)
+	have, ok := l.tables[key]
+	if !ok {
+		var err error
+		if have, err = tableColumns(ctx, l.conn, catalog, schema, t.Name); err != nil {
+			return err
+		}
+	}
+	if catalog == "" {
+		catalog = l.h.catalog
+	}
+	target := quote(catalog) + "." + qualify(schema, t.Name)
+	if len(have) == 0 {
+		var defs []string
+		for _, c := range t.Columns {
+			def := quote(c.Name) + " " + SQLType(c)
+			if !c.Nullable && !staging {
+				def += " NOT NULL"
+			}
+			defs = append(defs, def)
+			have = append(have, c.Name)
+		}
+		if staging {
+			defs = append(defs, quote(seqColumn)+" BIGINT")
+			have = append(have, seqColumn)
+		}
+		create := "CREATE TABLE"
+		if staging {
+			create = "CREATE TEMPORARY TABLE"
+		}
+		if err := l.exec(ctx, fmt.Sprintf("%s %s (%s)", create, target, strings.Join(defs, ", "))); err != nil {
+			return err
+		}
+	} else {
+		for _, c := range t.Columns {
+			if slices.Contains(have, c.Name) {
+				continue
+			}
+			if err := l.exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN %s %s", target, quote(c.Name), SQLType(c))); err != nil {
+				return err
+			}
+			have = append(have, c.Name)
+		}
+	}
+	l.tables[key] = have
+	return nil
+}
+
+// Commit applies staged merges, truncations and drops, writes the system
+// tables and commits the transaction.
+func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
+	if err := l.check(ctx); err != nil {
+		_ = l.Rollback()
+		return err
+	}
+	defer func() {
+		if err != nil {
+			if cerr := context.Cause(ctx); cerr != nil {
+				err = fmt.Errorf("duckdb: commit load %s: %w", l.req.LoadID, cerr)
+			}
+			l.err = err
+			_ = l.Rollback()
+		}
+	}()
+	if err := l.commitMerges(ctx, c.Schema); err != nil {
+		return fmt.Errorf("duckdb: commit load %s: merge: %w", l.req.LoadID, err)
+	}
+	if err := l.commitTruncate(ctx, c); err != nil {
+		return fmt.Errorf("duckdb: commit load %s: truncate: %w", l.req.LoadID, err)
+	}
+	for _, t := range c.Drop {
+		if err := l.exec(ctx, "DROP TABLE IF EXISTS "+l.h.q(l.req.Dataset, t)); err != nil {
+			return fmt.Errorf("duckdb: commit load %s: drop %s: %w", l.req.LoadID, t, err)
+		}
+	}
+	if err := l.writeSystem(ctx, c); err != nil {
+		return fmt.Errorf("duckdb: commit load %s: %w", l.req.LoadID, err)
+	}
+	if err := l.exec(ctx, "COMMIT"); err != nil {
+		return fmt.Errorf("duckdb: commit load %s: %w", l.req.LoadID, err)
+	}
+	l.done = true
+	l.close()
+	return nil
+}
+
+// familyTables lists the tables whose root is root, from the schema and the
+// load's snapshots.
+func (l *load) familyTables(s *arrowbuf.Schema, root string) []string {
+	var out []string
+	add := func(t *arrowbuf.Table) {
+		if t.Name == root || slices.Contains(out, t.Name) {
+			return
+		}
+		if r := l.rootOf(t); r != nil && r.Name == root {
+			out = append(out, t.Name)
+		}
+	}
+	if s != nil {
+		for _, t := range s.Tables() {
+			add(t)
+		}
+	}
+	if l.req.Schema != nil && l.req.Schema != s {
+		for _, t := range l.req.Schema.Tables() {
+			add(t)
+		}
+	}
+	for _, t := range l.snaps {
+		add(t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (l *load) commitMerges(ctx context.Context, s *arrowbuf.Schema) error {
+	ds := l.req.Dataset
+	roots := make([]string, 0, len(l.families))
+	for r := range l.families {
+		roots = append(roots, r)
+	}
+	slices.Sort(roots)
+	for _, r := range roots {
+		fam := l.families[r]
+		pk, mk := fam.primaryKey, fam.mergeKey
+		if s != nil {
+			if t := s.Table(r); t != nil {
+				if p, m := keysOf(t); len(p) > 0 || len(m) > 0 {
+					pk, mk = p, m
+				}
+			}
+		}
+		target := l.h.q(ds, r)
+		stg := quote(tempCatalog) + "." + qualify("main", r)
+		rootStaged := slices.Contains(fam.staged, r)
+		nested := l.familyTables(s, r)
+		// Delete target rows (and their nested rows) matched by a key.
+		for _, keys := range [][]string{pk, mk} {
+			if len(keys) == 0 || !rootStaged {
+				continue
+			}
+			var on []string
+			for _, k := range keys {
+				on = append(on, fmt.Sprintf("d.%s = s.%s", quote(k), quote(k)))
+			}
+			match := fmt.Sprintf("SELECT d.\"_dlt_id\" FROM %s AS d JOIN (SELECT DISTINCT %s FROM %s) AS s ON %s",
+				target, quoteList(keys), stg, strings.Join(on, " AND "))
+			for _, n := range nested {
+				cols, err := tableColumns(ctx, l.conn, "", ds, n)
+				if err != nil {
+					return err
+				}
+				link := ""
+				switch {
+				case slices.Contains(cols, "_dlt_root_id"):
+					link = "_dlt_root_id"
+				case slices.Contains(cols, "_dlt_parent_id"):
+					link = "_dlt_parent_id"
+				default:
+					continue
+				}
+				rootCols, _ := tableColumns(ctx, l.conn, "", ds, r)
+				if !slices.Contains(rootCols, "_dlt_id") {
+					continue
+				}
+				if err := l.exec(ctx, fmt.Sprintf("DELETE FROM %s WHERE %s IN (%s)", l.h.q(ds, n), quote(link), match)); err != nil {
+					return fmt.Errorf("%s: %w", n, err)
+				}
+			}
+			del := fmt.Sprintf("DELETE FROM %s WHERE rowid IN (SELECT d.rowid FROM %s AS d JOIN (SELECT DISTINCT %s FROM %s) AS s ON %s)",
+				target, target, quoteList(keys), stg, strings.Join(on, " AND "))
+			if err := l.exec(ctx, del); err != nil {
+				return fmt.Errorf("%s: %w", r, err)
+			}
+		}
+		// The staged root rows to keep: the latest per primary key.
+		keep := stg
+		if len(pk) > 0 && rootStaged {
+			keep = fmt.Sprintf("(SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY %s ORDER BY %s DESC) AS _sluice_rn FROM %s) WHERE _sluice_rn = 1)",
+				quoteList(pk), quote(seqColumn), stg)
+		}
+		for _, t := range fam.staged {
+			cols := l.tables[tableKey(tempCatalog, "main", t)]
+			cols = slices.DeleteFunc(slices.Clone(cols), func(c string) bool { return c == seqColumn })
+			src := quote(tempCatalog) + "." + qualify("main", t)
+			where := ""
+			if t == r {
+				src = keep
+			} else if rootStaged && keep != stg && slices.Contains(cols, "_dlt_root_id") {
+				where = fmt.Sprintf(" WHERE \"_dlt_root_id\" IN (SELECT \"_dlt_id\" FROM %s)", keep)
+			}
+			q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s%s", l.h.q(ds, t), quoteList(cols), quoteList(cols), src, where)
+			if err := l.exec(ctx, q); err != nil {
+				return fmt.Errorf("%s: %w", t, err)
+			}
+		}
+		for _, t := range fam.staged {
+			if err := l.exec(ctx, "DROP TABLE "+quote(tempCatalog)+"."+qualify("main", t)); err != nil {
+				return err
+			}
+			delete(l.tables, tableKey(tempCatalog, "main", t))
+		}
+	}
+	return nil
+}
+
+func quoteList(names []string) string {
+	q := make([]string, len(names))
+	for i, n := range names {
+		q[i] = quote(n)
+	}
+	return strings.Join(q, ", ")
+}
+
+// commitTruncate empties Commit.Truncate tables and the nested tables of
+// replace roots written this load that were not emptied yet.
+func (l *load) commitTruncate(ctx context.Context, c flow.Commit) error {
+	todo := slices.Clone(c.Truncate)
+	for _, t := range l.replaced {
+		if snap := l.lookup(t); snap != nil && snap.Parent == "" {
+			todo = append(todo, l.familyTables(c.Schema, t)...)
+		}
+	}
+	for _, t := range todo {
+		if l.emptied[t] {
+			continue
+		}
+		ok, err := tableExists(ctx, l.conn, l.req.Dataset, t)
+		if err != nil {
+			return err
+		}
+		if ok {
+			if err := l.exec(ctx, "DELETE FROM "+l.h.q(l.req.Dataset, t)); err != nil {
+				return fmt.Errorf("%s: %w", t, err)
+			}
+		}
+		l.emptied[t] = true
+	}
+	return nil
+}
+
+// System table DDL, as dlt creates them in DuckDB.
+const (
+	loadsDDL = `CREATE TABLE IF NOT EXISTS %s ("load_id" VARCHAR NOT NULL, "schema_name" VARCHAR, "status" BIGINT NOT NULL, "inserted_at" TIMESTAMP WITH TIME ZONE NOT NULL, "schema_version_hash" VARCHAR)`
+	stateDDL = `CREATE TABLE IF NOT EXISTS %s ("version" BIGINT NOT NULL, "engine_version" BIGINT NOT NULL, "pipeline_name" VARCHAR NOT NULL, "state" VARCHAR NOT NULL, "created_at" TIMESTAMP WITH TIME ZONE NOT NULL, "version_hash" VARCHAR NOT NULL, "_dlt_load_id" VARCHAR NOT NULL, "_dlt_id" VARCHAR NOT NULL)`
+	versionDDL = `CREATE TABLE IF NOT EXISTS %s ("version" BIGINT NOT NULL, "engine_version" BIGINT NOT NULL, "inserted_at" TIMESTAMP WITH TIME ZONE NOT NULL, "schema_name" VARCHAR NOT NULL, "version_hash" VARCHAR NOT NULL, "schema" VARCHAR NOT NULL)`
+)
+
+func (l *load) writeSystem(ctx context.Context, c flow.Commit) error {
+	ds := l.req.Dataset
+	now := time.Now().UTC()
+	schemaName := l.req.SchemaName
+	if schemaName == "" && c.Schema != nil {
+		schemaName = c.Schema.Name()
+	}
+	if len(c.SchemaJSON) > 0 {
+		t := l.h.q(ds, "_dlt_version")
+		if err := l.exec(ctx, fmt.Sprintf(versionDDL, t)); err != nil {
+			return fmt.Errorf("_dlt_version: %w", err)
+		}
+		var n int
+		if err := l.conn.QueryRowContext(ctx, "SELECT count(*) FROM "+t+" WHERE schema_name = ? AND version_hash = ?", schemaName, c.SchemaHash).Scan(&n); err != nil {
+			return fmt.Errorf("_dlt_version: %w", err)
+		}
+		if n == 0 {
+			if err := l.exec(ctx, "INSERT INTO "+t+" VALUES (?, ?, ?, ?, ?, ?)",
+				c.SchemaVersion, schemaEngineVersion, now, schemaName, c.SchemaHash, string(c.SchemaJSON)); err != nil {
+				return fmt.Errorf("_dlt_version: %w", err)
+			}
+		}
+	}
+	if s := c.State; s != nil {
+		t := l.h.q(ds, "_dlt_pipeline_state")
+		if err := l.exec(ctx, fmt.Sprintf(stateDDL, t)); err != nil {
+			return fmt.Errorf("_dlt_pipeline_state: %w", err)
+		}
+		created := s.CreatedAt
+		if created.IsZero() {
+			created = now
+		}
+		if err := l.exec(ctx, "INSERT INTO "+t+" VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			s.Version, s.EngineVersion, s.PipelineName, s.State, created.UTC(), s.Hash, l.req.LoadID, uniqID()); err != nil {
+			return fmt.Errorf("_dlt_pipeline_state: %w", err)
+		}
+	}
+	t := l.h.q(ds, "_dlt_loads")
+	if err := l.exec(ctx, fmt.Sprintf(loadsDDL, t)); err != nil {
+		return fmt.Errorf("_dlt_loads: %w", err)
+	}
+	var hash any
+	if c.SchemaHash != "" {
+		hash = c.SchemaHash
+	}
+	if err := l.exec(ctx, "INSERT INTO "+t+" VALUES (?, ?, 0, ?, ?)", l.req.LoadID, schemaName, now, hash); err != nil {
+		return fmt.Errorf("_dlt_loads: %w", err)
+	}
+	return nil
+}
+
+// uniqID returns a random 14-character id, like dlt's uniq_id_base64.
+func uniqID() string {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return base64.RawURLEncoding.EncodeToString(b[:])[:14]
+}
+
+// Rollback discards the load. It is a no-op after Commit.
+func (l *load) Rollback() error {
+	if l.done {
+		return nil
+	}
+	l.done = true
+	var err error
+	if l.conn != nil {
+		if _, rerr := l.conn.ExecContext(context.Background(), "ROLLBACK"); rerr != nil && !strings.Contains(rerr.Error(), "no transaction") {
+			err = fmt.Errorf("duckdb: rollback load %s: %w", l.req.LoadID, rerr)
+		}
+	}
+	l.close()
+	return err
+}
+
+func (l *load) close() {
+	if l.conn != nil {
+		_ = l.conn.Close()
+		l.conn = nil
+	}
+	if l.h != nil {
+		_ = l.h.release()
+		l.h = nil
+	}
+}

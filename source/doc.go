@@ -1,0 +1,5 @@
+// Package source holds generic sources for flow pipelines: Go slices,
+// iterators and channels, and JSONL, CSV and Parquet files. Each returns a
+// *flow.Resource that yields batches of ChunkSize items, so downstream stages
+// pay per chunk, not per item.
+package source

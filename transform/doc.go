@@ -1,0 +1,9 @@
+// Package transform holds reusable processing steps for flow resources:
+// expression steps (filter and map written in expr-lang syntax, as specs use
+// them), the incremental cursor filter with its state, JSON path access to
+// items, and table dispatch helpers.
+//
+// Steps run in the goroutine of the resource they belong to, one batch at a
+// time. An Incremental may be shared by the steps and the generator of one
+// resource; its methods are safe for concurrent use.
+package transform
