@@ -51,12 +51,12 @@ type Normalizer struct {
 	mem       memory.Allocator
 
 	tables map[string]*tstate // by normalized name
+	order  []*tstate          // creation order: parents before children
 	roots  map[string]*tstate // by raw root name
 
 	rng      *randv2.PCG
 	rowSeq   uint64
 	staged   []staged
-	resolved []resolved
 	deferred []deferredList
 	scratch  []byte
 
@@ -108,12 +108,8 @@ type fieldNode struct {
 
 type staged struct {
 	node *fieldNode
+	col  *colBuf // set by resolveStaged; nil drops the value
 	v    value
-}
-
-type resolved struct {
-	col *colBuf
-	v   value
 }
 
 type deferredList struct {
@@ -205,6 +201,7 @@ func (n *Normalizer) table(name, parent, rootName string) (*tstate, error) {
 		nodes: map[string]*fieldNode{}, colByName: map[string]*colBuf{}}
 	ts.top = &fieldNode{children: map[string]*fieldNode{}}
 	n.tables[name] = ts
+	n.order = append(n.order, ts)
 	return ts, nil
 }
 
@@ -477,13 +474,17 @@ func (n *Normalizer) beginRow() {
 	n.staged = n.staged[:0]
 }
 
-// resolveStaged maps the staged values of the current row to columns,
-// coercing or creating variants. It reports whether the row is kept.
+// resolveStaged maps the staged values of the current row to columns in
+// place, coercing or creating variants. It reports whether the row is kept.
 func (n *Normalizer) resolveStaged(ts *tstate) (bool, error) {
-	n.resolved = n.resolved[:0]
 	for i := range n.staged {
 		st := &n.staged[i]
+		st.col = nil
 		if st.v.k == kNull {
+			continue
+		}
+		if cb := st.node.col; cb != nil && pyType[st.v.k] == cb.col.DataType {
+			st.col = cb // fast path: the value already has the column's type
 			continue
 		}
 		cb, v, act, err := n.target(ts, st.node, &st.v)
@@ -496,7 +497,7 @@ func (n *Normalizer) resolveStaged(ts *tstate) (bool, error) {
 		case actDiscardValue:
 			continue
 		}
-		n.resolved = append(n.resolved, resolved{col: cb, v: v})
+		st.col, st.v = cb, v
 	}
 	return true, nil
 }
@@ -588,9 +589,11 @@ func (n *Normalizer) commitRow(ts *tstate, id, parentID, rootID string, idx int)
 	if err := n.ensureSys(ts); err != nil {
 		return err
 	}
-	for i := range n.resolved {
-		if err := n.appendValue(n.resolved[i].col, &n.resolved[i].v); err != nil {
-			return err
+	for i := range n.staged {
+		if st := &n.staged[i]; st.col != nil {
+			if err := n.appendValue(st.col, &st.v); err != nil {
+				return err
+			}
 		}
 	}
 	if ts.sysRoot != nil {
@@ -610,10 +613,7 @@ func (n *Normalizer) commitRow(ts *tstate, id, parentID, rootID string, idx int)
 			cb.b.AppendNull()
 		}
 	}
-	if !ts.seen {
-		ts.seen = true
-		n.s.markSeen(ts.name)
-	}
+	ts.seen = true
 	if ts.rows >= n.batchRows {
 		return n.flushTable(ts)
 	}
@@ -640,16 +640,19 @@ func (n *Normalizer) flushTable(ts *tstate) error {
 	return n.emit(TableBatch{Table: tbl, Record: rec})
 }
 
-// Flush emits all buffered rows of all tables, parents before children.
+// Flush emits all buffered rows of all tables, parents before children,
+// and marks the tables as having seen data: like dlt, which sets seen-data
+// after a load's normalization, contracts on new columns and nested tables
+// apply from then on, so a new table takes all columns of its first load.
 func (n *Normalizer) Flush() error {
-	names := make([]*tstate, 0, len(n.tables))
-	for _, ts := range n.tables {
-		names = append(names, ts)
-	}
-	slices.SortFunc(names, func(a, b *tstate) int { return len(a.name) - len(b.name) })
-	for _, ts := range names {
+	for _, ts := range n.order {
 		if err := n.flushTable(ts); err != nil {
 			return err
+		}
+	}
+	for _, ts := range n.order {
+		if ts.seen {
+			n.s.markSeen(ts.name)
 		}
 	}
 	return nil
@@ -667,6 +670,7 @@ func (n *Normalizer) Release() {
 	}
 	n.tables = map[string]*tstate{}
 	n.roots = map[string]*tstate{}
+	n.order = nil
 }
 
 // AppendJSON normalizes rows of the root table (a raw name). A row that is

@@ -3,7 +3,9 @@ package duckdb_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -76,6 +78,14 @@ func BenchmarkDuckDBWrite(b *testing.B) {
 			name := m.String()
 			if order {
 				name += "/preserve_order"
+			}
+			if fr := os.Getenv("FLUSH_ROWS"); fr != "" {
+				n, _ := strconv.Atoi(fr)
+				duckdb.SetFlushRows(int64(n))
+			}
+			if th := os.Getenv("SCAN_THREADS"); th != "" {
+				n, _ := strconv.Atoi(th)
+				duckdb.SetScanThreads(n)
 			}
 			b.Run(name, func(b *testing.B) {
 				d := duckdb.New(filepath.Join(b.TempDir(), "bench.duckdb"), duckdb.WithInsertMethod(m), duckdb.WithPreserveInsertionOrder(order))

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
 )
@@ -44,7 +46,26 @@ type load struct {
 	replaced []string // replace tables written, in order
 	families map[string]*mergeFamily
 	seq      int64
+	// pending holds records not inserted yet, per target and column set:
+	// one INSERT of several row groups runs on all of DuckDB's threads.
+	pending     map[string]*pendingInsert
+	pendingKeys []string
+	pendingRows int64
 }
+
+// pendingInsert is records for one INSERT statement.
+type pendingInsert struct {
+	target   string
+	cols     []string
+	casts    []string
+	recs     []arrow.RecordBatch
+	seqBases []int64
+	rows     int64
+}
+
+// flushRows is how many buffered rows trigger an insert: several of
+// DuckDB's 122,880-row row groups, so the insert runs in parallel.
+var flushRows int64 = 4 * 122_880
 
 var _ flow.Load = (*load)(nil)
 
@@ -68,6 +89,7 @@ func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Loa
 		snaps:    map[string]*arrowbuf.Table{},
 		emptied:  map[string]bool{},
 		families: map[string]*mergeFamily{},
+		pending:  map[string]*pendingInsert{},
 	}
 	stmts := []string{}
 	if !d.preserveOrder {
@@ -159,9 +181,12 @@ func keysOf(t *arrowbuf.Table) (pk, mk []string) {
 
 // Write creates or evolves the target table and inserts the record.
 func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
-	if b.Record != nil {
-		defer b.Record.Release()
-	}
+	rec := b.Record
+	defer func() {
+		if rec != nil {
+			rec.Release()
+		}
+	}()
 	if err := l.check(ctx); err != nil {
 		return err
 	}
@@ -175,6 +200,7 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 	if prev := l.snaps[t.Name]; prev == nil || len(t.Columns) >= len(prev.Columns) {
 		l.snaps[t.Name] = t
 	}
+	rec = nil // l.write owns it now
 	if err := l.write(ctx, t, b); err != nil {
 		if cerr := context.Cause(ctx); cerr != nil {
 			err = cerr
@@ -185,6 +211,12 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 }
 
 func (l *load) write(ctx context.Context, t *arrowbuf.Table, b arrowbuf.TableBatch) error {
+	owned := true
+	defer func() {
+		if owned {
+			b.Record.Release()
+		}
+	}()
 	ds := l.req.Dataset
 	root := l.rootOf(t)
 	disp := disposition(t, root)
@@ -243,7 +275,40 @@ func (l *load) write(ctx context.Context, t *arrowbuf.Table, b arrowbuf.TableBat
 	if l.d.method == InsertAppender {
 		return insertAppender(ctx, l.conn, catalog, schema, t.Name, cols, t.Columns, b.Record, seq)
 	}
-	return insertScan(ctx, l.conn, target, cols, casts, b.Record, seq)
+	key := target + "\x00" + b.Record.Schema().String()
+	p := l.pending[key]
+	if p == nil {
+		p = &pendingInsert{target: target, cols: cols, casts: casts}
+		l.pending[key] = p
+		l.pendingKeys = append(l.pendingKeys, key)
+	}
+	owned = false
+	p.recs = append(p.recs, b.Record)
+	p.seqBases = append(p.seqBases, seq)
+	p.rows += b.Record.NumRows()
+	l.pendingRows += b.Record.NumRows()
+	if l.pendingRows >= flushRows {
+		return l.flush(ctx)
+	}
+	return nil
+}
+
+// flush inserts the buffered records.
+func (l *load) flush(ctx context.Context) error {
+	var err error
+	for _, k := range l.pendingKeys {
+		p := l.pending[k]
+		if err == nil {
+			err = insertScan(ctx, l.conn, p.target, p.cols, p.casts, p.recs, p.seqBases)
+		}
+		for _, r := range p.recs {
+			r.Release()
+		}
+	}
+	clear(l.pending)
+	l.pendingKeys = l.pendingKeys[:0]
+	l.pendingRows = 0
+	return err
 }
 
 func tableKey(catalog, schema, table string) string { return catalog + "\x00" + schema + "\x00" + table }
@@ -315,6 +380,9 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 			_ = l.Rollback()
 		}
 	}()
+	if err := l.flush(ctx); err != nil {
+		return fmt.Errorf("duckdb: commit load %s: insert: %w", l.req.LoadID, err)
+	}
 	if err := l.commitMerges(ctx, c.Schema); err != nil {
 		return fmt.Errorf("duckdb: commit load %s: merge: %w", l.req.LoadID, err)
 	}
@@ -574,6 +642,13 @@ func (l *load) Rollback() error {
 }
 
 func (l *load) close() {
+	for _, p := range l.pending {
+		for _, r := range p.recs {
+			r.Release()
+		}
+	}
+	clear(l.pending)
+	l.pendingKeys = nil
 	if l.conn != nil {
 		_ = l.conn.Close()
 		l.conn = nil

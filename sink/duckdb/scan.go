@@ -47,15 +47,24 @@ const (
 	kText // any other type, written as text and cast by SQL
 )
 
-// scanJob is one record being inserted through the table function.
+// scanJob is a set of records with the same columns being inserted
+// through the table function, cut into units of at most one chunk.
 type scanJob struct {
-	cols    []arrow.Array
-	kinds   []colKind
-	units   []arrow.TimeUnit
-	rows    int64
-	seqBase int64 // >= 0 adds a sequence column
-	next    atomic.Int64
+	parts []scanPart
+	kinds []colKind
+	units []arrow.TimeUnit
+	work  []scanUnit
+	rows  int64
+	seq   bool // adds a sequence column
+	next  atomic.Int64
 }
+
+type scanPart struct {
+	cols    []arrow.Array
+	seqBase int64
+}
+
+type scanUnit struct{ part, start, end int }
 
 func kindOf(t arrow.DataType) (colKind, arrow.TimeUnit) {
 	switch tt := t.(type) {
@@ -104,12 +113,24 @@ func (k colKind) typeInfo() (duckdb.TypeInfo, error) {
 	return duckdb.NewTypeInfo(duckdb.TYPE_VARCHAR)
 }
 
-func newScanJob(rec arrow.RecordBatch, seqBase int64) *scanJob {
-	j := &scanJob{cols: rec.Columns(), rows: rec.NumRows(), seqBase: seqBase}
-	for _, c := range j.cols {
-		k, u := kindOf(c.DataType())
+// newScanJob builds a job over recs (same schema); seqBases[i] >= 0 numbers
+// the rows of recs[i] from there.
+func newScanJob(recs []arrow.RecordBatch, seqBases []int64) *scanJob {
+	j := &scanJob{}
+	for _, f := range recs[0].Schema().Fields() {
+		k, u := kindOf(f.Type)
 		j.kinds = append(j.kinds, k)
 		j.units = append(j.units, u)
+	}
+	size := duckdb.GetDataChunkCapacity()
+	for p, rec := range recs {
+		j.parts = append(j.parts, scanPart{cols: rec.Columns(), seqBase: seqBases[p]})
+		j.seq = j.seq || seqBases[p] >= 0
+		n := int(rec.NumRows())
+		for start := 0; start < n; start += size {
+			j.work = append(j.work, scanUnit{part: p, start: start, end: min(start+size, n)})
+		}
+		j.rows += int64(n)
 	}
 	return j
 }
@@ -118,13 +139,12 @@ func newScanJob(rec arrow.RecordBatch, seqBase int64) *scanJob {
 type scanSource struct{ job *scanJob }
 
 func (s scanSource) ColumnInfos() []duckdb.ColumnInfo {
-	n := len(s.job.cols)
-	infos := make([]duckdb.ColumnInfo, 0, n+1)
+	infos := make([]duckdb.ColumnInfo, 0, len(s.job.kinds)+1)
 	for i, k := range s.job.kinds {
 		ti, _ := k.typeInfo()
 		infos = append(infos, duckdb.ColumnInfo{Name: fmt.Sprintf("c%d", i), T: ti})
 	}
-	if s.job.seqBase >= 0 {
+	if s.job.seq {
 		ti, _ := duckdb.NewTypeInfo(duckdb.TYPE_BIGINT)
 		infos = append(infos, duckdb.ColumnInfo{Name: "seq", T: ti})
 	}
@@ -136,34 +156,34 @@ func (s scanSource) Cardinality() *duckdb.CardinalityInfo {
 }
 
 func (s scanSource) Init() duckdb.ParallelTableSourceInfo {
-	return duckdb.ParallelTableSourceInfo{MaxThreads: runtime.GOMAXPROCS(0)}
+	return duckdb.ParallelTableSourceInfo{MaxThreads: scanThreads}
 }
 
 func (s scanSource) NewLocalState() any { return nil }
 
-// FillChunk claims the next run of rows and writes them into the chunk.
+// FillChunk claims the next unit of rows and writes it into the chunk.
 func (s scanSource) FillChunk(_ any, chunk duckdb.DataChunk) error {
 	j := s.job
-	size := int64(duckdb.GetDataChunkCapacity())
-	start := j.next.Add(size) - size
-	if start >= j.rows {
+	u := j.next.Add(1) - 1
+	if u >= int64(len(j.work)) {
 		return chunk.SetSize(0)
 	}
-	end := min(start+size, j.rows)
-	for c, col := range j.cols {
-		if err := fillColumn(chunk, c, col, j.kinds[c], j.units[c], int(start), int(end)); err != nil {
+	w := j.work[u]
+	part := j.parts[w.part]
+	for c, col := range part.cols {
+		if err := fillColumn(chunk, c, col, j.kinds[c], j.units[c], w.start, w.end); err != nil {
 			return err
 		}
 	}
-	if j.seqBase >= 0 {
-		c := len(j.cols)
-		for i := start; i < end; i++ {
-			if err := duckdb.SetChunkValue(chunk, c, int(i-start), j.seqBase+i); err != nil {
+	if j.seq {
+		c := len(part.cols)
+		for i := w.start; i < w.end; i++ {
+			if err := duckdb.SetChunkValue(chunk, c, i-w.start, part.seqBase+int64(i)); err != nil {
 				return err
 			}
 		}
 	}
-	return chunk.SetSize(int(end - start))
+	return chunk.SetSize(w.end - w.start)
 }
 
 func setNull(chunk duckdb.DataChunk, c, r int) error {
@@ -269,11 +289,11 @@ func registerScan(db *sql.DB) error {
 	return err
 }
 
-// insertScan inserts rec into target through the table function. cols are
-// the target columns for rec's fields; casts the SQL cast per field ("" for
-// none); seqBase >= 0 also fills seqColumn.
-func insertScan(ctx context.Context, conn *sql.Conn, target string, cols []string, casts []string, rec arrow.RecordBatch, seqBase int64) error {
-	job := newScanJob(rec, seqBase)
+// insertScan inserts recs into target through the table function in one
+// statement. cols are the target columns for the records' fields; casts the
+// SQL cast per field ("" for none); seqBases[i] >= 0 also fills seqColumn.
+func insertScan(ctx context.Context, conn *sql.Conn, target string, cols []string, casts []string, recs []arrow.RecordBatch, seqBases []int64) error {
+	job := newScanJob(recs, seqBases)
 	id := scanJobID.Add(1)
 	scanJobs.Store(id, job)
 	defer scanJobs.Delete(id)
@@ -291,7 +311,7 @@ func insertScan(ctx context.Context, conn *sql.Conn, target string, cols []strin
 			fmt.Fprintf(&sel, "c%d", i)
 		}
 	}
-	if seqBase >= 0 {
+	if job.seq {
 		ins.WriteString(", " + quote(seqColumn))
 		sel.WriteString(", seq")
 	}
@@ -366,3 +386,6 @@ func appenderValue(col arrow.Array, i int, tc *arrowbuf.Column) driver.Value {
 }
 
 func jsonRaw(s string) json.RawMessage { return json.RawMessage(s) }
+
+// scanThreads is how many DuckDB threads call FillChunk at once.
+var scanThreads = runtime.GOMAXPROCS(0)

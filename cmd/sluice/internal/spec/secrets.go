@@ -118,9 +118,12 @@ func (s *Secrets) Lookup(name string) (string, bool) {
 
 // FileValues returns every value of the secrets file: all are redacted from
 // output, used or not.
-func (s *Secrets) FileValues() []string {
-	out := make([]string, 0, len(s.File))
-	for _, v := range s.File {
+func (s *Secrets) FileValues() []string { return SecretValues(s.File) }
+
+// SecretValues returns the values of a secrets map, sorted.
+func SecretValues(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for _, v := range m {
 		out = append(out, v)
 	}
 	sort.Strings(out)

@@ -1,0 +1,22 @@
+// Package arrowbuf holds sluice's dlt-compatible schema and its relational
+// normalizer: dlt's snake_case naming, type inference and coercion with
+// variant columns, nested tables, max_table_nesting, column hints and schema
+// contracts. Items (parsed JSON, Go values or Arrow records) go straight
+// into Arrow builders and leave as one record batch per table (TableBatch).
+//
+// Concurrency: a Schema is safe for concurrent use; it is the single place
+// where tables, columns and their types are decided, under its lock. A
+// Normalizer belongs to one goroutine; several Normalizers may share one
+// Schema. Each keeps its own view of the columns it has seen and takes the
+// Schema's lock only for a new key, type or table, never per value, so a
+// column's type, once in the Schema, never changes.
+//
+// Ownership: emit receives each TableBatch and owns its Record. A
+// Normalizer's builders are freed by Release; rows not flushed are dropped.
+// AppendRecord does not retain the record it is given.
+//
+// Batches: a table's buffered rows are emitted when they reach the batch
+// size and at Flush. A batch carries the columns this Normalizer has seen,
+// in the Schema's column order; other Normalizers' batches of the same table
+// may carry more or fewer columns, so sinks insert by column name.
+package arrowbuf

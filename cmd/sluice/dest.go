@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	duckdbdrv "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/sluicehq/sluice/cmd/sluice/internal/spec"
+	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink/duckdb"
+)
+
+// destFactory builds a destination from a spec's destination.
+type destFactory func(d spec.Destination) (flow.Destination, error)
+
+// destinations maps a spec destination type to its factory. The parquet
+// entry is set in dest_parquet.go.
+var destinations = map[string]destFactory{
+	spec.DuckDB: func(d spec.Destination) (flow.Destination, error) { return duckdb.New(d.Path), nil },
+}
+
+// errParquetUnavailable is returned for destination: parquet while the
+// Parquet sink is not part of this build.
+var errParquetUnavailable = errors.New("destination parquet is not available yet in this build (use destination: duckdb)")
+
+func newDestination(d spec.Destination) (flow.Destination, error) {
+	f := destinations[d.Type]
+	if f == nil {
+		if d.Type == spec.Parquet {
+			return nil, errParquetUnavailable
+		}
+		return nil, fmt.Errorf("destination %q is not supported (want duckdb or parquet)", d.Type)
+	}
+	return f(d)
+}
+
+// destinationOf rebuilds the destination a pipeline recorded in its
+// pipeline.json: dlt's kind name ("duckdb", "filesystem") and location.
+func destinationOf(info *flow.PipelineInfo) (flow.Destination, error) {
+	switch info.DestinationType {
+	case "duckdb":
+		return newDestination(spec.Destination{Type: spec.DuckDB, Path: info.DestinationLocation})
+	case "filesystem", "parquet":
+		return newDestination(spec.Destination{Type: spec.Parquet, BucketURL: info.DestinationLocation})
+	}
+	return nil, fmt.Errorf("pipeline %q: unknown destination type %q in its pipeline.json", info.Name, info.DestinationType)
+}
+
+// checkDestinationExists fails when the data a pipeline recorded is gone, so
+// reading it does not create an empty DuckDB file.
+func checkDestinationExists(info *flow.PipelineInfo) error {
+	loc := info.DestinationLocation
+	if strings.Contains(loc, "://") {
+		return nil
+	}
+	if _, err := os.Stat(loc); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("pipeline %q: destination %s does not exist", info.Name, loc)
+		}
+		return fmt.Errorf("pipeline %q: %w", info.Name, err)
+	}
+	return nil
+}
+
+// dropDataset removes a dataset from a destination: for DuckDB the schema
+// with all its tables, for a local Parquet bucket the dataset's folder.
+func dropDataset(ctx context.Context, info *flow.PipelineInfo) error {
+	switch info.DestinationType {
+	case "duckdb":
+		c, err := duckdbdrv.NewConnector(info.DestinationLocation, nil)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", info.DestinationLocation, err)
+		}
+		db := sql.OpenDB(c)
+		defer db.Close()
+		q := `DROP SCHEMA IF EXISTS "` + strings.ReplaceAll(info.Dataset, `"`, `""`) + `" CASCADE`
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("drop dataset %s in %s: %w", info.Dataset, info.DestinationLocation, err)
+		}
+		return nil
+	case "filesystem", "parquet":
+		loc := strings.TrimPrefix(info.DestinationLocation, "file://")
+		if strings.Contains(loc, "://") {
+			return fmt.Errorf("drop dataset %s: only local buckets can be dropped, not %s", info.Dataset, loc)
+		}
+		if err := os.RemoveAll(filepath.Join(loc, info.Dataset)); err != nil {
+			return fmt.Errorf("drop dataset %s: %w", info.Dataset, err)
+		}
+		return nil
+	}
+	return fmt.Errorf("pipeline %q: unknown destination type %q", info.Name, info.DestinationType)
+}

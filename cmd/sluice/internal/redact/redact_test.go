@@ -1,0 +1,73 @@
+package redact
+
+import (
+	"bytes"
+	"encoding/base64"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestString(t *testing.T) {
+	set := &Set{}
+	set.Add("s3cr3t-token", "", "abc def/+x")
+	tests := []struct{ in, want string }{
+		{"nothing here", "nothing here"},
+		{"Bearer s3cr3t-token", "Bearer ***"},
+		{"s3cr3t-tokens3cr3t-token", "******"},
+		{"q=" + url.QueryEscape("abc def/+x"), "q=***"},
+		{"p/" + url.PathEscape("abc def/+x"), "p/***"},
+		{"b64 " + base64.StdEncoding.EncodeToString([]byte("s3cr3t-token")), "b64 ***"},
+	}
+	for _, tt := range tests {
+		if got := set.String(tt.in); got != tt.want {
+			t.Errorf("String(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+	var empty *Set
+	if got := empty.String("x"); got != "x" {
+		t.Errorf("nil set: %q", got)
+	}
+}
+
+func TestLongestFirst(t *testing.T) {
+	set := &Set{}
+	set.Add("secret", "secret-longer")
+	if got := set.String("a secret-longer b"); got != "a *** b" {
+		t.Errorf("got %q", got)
+	}
+}
+
+func TestWriterSplitWrites(t *testing.T) {
+	var out bytes.Buffer
+	set := &Set{}
+	w := NewWriter(&out, set)
+	set.Add("hunter2-password")
+	// The secret arrives in pieces, as a logger might write it.
+	for _, p := range []string{"login with hun", "ter2-pass", "word ok\nprogress hunter2-", "password\r", "tail hunter2-password"} {
+		if _, err := w.Write([]byte(p)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if strings.Contains(out.String(), "tail") {
+		t.Errorf("unfinished line written before Flush: %q", out.String())
+	}
+	w.Flush()
+	got := out.String()
+	want := "login with *** ok\nprogress ***\rtail ***"
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestWriterAddLater(t *testing.T) {
+	var out bytes.Buffer
+	set := &Set{}
+	w := NewWriter(&out, set)
+	w.Write([]byte("before "))
+	set.Add("late-secret")
+	w.Write([]byte("late-secret\n"))
+	if got := out.String(); got != "before ***\n" {
+		t.Errorf("got %q", got)
+	}
+}

@@ -1,0 +1,280 @@
+package spec
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+const dir = "/work/dir"
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+const minimal = "pipeline_name: blog\nsource: {resources: [posts]}\n"
+
+func TestParseDefaults(t *testing.T) {
+	s, err := Parse([]byte(minimal), "spec.yaml", dir, &Secrets{Env: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.PipelineName != "blog" || s.DatasetName != "blog_dataset" {
+		t.Errorf("names = %q, %q", s.PipelineName, s.DatasetName)
+	}
+	want := Destination{Type: DuckDB, Path: filepath.Join(dir, "blog.duckdb")}
+	if s.Destination != want {
+		t.Errorf("destination = %+v, want %+v", s.Destination, want)
+	}
+	if s.MaxTableNesting != nil {
+		t.Errorf("max_table_nesting = %d, want unset", *s.MaxTableNesting)
+	}
+	src := map[string]any{"resources": []any{"posts"}}
+	if !reflect.DeepEqual(s.Source, src) {
+		t.Errorf("source = %#v", s.Source)
+	}
+}
+
+func TestParseFields(t *testing.T) {
+	tests := []struct {
+		name string
+		spec string
+		want func(s *Spec) bool
+	}{
+		{"normalized names", "pipeline_name: My-Blog\ndataset_name: Blog Data\nsource: {}\n",
+			func(s *Spec) bool { return s.PipelineName == "my_blog" && s.DatasetName == "blog_data" }},
+		{"json", `{"pipeline_name": "blog", "max_table_nesting": 2, "source": {"client": {"base_url": "http://x"}}}`,
+			func(s *Spec) bool { return *s.MaxTableNesting == 2 }},
+		{"max_table_nesting 0", minimal + "max_table_nesting: 0\n",
+			func(s *Spec) bool { return s.MaxTableNesting != nil && *s.MaxTableNesting == 0 }},
+		{"numbers are int64", "pipeline_name: b\nsource: {n: 3, f: 1.5, big: 18446744073709551615}\n",
+			func(s *Spec) bool {
+				m := s.Source.(map[string]any)
+				return m["n"] == int64(3) && m["f"] == 1.5 && m["big"] == float64(18446744073709551615)
+			}},
+		{"timestamps stay text", "pipeline_name: b\nsource: {t: 2024-01-25T11:21:28Z}\n",
+			func(s *Spec) bool { return s.Source.(map[string]any)["t"] == "2024-01-25T11:21:28Z" }},
+		{"null dataset is default", "pipeline_name: b\ndataset_name: null\nsource: {}\n",
+			func(s *Spec) bool { return s.DatasetName == "b_dataset" }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse([]byte(tt.spec), "spec.yaml", dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.want(s) {
+				t.Errorf("got %+v", s)
+			}
+		})
+	}
+}
+
+func TestParseDestination(t *testing.T) {
+	tests := []struct {
+		name, dest string
+		want       Destination
+	}{
+		{"absent", "", Destination{Type: DuckDB, Path: dir + "/blog.duckdb"}},
+		{"null", "destination: null", Destination{Type: DuckDB, Path: dir + "/blog.duckdb"}},
+		{"duckdb", "destination: duckdb", Destination{Type: DuckDB, Path: dir + "/blog.duckdb"}},
+		{"DuckDB", "destination: DuckDB", Destination{Type: DuckDB, Path: dir + "/blog.duckdb"}},
+		{"duckdb map", "destination: {type: duckdb}", Destination{Type: DuckDB, Path: dir + "/blog.duckdb"}},
+		{"duckdb relative path", "destination: {type: duckdb, path: ./data/b.duckdb}", Destination{Type: DuckDB, Path: dir + "/data/b.duckdb"}},
+		{"duckdb absolute path", "destination: {type: duckdb, path: /tmp/b.duckdb}", Destination{Type: DuckDB, Path: "/tmp/b.duckdb"}},
+		{"parquet", "destination: parquet", Destination{Type: Parquet, BucketURL: dir}},
+		{"parquet map", "destination: {type: parquet, bucket_url: ./out}", Destination{Type: Parquet, BucketURL: dir + "/out"}},
+		{"parquet url", "destination: {type: parquet, bucket_url: 's3://b/x'}", Destination{Type: Parquet, BucketURL: "s3://b/x"}},
+		{"filesystem", "destination: {type: filesystem, bucket_url: /o}", Destination{Type: Parquet, BucketURL: "/o"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse([]byte("pipeline_name: blog\n"+tt.dest+"\nsource: {}\n"), "spec.yaml", dir, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.Destination != tt.want {
+				t.Errorf("destination = %+v, want %+v", s.Destination, tt.want)
+			}
+		})
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name, spec, want string
+	}{
+		{"empty", "", "spec.yaml: the spec is empty"},
+		{"not a mapping", "- a\n", "spec.yaml: the spec must be a mapping of pipeline_name, dataset_name, destination, max_table_nesting, source, not a list"},
+		{"syntax", "pipeline_name: [\n", "spec.yaml:1:16: sequence end token ']' not found"},
+		{"duplicate key", "pipeline_name: a\npipeline_name: b\n", `spec.yaml:2:1: mapping key "pipeline_name" already defined at [1:1]`},
+		{"two documents", minimal + "---\n" + minimal, "spec.yaml: holds more than one YAML document"},
+		{"unknown top key", minimal + "pipline: x\n", `pipline: unknown field "pipline"`},
+		{"unknown top key suggestion", "pipline_name: x\nsource: {}\n", `pipline_name: unknown field "pipline_name" (did you mean "pipeline_name"?)`},
+		{"missing pipeline_name", "source: {}\n", "pipeline_name: required field is missing"},
+		{"null pipeline_name", "pipeline_name:\nsource: {}\n", "pipeline_name: required field is missing"},
+		{"pipeline_name not string", "pipeline_name: 12\nsource: {}\n", "pipeline_name: expected a string, got 12"},
+		{"pipeline_name empty", "pipeline_name: ''\nsource: {}\n", `pipeline_name: "" is not a valid name: it needs letters or digits`},
+		{"pipeline_name symbols", "pipeline_name: '--'\nsource: {}\n", `pipeline_name: "--" is not a valid name: it needs letters or digits`},
+		{"dataset_name empty", minimal + "dataset_name: ' '\n", `dataset_name: " " is not a valid name: it needs letters or digits`},
+		{"dataset_name list", minimal + "dataset_name: [a]\n", "dataset_name: expected a string, got a list"},
+		{"destination unknown", minimal + "destination: postgres\n", `destination: unknown destination "postgres" (want duckdb or parquet)`},
+		{"destination number", minimal + "destination: 3\n", "destination: expected duckdb, parquet or a mapping with type, got 3"},
+		{"destination type missing", minimal + "destination: {path: x.duckdb}\n", "destination.type: required field is missing (duckdb or parquet)"},
+		{"destination type unknown", minimal + "destination: {type: bigquery}\n", `destination.type: unknown destination "bigquery" (want duckdb or parquet)`},
+		{"destination paht", minimal + "destination: {type: duckdb, paht: x.duckdb}\n", `destination.paht: unknown field "paht" (did you mean "path"?)`},
+		{"destination bucket_url for duckdb", minimal + "destination: {type: duckdb, bucket_url: x}\n", `destination.bucket_url: unknown field "bucket_url"`},
+		{"destination path for parquet", minimal + "destination: {type: parquet, path: x}\n", `destination.path: unknown field "path"`},
+		{"destination path empty", minimal + "destination: {type: duckdb, path: ''}\n", `destination.path: expected a non-empty string, got ""`},
+		{"destination bucket_url number", minimal + "destination: {type: parquet, bucket_url: 1}\n", "destination.bucket_url: expected a non-empty string, got 1"},
+		{"max_table_nesting negative", minimal + "max_table_nesting: -1\n", "max_table_nesting: expected a non-negative integer, got -1"},
+		{"max_table_nesting text", minimal + "max_table_nesting: deep\n", `max_table_nesting: expected a non-negative integer, got "deep"`},
+		{"max_table_nesting float", minimal + "max_table_nesting: 1.5\n", "max_table_nesting: expected a non-negative integer, got 1.5"},
+		{"missing source", "pipeline_name: b\n", "source: required field is missing"},
+		{"source list", "pipeline_name: b\nsource: [a]\n", "source: expected a mapping with client and resources, got a list"},
+		{"odd key path", minimal + "'a.b': 1\n", `["a.b"]: unknown field "a.b"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(tt.spec), "spec.yaml", dir, &Secrets{Env: env(nil)})
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			if err.Error() != tt.want {
+				t.Errorf("error:\n got %q\nwant %q", err.Error(), tt.want)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Errorf("error has more than one line: %q", err.Error())
+			}
+		})
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	file, err := ParseSecrets([]byte(`
+TOKEN = "from-file"
+ONLY_FILE = "file-only"
+NUM = 42
+[github]
+token = "gh-file"
+[sources.api]
+key = "nested-key"
+`), "secrets.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Secrets{Env: env(map[string]string{"TOKEN": "from-env", "GITHUB__PAT": "env-dotted"}), File: file}
+	tests := []struct {
+		in, want string
+		used     []string
+	}{
+		{"no secret", "no secret", nil},
+		{"${TOKEN}", "from-env", []string{"from-env"}}, // env wins
+		{"${ONLY_FILE}", "file-only", []string{"file-only"}},
+		{"Bearer ${ONLY_FILE}!", "Bearer file-only!", []string{"file-only"}},
+		{"${TOKEN}:${ONLY_FILE}", "from-env:file-only", []string{"from-env", "file-only"}},
+		{"${github.token}", "gh-file", []string{"gh-file"}},
+		{"${ sources.api.key }", "nested-key", []string{"nested-key"}},
+		{"${github.pat}", "env-dotted", []string{"env-dotted"}},
+		{"${NUM}", "42", []string{"42"}},
+		{"$${TOKEN}", "${TOKEN}", nil},
+		{"${not a name}", "${not a name}", nil},
+		{"${unclosed", "${unclosed", nil},
+		{"$TOKEN {x}", "$TOKEN {x}", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, used, err := s.Expand(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want || !reflect.DeepEqual(used, tt.used) {
+				t.Errorf("Expand(%q) = %q %q, want %q %q", tt.in, got, used, tt.want, tt.used)
+			}
+		})
+	}
+}
+
+func TestSecretsInSpec(t *testing.T) {
+	d := t.TempDir()
+	path := filepath.Join(d, ".sluice", "secrets.toml")
+	os.MkdirAll(filepath.Dir(path), 0o700)
+	os.WriteFile(path, []byte("[api]\nkey = \"k-123\"\n"), 0o600)
+	file, err := LoadSecrets(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing, err := LoadSecrets(filepath.Join(d, "nope.toml"))
+	if err != nil || len(missing) != 0 {
+		t.Fatalf("missing file: %v %v", missing, err)
+	}
+	s := &Secrets{Env: env(map[string]string{"TOKEN": "t-456"}), File: file}
+	spec := `pipeline_name: b
+source:
+  client:
+    base_url: https://api.example.com/${api.key}/
+    auth: {token: "${TOKEN}"}
+  resources:
+    - {name: r, endpoint: {headers: {X-Key: "${api.key}"}}}
+`
+	got, err := Parse([]byte(spec), "spec.yaml", d, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := got.Source.(map[string]any)["client"].(map[string]any)
+	if client["base_url"] != "https://api.example.com/k-123/" || client["auth"].(map[string]any)["token"] != "t-456" {
+		t.Errorf("client = %#v", client)
+	}
+	for _, v := range []string{"k-123", "t-456"} {
+		found := false
+		for _, u := range got.Secrets {
+			found = found || u == v
+		}
+		if !found {
+			t.Errorf("Secrets %q lacks %q", got.Secrets, v)
+		}
+	}
+
+	_, err = Parse([]byte(spec+"dataset_name: ${NOPE}\n"), "spec.yaml", d, s)
+	var me *MissingSecretError
+	if !errors.As(err, &me) || me.Name != "NOPE" {
+		t.Fatalf("err = %v, want missing secret NOPE", err)
+	}
+	if want := `secret "NOPE" is not set (env or .sluice/secrets.toml)`; err.Error() != want {
+		t.Errorf("err = %q, want %q", err, want)
+	}
+}
+
+func TestParseSecretsErrors(t *testing.T) {
+	_, err := ParseSecrets([]byte("A = \"super-secret\nB = 1\n"), "secrets.toml")
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if strings.Contains(err.Error(), "super-secret") {
+		t.Errorf("error quotes the value: %v", err)
+	}
+	if !strings.HasPrefix(err.Error(), "secrets.toml:1") {
+		t.Errorf("error = %v, want the line", err)
+	}
+}
+
+func FuzzSpec(f *testing.F) {
+	f.Add([]byte(minimal))
+	f.Add([]byte(`{"pipeline_name": "x", "destination": {"type": "duckdb", "path": "a"}, "source": {}}`))
+	f.Add([]byte("pipeline_name: ${A}\ndestination: {type: parquet}\nsource: {a: &x [1, *x]}\n"))
+	f.Add([]byte("a: &a [*a]\n"))
+	f.Add([]byte("- !!binary aGk=\n- !!timestamp 2024-01-01\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := &Secrets{Env: env(map[string]string{"A": "a"}), File: map[string]string{"b.c": "d"}}
+		sp, err := Parse(data, "fuzz.yaml", dir, s)
+		if err == nil && (sp.PipelineName == "" || sp.DatasetName == "" || sp.Source == nil) {
+			t.Fatalf("accepted spec with empty fields: %+v", sp)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Fatalf("multi-line error %q", err)
+		}
+	})
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sluicehq/sluice/cmd/sluice/internal/spec"
+	"github.com/sluicehq/sluice/flow"
+)
+
+// maxLoadsShown is how many of the last loads info prints.
+const maxLoadsShown = 5
+
+type pipelineFlags struct {
+	pipelinesDir string
+	port         int
+	yes          bool
+}
+
+func (a *app) pipelineCmd() *cobra.Command {
+	var f pipelineFlags
+	c := &cobra.Command{
+		Use:   "pipeline NAME [info|show|drop]",
+		Short: "Inspect, browse or drop a pipeline's data",
+		Long: `Work with a pipeline that ran before, found by its working state in
+$SLUICE_PIPELINES_DIR/NAME/ (default ~/.sluice/pipelines/NAME/), which records
+its destination and dataset.
+
+  info          (default) destination, dataset, the last loads, and each
+                table with its row count, one table per line as "<table> <rows>"
+  show          serve a data browser on 127.0.0.1 (--port N; 0 or absent: any
+                free port); prints its URL as the first line of stdout and runs
+                until interrupted
+  drop          drop the dataset's tables and the pipeline's working state
+                (asks first unless --yes)`,
+		Example: "  sluice pipeline rest_api_github info\n  sluice pipeline rest_api_github show --port 8080\n  sluice pipeline rest_api_github drop --yes",
+		Args:    args(1, 2, "NAME and an action: info, show or drop"),
+		RunE: func(c *cobra.Command, args []string) error {
+			action := "info"
+			if len(args) > 1 {
+				action = args[1]
+			}
+			if c.Flags().Changed("port") && action != "show" {
+				return usageErrorf("--port is for show, not %s", action)
+			}
+			if c.Flags().Changed("yes") && action != "drop" {
+				return usageErrorf("--yes is for drop, not %s", action)
+			}
+			switch action {
+			case "info", "show", "drop":
+			default:
+				return usageErrorf("unknown action %q for pipeline %s (want info, show or drop)", action, args[0])
+			}
+			name, err := spec.NormalizeName("NAME", args[0])
+			if err != nil {
+				return usageErrorf("%v", err)
+			}
+			dir := f.pipelinesDir
+			if dir == "" {
+				dir = flow.DefaultPipelinesDir()
+			}
+			info, err := flow.ReadPipelineInfo(dir, name)
+			if err != nil {
+				return err
+			}
+			ctx := c.Context()
+			switch action {
+			case "show":
+				return a.show(ctx, info, f.port)
+			case "drop":
+				return a.drop(ctx, info, filepath.Join(dir, name), f.yes)
+			}
+			return a.info(ctx, info)
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&f.pipelinesDir, "pipelines-dir", "", "where pipeline working state is kept (default $SLUICE_PIPELINES_DIR or ~/.sluice/pipelines)")
+	fl.IntVar(&f.port, "port", 0, "show: port to serve on (0: any free port)")
+	fl.BoolVarP(&f.yes, "yes", "y", false, "drop: do not ask for confirmation")
+	return c
+}
+
+// openDataset opens a pipeline's dataset for reading.
+func openDataset(ctx context.Context, info *flow.PipelineInfo) (flow.DatasetReader, error) {
+	if err := checkDestinationExists(info); err != nil {
+		return nil, err
+	}
+	dest, err := destinationOf(info)
+	if err != nil {
+		return nil, err
+	}
+	return dest.OpenDataset(ctx, info.Dataset)
+}
+
+func (a *app) info(ctx context.Context, info *flow.PipelineInfo) error {
+	r, err := openDataset(ctx, info)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	loads, err := r.Loads(ctx)
+	if err != nil {
+		return err
+	}
+	tables, err := r.Tables(ctx)
+	if err != nil {
+		return err
+	}
+	w := a.stdout
+	fmt.Fprintf(w, "pipeline: %s\n", info.Name)
+	fmt.Fprintf(w, "destination: %s\n", info.DestinationType)
+	fmt.Fprintf(w, "dataset: %s\n", info.Dataset)
+	fmt.Fprintf(w, "location: %s\n", info.DestinationLocation)
+	writeLoads(w, loads)
+	fmt.Fprintf(w, "tables: %d\n", len(tables))
+	for _, t := range tables {
+		fmt.Fprintf(w, "%s %d\n", t.Name, t.Rows)
+	}
+	return nil
+}
+
+func writeLoads(w io.Writer, loads []flow.LoadRecord) {
+	if len(loads) == 0 {
+		fmt.Fprintln(w, "last loads: none")
+		return
+	}
+	fmt.Fprintf(w, "last loads: %d of %d\n", min(len(loads), maxLoadsShown), len(loads))
+	for _, l := range loads[:min(len(loads), maxLoadsShown)] {
+		fmt.Fprintf(w, "  load %s %s at %s (schema %s)\n", l.LoadID, loadStatus(l.Status),
+			l.InsertedAt.UTC().Format(time.RFC3339), l.SchemaName)
+	}
+}
+
+// loadStatus names a _dlt_loads status as dlt does: 0 is a loaded package.
+func loadStatus(s int64) string {
+	if s == 0 {
+		return "LOADED"
+	}
+	return fmt.Sprintf("status %d", s)
+}
+
+func (a *app) drop(ctx context.Context, info *flow.PipelineInfo, workDir string, yes bool) error {
+	if !yes {
+		fmt.Fprintf(a.stdout, "Drop dataset %s in %s (all its tables) and the working state in %s? [y/N] ",
+			info.Dataset, info.DestinationLocation, workDir)
+		a.stdout.Flush()
+		line, err := bufio.NewReader(a.stdin).ReadString('\n')
+		fmt.Fprintln(a.stdout)
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		switch strings.ToLower(strings.TrimSpace(line)) {
+		case "y", "yes":
+		default:
+			return errors.New("drop not confirmed: nothing was dropped (pass --yes to skip the question)")
+		}
+	}
+	if err := checkDestinationExists(info); err == nil {
+		if err := dropDataset(ctx, info); err != nil {
+			return err
+		}
+	}
+	if err := os.RemoveAll(workDir); err != nil {
+		return fmt.Errorf("remove working state %s: %w", workDir, err)
+	}
+	fmt.Fprintf(a.stdout, "Dropped dataset %s in %s and the working state of pipeline %s.\n",
+		info.Dataset, info.DestinationLocation, info.Name)
+	return nil
+}

@@ -1,0 +1,245 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/valyala/fastjson"
+	"golang.org/x/time/rate"
+)
+
+// ErrIgnoreResponse, returned by a ResponseHook, ignores the response: it
+// yields no rows and ends pagination, as dlt's "ignore" action does.
+var ErrIgnoreResponse = errors.New("rest: response ignored")
+
+// HTTPError is a response with a status the client does not accept (a 4xx
+// other than those retried or ignored, or a 5xx after all retries). It names
+// the method, status and URL path, never the query string or headers.
+type HTTPError struct {
+	StatusCode int
+	Method     string
+	Path       string
+}
+
+func (e *HTTPError) Error() string {
+	return fmt.Sprintf("rest: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+}
+
+// client is the HTTP side of a source: one transport stack (retries, rate
+// limit, concurrency limit) shared by all its resources.
+type client struct {
+	base        *url.URL
+	headers     map[string]string
+	http        *http.Client
+	retry       Retry
+	concurrency int
+	log         *slog.Logger
+	parsers     fastjson.ParserPool
+	sleep       func(ctx context.Context, d time.Duration) error
+}
+
+func newClient(cc ClientConfig, hc *http.Client, log *slog.Logger) (*client, error) {
+	c := &client{headers: cc.Headers, log: log, retry: cc.Retry.withDefaults(), concurrency: cc.MaxConcurrency, sleep: sleepCtx}
+	if cc.BaseURL != "" {
+		u, err := url.Parse(cc.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, errAt("client.base_url", "want an http or https URL")
+		}
+		if !strings.HasSuffix(u.Path, "/") {
+			u.Path += "/"
+			if u.RawPath != "" {
+				u.RawPath += "/"
+			}
+		}
+		c.base = u
+	}
+	if c.concurrency <= 0 {
+		c.concurrency = 8
+	}
+	timeout := cc.Timeout
+	if timeout <= 0 {
+		timeout = 60 * time.Second
+	}
+	var base http.RoundTripper = http.DefaultTransport
+	var jar http.CookieJar
+	var redirect func(*http.Request, []*http.Request) error
+	if hc != nil {
+		if hc.Transport != nil {
+			base = hc.Transport
+		}
+		jar, redirect = hc.Jar, hc.CheckRedirect
+	}
+	var lim *rate.Limiter
+	if cc.RateLimit > 0 {
+		lim = rate.NewLimiter(rate.Limit(cc.RateLimit), 1)
+	}
+	rt := &retryTransport{
+		next:    &limitTransport{next: base, sem: make(chan struct{}, c.concurrency)},
+		policy:  c.retry,
+		timeout: timeout,
+		limiter: lim,
+		sleep:   func(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) },
+	}
+	c.http = &http.Client{Transport: rt, Jar: jar, CheckRedirect: redirect}
+	return c, nil
+}
+
+// resolve joins a path to the base URL as dlt does ("users" and "/users"
+// both go under the base path); a full URL is used as is.
+func (c *client) resolve(path string) (*url.URL, error) {
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		return url.Parse(path)
+	}
+	if c.base == nil {
+		return nil, errors.New("rest: endpoint path is not a full URL and client.base_url is not set")
+	}
+	rel, err := url.Parse(strings.TrimLeft(path, "/"))
+	if err != nil {
+		return nil, fmt.Errorf("rest: bad endpoint path")
+	}
+	return c.base.ResolveReference(rel), nil
+}
+
+// page is one fetched response with its parsed body.
+type page struct {
+	resp    *Response
+	parser  *fastjson.Parser
+	ignored bool
+}
+
+func (p *page) release(c *client) {
+	if p.parser != nil {
+		c.parsers.Put(p.parser)
+		p.parser = nil
+	}
+}
+
+func (c *client) httpRequest(ctx context.Context, r *Request, auth Auth) (*http.Request, error) {
+	var body []byte
+	if r.JSON != nil {
+		var err error
+		if body, err = json.Marshal(r.JSON); err != nil {
+			return nil, fmt.Errorf("rest: encode request body: %w", err)
+		}
+	}
+	method := r.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	hr, err := http.NewRequestWithContext(ctx, method, r.URL.String(), bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("rest: bad request URL for %s", r.URL.Path)
+	}
+	if body == nil {
+		hr.Body, hr.GetBody, hr.ContentLength = http.NoBody, nil, 0
+	}
+	hr.Header = r.Header.Clone()
+	if hr.Header == nil {
+		hr.Header = http.Header{}
+	}
+	if body != nil && hr.Header.Get("Content-Type") == "" {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	if hr.Header.Get("Accept") == "" {
+		hr.Header.Set("Accept", "application/json")
+	}
+	if auth != nil {
+		if err := auth.Apply(ctx, hr); err != nil {
+			return nil, err
+		}
+	}
+	return hr, nil
+}
+
+// fetch sends r and returns its page: retried, authenticated, with response
+// actions applied and the body parsed. The caller releases the page.
+func (c *client) fetch(ctx context.Context, r *Request, auth Auth, actions []ResponseAction) (*page, error) {
+	refreshed := false
+	for attempt := 1; ; attempt++ {
+		hr, err := c.httpRequest(ctx, r, auth)
+		if err != nil {
+			return nil, err
+		}
+		start := time.Now()
+		hresp, err := c.http.Do(hr)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, context.Cause(ctx)
+			}
+			return nil, fmt.Errorf("rest: %s %s: %w", hr.Method, r.URL.Path, cleanNetError(err))
+		}
+		var data []byte
+		if bb, ok := hresp.Body.(bufferedBody); ok {
+			data = bb.data
+		} else {
+			data, err = readAll(hresp)
+			hresp.Body.Close()
+			if err != nil {
+				return nil, fmt.Errorf("rest: %s %s: reading body: %w", hr.Method, r.URL.Path, cleanNetError(err))
+			}
+		}
+		c.log.Debug("rest: response", "method", hr.Method, "path", r.URL.Path, "status", hresp.StatusCode, "bytes", len(data), "took", time.Since(start))
+		if hresp.StatusCode == http.StatusUnauthorized && !refreshed {
+			if rf, ok := auth.(Refresher); ok {
+				refreshed = true
+				if err := rf.Refresh(ctx); err != nil {
+					return nil, err
+				}
+				attempt--
+				continue
+			}
+		}
+		resp := &Response{StatusCode: hresp.StatusCode, Header: hresp.Header, Body: data, Request: r}
+		for _, a := range actions {
+			if a.StatusCode != 0 && a.StatusCode != resp.StatusCode {
+				continue
+			}
+			if a.Content != "" && !bytes.Contains(resp.Body, []byte(a.Content)) {
+				continue
+			}
+			if a.Hook != nil {
+				if err := a.Hook(ctx, resp); err != nil {
+					if errors.Is(err, ErrIgnoreResponse) {
+						return &page{resp: resp, ignored: true}, nil
+					}
+					return nil, fmt.Errorf("rest: response action for %s: %w", r.URL.Path, err)
+				}
+				continue
+			}
+			if a.Action == "ignore" {
+				c.log.Debug("rest: response ignored", "path", r.URL.Path, "status", resp.StatusCode)
+				return &page{resp: resp, ignored: true}, nil
+			}
+		}
+		if resp.StatusCode >= 400 {
+			return nil, &HTTPError{StatusCode: resp.StatusCode, Method: hr.Method, Path: r.URL.Path}
+		}
+		p := &page{resp: resp}
+		if resp.StatusCode == http.StatusNoContent || len(bytes.TrimSpace(resp.Body)) == 0 {
+			return p, nil
+		}
+		p.parser = c.parsers.Get()
+		root, err := p.parser.ParseBytes(resp.Body)
+		if err != nil {
+			p.release(c)
+			if attempt >= c.retry.MaxAttempts {
+				return nil, fmt.Errorf("rest: %s %s: response is not valid JSON (after %d attempts)", hr.Method, r.URL.Path, attempt)
+			}
+			c.log.Warn("rest: invalid JSON, retrying", "path", r.URL.Path, "attempt", attempt)
+			if err := c.sleep(ctx, c.retry.delay(attempt)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		resp.json = root
+		return p, nil
+	}
+}

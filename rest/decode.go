@@ -1,0 +1,759 @@
+package rest
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/sluicehq/sluice/arrowbuf"
+	"github.com/sluicehq/sluice/transform"
+)
+
+// DecodeConfig validates a decoded YAML or JSON tree (maps, lists and
+// scalars) as dlt's RESTAPIConfig and returns it. Errors are *ConfigError
+// naming the field under prefix ("source.resources[0]: unknown field
+// \"params\""); they never include values, which may be secrets.
+func DecodeConfig(raw any, prefix string) (*Config, error) {
+	o, err := newObj(prefix, raw)
+	if err != nil {
+		return nil, err
+	}
+	cfg := &Config{}
+	if v, ok := o.get("client"); ok {
+		if err := decodeClient(o.at("client"), v, &cfg.Client); err != nil {
+			return nil, err
+		}
+	}
+	if v, ok := o.get("resource_defaults"); ok {
+		d, err := decodeResource(o.at("resource_defaults"), v, true)
+		if err != nil {
+			return nil, err
+		}
+		cfg.ResourceDefaults = d
+	}
+	v, ok := o.get("resources")
+	if !ok {
+		return nil, errAt(o.at("resources"), "required: a list of resources")
+	}
+	list, isList := v.([]any)
+	if !isList {
+		return nil, errAt(o.at("resources"), "want a list, got %s", typeName(v))
+	}
+	if len(list) == 0 {
+		return nil, errAt(o.at("resources"), "required: at least one resource")
+	}
+	names := map[string]bool{}
+	for i, item := range list {
+		path := fmt.Sprintf("%s[%d]", o.at("resources"), i)
+		r, err := decodeResource(path, item, false)
+		if err != nil {
+			return nil, err
+		}
+		if names[r.Name] {
+			return nil, errAt(path+".name", "duplicate resource name %q", r.Name)
+		}
+		names[r.Name] = true
+		cfg.Resources = append(cfg.Resources, *r)
+	}
+	if err := o.done(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func decodeClient(path string, v any, c *ClientConfig) error {
+	o, err := newObj(path, v)
+	if err != nil {
+		return err
+	}
+	if c.BaseURL, _, err = o.str("base_url"); err != nil {
+		return err
+	}
+	if c.Headers, err = o.strMap("headers"); err != nil {
+		return err
+	}
+	if a, ok := o.get("auth"); ok {
+		if c.Auth, err = decodeAuth(o.at("auth"), a); err != nil {
+			return err
+		}
+	}
+	if p, ok := o.get("paginator"); ok {
+		if c.Paginator, err = decodePaginator(o.at("paginator"), p); err != nil {
+			return err
+		}
+	}
+	if c.Timeout, _, err = o.duration("timeout"); err != nil {
+		return err
+	}
+	attempts, hasAttempts, err := o.integer("max_attempts")
+	if err != nil {
+		return err
+	}
+	retries, hasRetries, err := o.integer("max_retries")
+	if err != nil {
+		return err
+	}
+	switch {
+	case hasAttempts && hasRetries:
+		return errAt(o.at("max_retries"), "set either max_attempts or max_retries, not both")
+	case hasAttempts && attempts < 1:
+		return errAt(o.at("max_attempts"), "want at least 1")
+	case hasRetries && retries < 0:
+		return errAt(o.at("max_retries"), "want 0 or more")
+	case hasAttempts:
+		c.Retry.MaxAttempts = attempts
+	case hasRetries:
+		c.Retry.MaxAttempts = retries + 1
+	}
+	if c.Retry.Backoff, _, err = o.duration("backoff_factor"); err != nil {
+		return err
+	}
+	if c.Retry.MaxDelay, _, err = o.duration("max_retry_delay"); err != nil {
+		return err
+	}
+	if c.RateLimit, _, err = o.number("rate_limit"); err != nil {
+		return err
+	} else if c.RateLimit < 0 {
+		return errAt(o.at("rate_limit"), "want requests per second >= 0")
+	}
+	if c.MaxConcurrency, _, err = o.integer("max_concurrency"); err != nil {
+		return err
+	} else if c.MaxConcurrency < 0 {
+		return errAt(o.at("max_concurrency"), "want 1 or more")
+	}
+	return o.done()
+}
+
+func decodeAuth(path string, v any) (*AuthConfig, error) {
+	m, ok := asMap(v)
+	if !ok {
+		return nil, errAt(path, "want a map, got %s", typeName(v))
+	}
+	params := make(map[string]any, len(m))
+	typ := ""
+	for k, vv := range m {
+		if k == "type" {
+			s, isStr := vv.(string)
+			if !isStr {
+				return nil, errAt(path+".type", "want a string, got %s", typeName(vv))
+			}
+			typ = s
+			continue
+		}
+		params[k] = vv
+	}
+	if typ == "" {
+		if _, hasToken := params["token"]; !hasToken {
+			return nil, errAt(path+".type", "required (or give {token: ...} for a bearer token)")
+		}
+		typ = "bearer"
+	}
+	f, found := lookupAuth(typ)
+	if !found {
+		return nil, errAt(path+".type", "unknown auth type %q (want one of %s)", typ, strings.Join(authTypes(), ", "))
+	}
+	a, err := f(params)
+	if err != nil {
+		return nil, prefixErr(path, err)
+	}
+	return &AuthConfig{Type: typ, Params: params, Auth: a}, nil
+}
+
+func decodePaginator(path string, v any) (*PaginatorConfig, error) {
+	var typ string
+	params := map[string]any{}
+	switch x := v.(type) {
+	case string:
+		typ = x
+	default:
+		m, ok := asMap(v)
+		if !ok {
+			return nil, errAt(path, "want a map or a paginator type, got %s", typeName(v))
+		}
+		for k, vv := range m {
+			if k == "type" {
+				s, isStr := vv.(string)
+				if !isStr {
+					return nil, errAt(path+".type", "want a string, got %s", typeName(vv))
+				}
+				typ = s
+				continue
+			}
+			params[k] = vv
+		}
+		if typ == "" {
+			return nil, errAt(path+".type", "required (want one of %s)", strings.Join(paginatorTypes(), ", "))
+		}
+	}
+	if typ == "auto" {
+		if len(params) > 0 {
+			o, _ := newObj(path, params)
+			return nil, o.done()
+		}
+		return &PaginatorConfig{Type: "auto"}, nil
+	}
+	b, ok := lookupPaginator(typ)
+	if !ok {
+		p := path + ".type"
+		if _, isStr := v.(string); isStr {
+			p = path
+		}
+		return nil, errAt(p, "unknown paginator %q (want one of %s)", typ, strings.Join(paginatorTypes(), ", "))
+	}
+	f, err := b(params)
+	if err != nil {
+		return nil, prefixErr(path, err)
+	}
+	return &PaginatorConfig{Type: typ, Params: params, New: f}, nil
+}
+
+func decodeResource(path string, v any, defaults bool) (*ResourceConfig, error) {
+	if s, ok := v.(string); ok && !defaults {
+		if s == "" {
+			return nil, errAt(path, "empty resource name")
+		}
+		return &ResourceConfig{Name: s}, nil
+	}
+	o, err := newObj(path, v)
+	if err != nil {
+		if !defaults {
+			return nil, errAt(path, "want a resource name or a map, got %s", typeName(v))
+		}
+		return nil, err
+	}
+	r := &ResourceConfig{}
+	if !defaults {
+		var ok bool
+		if r.Name, ok, err = o.str("name"); err != nil {
+			return nil, err
+		} else if !ok || r.Name == "" {
+			return nil, errAt(o.at("name"), "required")
+		}
+	}
+	if ev, ok := o.get("endpoint"); ok {
+		if r.Endpoint, err = decodeEndpoint(o.at("endpoint"), ev); err != nil {
+			return nil, err
+		}
+	}
+	h, err := decodeHints(o, true)
+	if err != nil {
+		return nil, err
+	}
+	r.WriteDisposition, r.PrimaryKey, r.MergeKey, r.Columns, r.SchemaContract = h.WriteDisposition, h.PrimaryKey, h.MergeKey, h.Columns, h.Contract
+	if r.TableName, _, err = o.str("table_name"); err != nil {
+		return nil, err
+	}
+	if n, ok, err := o.integer("max_table_nesting"); err != nil {
+		return nil, err
+	} else if ok {
+		if n < 0 {
+			return nil, errAt(o.at("max_table_nesting"), "want 0 or more")
+		}
+		r.MaxTableNesting = &n
+	}
+	if nv, ok := o.get("nested_hints"); ok {
+		no, err := newObj(o.at("nested_hints"), nv)
+		if err != nil {
+			return nil, err
+		}
+		r.NestedHints = map[string]arrowbuf.TableHints{}
+		for k, hv := range no.m {
+			no.seen[k] = true
+			ho, err := newObj(no.at(k), hv)
+			if err != nil {
+				return nil, err
+			}
+			nh, err := decodeHints(ho, false)
+			if err != nil {
+				return nil, err
+			}
+			if err := ho.done(); err != nil {
+				return nil, err
+			}
+			r.NestedHints[strings.ReplaceAll(k, ".", "__")] = nh
+		}
+	}
+	if b, ok, err := o.boolean("selected"); err != nil {
+		return nil, err
+	} else if ok {
+		r.Selected = &b
+	}
+	if b, ok, err := o.boolean("parallelized"); err != nil {
+		return nil, err
+	} else if ok {
+		r.Parallelized = &b
+	}
+	if r.IncludeFromParent, _, err = o.strList("include_from_parent"); err != nil {
+		return nil, err
+	}
+	if sv, ok := o.get("processing_steps"); ok {
+		if r.ProcessingSteps, err = decodeSteps(o.at("processing_steps"), sv); err != nil {
+			return nil, err
+		}
+	}
+	return r, o.done()
+}
+
+// decodeHints reads the table hints a resource and a nested hint share.
+func decodeHints(o *obj, resource bool) (arrowbuf.TableHints, error) {
+	var h arrowbuf.TableHints
+	if wv, ok := o.get("write_disposition"); ok {
+		var d string
+		switch x := wv.(type) {
+		case string:
+			d = x
+		default:
+			wo, err := newObj(o.at("write_disposition"), wv)
+			if err != nil {
+				return h, errAt(o.at("write_disposition"), "want a string or a map, got %s", typeName(wv))
+			}
+			s, ok, err := wo.str("disposition")
+			if err != nil {
+				return h, err
+			} else if !ok {
+				return h, errAt(wo.at("disposition"), "required")
+			}
+			d = s
+			if st, ok, err := wo.str("strategy"); err != nil {
+				return h, err
+			} else if ok {
+				if err := oneOf(wo.at("strategy"), "merge strategy", st, "delete-insert", "upsert"); err != nil {
+					return h, err
+				}
+			}
+			if err := wo.done(); err != nil {
+				return h, err
+			}
+		}
+		if err := oneOf(o.at("write_disposition"), "write_disposition", d, "append", "replace", "merge"); err != nil {
+			return h, err
+		}
+		h.WriteDisposition = arrowbuf.WriteDisposition(d)
+	}
+	var err error
+	if h.PrimaryKey, _, err = o.strList("primary_key"); err != nil {
+		return h, err
+	}
+	if h.MergeKey, _, err = o.strList("merge_key"); err != nil {
+		return h, err
+	}
+	if cv, ok := o.get("columns"); ok {
+		if h.Columns, err = decodeColumns(o.at("columns"), cv); err != nil {
+			return h, err
+		}
+	}
+	if sc, ok := o.get("schema_contract"); ok {
+		c, err := decodeContract(o.at("schema_contract"), sc)
+		if err != nil {
+			return h, err
+		}
+		h.Contract = c
+	}
+	return h, nil
+}
+
+var contractModes = []string{"evolve", "freeze", "discard_row", "discard_value"}
+
+func decodeContract(path string, v any) (*arrowbuf.Contract, error) {
+	if s, ok := v.(string); ok {
+		if err := oneOf(path, "schema_contract mode", s, contractModes...); err != nil {
+			return nil, err
+		}
+		m := arrowbuf.ContractMode(s)
+		return &arrowbuf.Contract{Tables: m, Columns: m, DataType: m}, nil
+	}
+	o, err := newObj(path, v)
+	if err != nil {
+		return nil, err
+	}
+	c := &arrowbuf.Contract{}
+	for _, f := range []struct {
+		key string
+		dst *arrowbuf.ContractMode
+	}{{"tables", &c.Tables}, {"columns", &c.Columns}, {"data_type", &c.DataType}} {
+		s, ok, err := o.str(f.key)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			if err := oneOf(o.at(f.key), "schema_contract mode", s, contractModes...); err != nil {
+				return nil, err
+			}
+			*f.dst = arrowbuf.ContractMode(s)
+		}
+	}
+	return c, o.done()
+}
+
+var dataTypes = []string{"text", "bigint", "double", "bool", "timestamp", "date", "time", "decimal", "json", "binary", "wei"}
+
+// decodeColumns reads dlt's columns: a map of name to hints, or a list of
+// hint maps with a name.
+func decodeColumns(path string, v any) ([]arrowbuf.Column, error) {
+	var out []arrowbuf.Column
+	if list, ok := v.([]any); ok {
+		for i, item := range list {
+			c, err := decodeColumn(fmt.Sprintf("%s[%d]", path, i), "", item)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c)
+		}
+		return out, nil
+	}
+	o, err := newObj(path, v)
+	if err != nil {
+		return nil, errAt(path, "want a map or a list, got %s", typeName(v))
+	}
+	keys := sortedKeys(o.m)
+	for _, name := range keys {
+		o.seen[name] = true
+		c, err := decodeColumn(o.at(name), name, o.m[name])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func decodeColumn(path, name string, v any) (arrowbuf.Column, error) {
+	c := arrowbuf.Column{Name: name, Nullable: true}
+	o, err := newObj(path, v)
+	if err != nil {
+		return c, err
+	}
+	if n, ok, err := o.str("name"); err != nil {
+		return c, err
+	} else if ok {
+		c.Name = n
+	}
+	if c.Name == "" {
+		return c, errAt(o.at("name"), "required")
+	}
+	if t, ok, err := o.str("data_type"); err != nil {
+		return c, err
+	} else if ok {
+		if err := oneOf(o.at("data_type"), "data_type", t, dataTypes...); err != nil {
+			return c, err
+		}
+		c.DataType = arrowbuf.DataType(t)
+	}
+	bools := []struct {
+		key string
+		dst *bool
+	}{{"nullable", &c.Nullable}, {"primary_key", &c.PrimaryKey}, {"merge_key", &c.MergeKey}, {"unique", &c.Unique}}
+	for _, b := range bools {
+		if x, ok, err := o.boolean(b.key); err != nil {
+			return c, err
+		} else if ok {
+			*b.dst = x
+		}
+	}
+	if c.Precision, _, err = o.integer("precision"); err != nil {
+		return c, err
+	}
+	if c.Scale, _, err = o.integer("scale"); err != nil {
+		return c, err
+	}
+	if tz, ok, err := o.boolean("timezone"); err != nil {
+		return c, err
+	} else if ok {
+		c.Timezone = &tz
+	}
+	if _, _, err := o.str("description"); err != nil {
+		return c, err
+	}
+	return c, o.done()
+}
+
+func decodeEndpoint(path string, v any) (*EndpointConfig, error) {
+	if s, ok := v.(string); ok {
+		return &EndpointConfig{Path: s}, nil
+	}
+	o, err := newObj(path, v)
+	if err != nil {
+		return nil, errAt(path, "want a path or a map, got %s", typeName(v))
+	}
+	e := &EndpointConfig{}
+	if e.Path, _, err = o.str("path"); err != nil {
+		return nil, err
+	}
+	if e.Method, _, err = o.str("method"); err != nil {
+		return nil, err
+	}
+	if e.Method != "" {
+		e.Method = strings.ToUpper(e.Method)
+		if err := oneOf(o.at("method"), "method", e.Method, "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"); err != nil {
+			return nil, err
+		}
+	}
+	if pv, ok := o.get("params"); ok {
+		po, err := newObj(o.at("params"), pv)
+		if err != nil {
+			return nil, err
+		}
+		e.Params = map[string]any{}
+		for _, k := range sortedKeys(po.m) {
+			po.seen[k] = true
+			val, err := decodeParam(po.at(k), po.m[k])
+			if err != nil {
+				return nil, err
+			}
+			e.Params[k] = val
+		}
+	}
+	if jv, ok := o.get("json"); ok {
+		e.JSON = normalizeTree(jv)
+	}
+	if e.Headers, err = o.strMap("headers"); err != nil {
+		return nil, err
+	}
+	if pv, ok := o.get("paginator"); ok {
+		if e.Paginator, err = decodePaginator(o.at("paginator"), pv); err != nil {
+			return nil, err
+		}
+	}
+	if e.DataSelector, _, err = o.str("data_selector"); err != nil {
+		return nil, err
+	} else if e.DataSelector != "" {
+		if _, err := parseJSONPath(e.DataSelector); err != nil {
+			return nil, errAt(o.at("data_selector"), "%v", err)
+		}
+	}
+	if av, ok := o.get("response_actions"); ok {
+		if e.ResponseActions, err = decodeActions(o.at("response_actions"), av); err != nil {
+			return nil, err
+		}
+	}
+	if iv, ok := o.get("incremental"); ok {
+		if e.Incremental, err = decodeIncremental(o.at("incremental"), iv, false); err != nil {
+			return nil, err
+		}
+	}
+	if av, ok := o.get("auth"); ok {
+		if e.Auth, err = decodeAuth(o.at("auth"), av); err != nil {
+			return nil, err
+		}
+	}
+	return e, o.done()
+}
+
+// normalizeTree turns map[any]any (some YAML decoders) into map[string]any.
+func normalizeTree(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, c := range x {
+			m[k] = normalizeTree(c)
+		}
+		return m
+	case map[any]any:
+		m, _ := asMap(x)
+		return normalizeTree(m)
+	case []any:
+		out := make([]any, len(x))
+		for i, c := range x {
+			out[i] = normalizeTree(c)
+		}
+		return out
+	}
+	return v
+}
+
+func decodeParam(path string, v any) (any, error) {
+	m, isMap := asMap(v)
+	if !isMap {
+		switch v.(type) {
+		case []any:
+			return normalizeTree(v), nil
+		case nil, string, bool:
+			return v, nil
+		}
+		if _, ok := toFloat(v); ok {
+			return v, nil
+		}
+		return nil, errAt(path, "want a scalar, a list or {type: resolve|incremental, ...}, got %s", typeName(v))
+	}
+	typ, _ := m["type"].(string)
+	switch typ {
+	case "resolve":
+		o, _ := newObj(path, m)
+		o.raw("type")
+		res, ok, err := o.str("resource")
+		if err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, errAt(o.at("resource"), "required")
+		}
+		field, ok, err := o.str("field")
+		if err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, errAt(o.at("field"), "required")
+		}
+		if _, err := parseJSONPath(field); err != nil {
+			return nil, errAt(o.at("field"), "%v", err)
+		}
+		return ResolveParam{Resource: res, Field: field}, o.done()
+	case "incremental":
+		return decodeIncremental(path, m, true)
+	case "":
+		return nil, errAt(path+".type", "required: resolve or incremental")
+	}
+	return nil, errAt(path+".type", "unknown param type %q (want one of resolve, incremental)", typ)
+}
+
+func decodeIncremental(path string, v any, legacy bool) (*IncrementalConfig, error) {
+	o, err := newObj(path, v)
+	if err != nil {
+		return nil, err
+	}
+	if legacy {
+		o.raw("type")
+	}
+	c := &IncrementalConfig{}
+	var ok bool
+	if c.CursorPath, ok, err = o.str("cursor_path"); err != nil {
+		return nil, err
+	} else if !ok || c.CursorPath == "" {
+		return nil, errAt(o.at("cursor_path"), "required")
+	}
+	if _, err := transform.ParsePath(c.CursorPath); err != nil {
+		return nil, errAt(o.at("cursor_path"), "bad path")
+	}
+	c.InitialValue, _ = o.get("initial_value")
+	c.EndValue, _ = o.get("end_value")
+	if c.EndValue != nil && c.InitialValue == nil {
+		return nil, errAt(o.at("initial_value"), "required when end_value is set")
+	}
+	if c.LastValueFunc, _, err = o.str("last_value_func"); err != nil {
+		return nil, err
+	} else if c.LastValueFunc != "" {
+		if err := oneOf(o.at("last_value_func"), "last_value_func", c.LastValueFunc, "max", "min"); err != nil {
+			return nil, err
+		}
+	}
+	if c.Convert, _, err = o.str("convert"); err != nil {
+		return nil, err
+	} else if c.Convert != "" {
+		if _, err := transform.Value(c.Convert); err != nil {
+			return nil, errAt(o.at("convert"), "bad expression: %v", err)
+		}
+	}
+	if c.OnCursorValueMissing, _, err = o.str("on_cursor_value_missing"); err != nil {
+		return nil, err
+	} else if c.OnCursorValueMissing != "" {
+		if err := oneOf(o.at("on_cursor_value_missing"), "on_cursor_value_missing", c.OnCursorValueMissing, "raise", "include", "exclude"); err != nil {
+			return nil, err
+		}
+	}
+	if c.RangeStart, _, err = o.str("range_start"); err != nil {
+		return nil, err
+	} else if c.RangeStart != "" {
+		if err := oneOf(o.at("range_start"), "range_start", c.RangeStart, "closed", "open"); err != nil {
+			return nil, err
+		}
+	}
+	if c.RangeEnd, _, err = o.str("range_end"); err != nil {
+		return nil, err
+	} else if c.RangeEnd != "" {
+		if err := oneOf(o.at("range_end"), "range_end", c.RangeEnd, "open"); err != nil {
+			return nil, err
+		}
+	}
+	if !legacy {
+		if c.StartParam, _, err = o.str("start_param"); err != nil {
+			return nil, err
+		}
+		if c.EndParam, _, err = o.str("end_param"); err != nil {
+			return nil, err
+		}
+	}
+	return c, o.done()
+}
+
+func decodeActions(path string, v any) ([]ResponseAction, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, errAt(path, "want a list, got %s", typeName(v))
+	}
+	var out []ResponseAction
+	for i, item := range list {
+		o, err := newObj(fmt.Sprintf("%s[%d]", path, i), item)
+		if err != nil {
+			return nil, err
+		}
+		var a ResponseAction
+		if a.StatusCode, _, err = o.integer("status_code"); err != nil {
+			return nil, err
+		}
+		if a.Content, _, err = o.str("content"); err != nil {
+			return nil, err
+		}
+		act, ok, err := o.str("action")
+		if err != nil {
+			return nil, err
+		} else if !ok {
+			return nil, errAt(o.at("action"), "required (ignore)")
+		}
+		if err := oneOf(o.at("action"), "action", act, "ignore"); err != nil {
+			return nil, err
+		}
+		a.Action = act
+		if err := o.done(); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func decodeSteps(path string, v any) ([]ProcessingStep, error) {
+	list, ok := v.([]any)
+	if !ok {
+		return nil, errAt(path, "want a list, got %s", typeName(v))
+	}
+	var out []ProcessingStep
+	for i, item := range list {
+		p := fmt.Sprintf("%s[%d]", path, i)
+		o, err := newObj(p, item)
+		if err != nil {
+			return nil, err
+		}
+		if len(o.m) != 1 {
+			return nil, errAt(p, "want exactly one of filter or map")
+		}
+		var s ProcessingStep
+		if f, ok, err := o.str("filter"); err != nil {
+			return nil, err
+		} else if ok {
+			s.Filter = f
+			if _, err := transform.Filter(f); err != nil {
+				return nil, errAt(o.at("filter"), "bad expression: %v", err)
+			}
+		}
+		if mv, ok := o.get("map"); ok {
+			switch x := mv.(type) {
+			case string:
+				s.Map = x
+				if _, err := transform.MapRecord(x); err != nil {
+					return nil, errAt(o.at("map"), "bad expression: %v", err)
+				}
+			default:
+				fields, err := o.strMap("map")
+				if err != nil {
+					return nil, errAt(o.at("map"), "want an expression or a map of field to expression")
+				}
+				s.MapFields = fields
+				if _, err := transform.MapFields(fields); err != nil {
+					return nil, errAt(o.at("map"), "bad expression: %v", err)
+				}
+			}
+		}
+		if err := o.done(); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}

@@ -1,0 +1,289 @@
+package rest
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ConfigError is a bad config value, named by its path in the spec
+// ("source.resources[0].endpoint.paginator.type"). Messages never include
+// the value itself: values may hold secrets.
+type ConfigError struct {
+	Path string
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	if e.Path == "" {
+		return e.Msg
+	}
+	return e.Path + ": " + e.Msg
+}
+
+func errAt(path, format string, args ...any) error {
+	return &ConfigError{Path: path, Msg: fmt.Sprintf(format, args...)}
+}
+
+func joinPath(prefix, key string) string {
+	switch {
+	case prefix == "":
+		return key
+	case key == "":
+		return prefix
+	case strings.HasPrefix(key, "["):
+		return prefix + key
+	}
+	return prefix + "." + key
+}
+
+// prefixErr puts prefix before a ConfigError's path; other errors become
+// ConfigErrors at prefix.
+func prefixErr(prefix string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ce, ok := err.(*ConfigError); ok {
+		return &ConfigError{Path: joinPath(prefix, ce.Path), Msg: ce.Msg}
+	}
+	return &ConfigError{Path: prefix, Msg: err.Error()}
+}
+
+// typeName names the kind of a decoded value for error messages.
+func typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case map[string]any, map[any]any:
+		return "a map"
+	case []any:
+		return "a list"
+	}
+	if _, ok := toFloat(v); ok {
+		return "a number"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+func toFloat(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case int8:
+		return float64(x), true
+	case int16:
+		return float64(x), true
+	case int32:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case uint:
+		return float64(x), true
+	case uint8:
+		return float64(x), true
+	case uint16:
+		return float64(x), true
+	case uint32:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case float32:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
+}
+
+// asMap accepts the maps YAML and JSON decoders produce.
+func asMap(v any) (map[string]any, bool) {
+	switch x := v.(type) {
+	case map[string]any:
+		return x, true
+	case map[any]any:
+		m := make(map[string]any, len(x))
+		for k, vv := range x {
+			m[fmt.Sprint(k)] = vv
+		}
+		return m, true
+	}
+	return nil, false
+}
+
+// obj reads the keys of one config map and rejects the keys nobody read.
+type obj struct {
+	path string
+	m    map[string]any
+	seen map[string]bool
+}
+
+func newObj(path string, v any) (*obj, error) {
+	m, ok := asMap(v)
+	if !ok {
+		return nil, errAt(path, "want a map, got %s", typeName(v))
+	}
+	return &obj{path: path, m: m, seen: map[string]bool{}}, nil
+}
+
+func (o *obj) at(k string) string { return joinPath(o.path, k) }
+
+// raw returns a key's value; present is false for a missing key.
+func (o *obj) raw(k string) (v any, present bool) {
+	o.seen[k] = true
+	v, present = o.m[k]
+	return v, present
+}
+
+// get returns a non-null value.
+func (o *obj) get(k string) (any, bool) {
+	v, ok := o.raw(k)
+	return v, ok && v != nil
+}
+
+func (o *obj) str(k string) (string, bool, error) {
+	v, ok := o.get(k)
+	if !ok {
+		return "", false, nil
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		return "", false, errAt(o.at(k), "want a string, got %s", typeName(v))
+	}
+	return s, true, nil
+}
+
+func (o *obj) integer(k string) (int, bool, error) {
+	v, ok := o.get(k)
+	if !ok {
+		return 0, false, nil
+	}
+	f, isNum := toFloat(v)
+	if !isNum || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, false, errAt(o.at(k), "want an integer, got %s", typeName(v))
+	}
+	return int(f), true, nil
+}
+
+func (o *obj) number(k string) (float64, bool, error) {
+	v, ok := o.get(k)
+	if !ok {
+		return 0, false, nil
+	}
+	f, isNum := toFloat(v)
+	if !isNum {
+		return 0, false, errAt(o.at(k), "want a number, got %s", typeName(v))
+	}
+	return f, true, nil
+}
+
+func (o *obj) boolean(k string) (bool, bool, error) {
+	v, ok := o.get(k)
+	if !ok {
+		return false, false, nil
+	}
+	b, isBool := v.(bool)
+	if !isBool {
+		return false, false, errAt(o.at(k), "want true or false, got %s", typeName(v))
+	}
+	return b, true, nil
+}
+
+// duration reads seconds (a number) or a Go duration string ("30s").
+func (o *obj) duration(k string) (time.Duration, bool, error) {
+	v, ok := o.get(k)
+	if !ok {
+		return 0, false, nil
+	}
+	if f, isNum := toFloat(v); isNum && f >= 0 {
+		return time.Duration(f * float64(time.Second)), true, nil
+	}
+	if s, isStr := v.(string); isStr {
+		if d, err := time.ParseDuration(s); err == nil && d >= 0 {
+			return d, true, nil
+		}
+	}
+	return 0, false, errAt(o.at(k), "want seconds (a number) or a duration like \"30s\"")
+}
+
+// strMap reads a map of strings (headers); numbers and booleans are
+// rendered as text.
+func (o *obj) strMap(k string) (map[string]string, error) {
+	v, ok := o.get(k)
+	if !ok {
+		return nil, nil
+	}
+	m, isMap := asMap(v)
+	if !isMap {
+		return nil, errAt(o.at(k), "want a map, got %s", typeName(v))
+	}
+	out := make(map[string]string, len(m))
+	for kk, vv := range m {
+		switch x := vv.(type) {
+		case string:
+			out[kk] = x
+		case bool:
+			out[kk] = fmt.Sprint(x)
+		default:
+			if f, isNum := toFloat(vv); isNum {
+				out[kk] = formatText(f)
+				continue
+			}
+			return nil, errAt(joinPath(o.at(k), kk), "want a string, got %s", typeName(vv))
+		}
+	}
+	return out, nil
+}
+
+// strList reads a string or a list of strings.
+func (o *obj) strList(k string) ([]string, bool, error) {
+	v, ok := o.get(k)
+	if !ok {
+		return nil, false, nil
+	}
+	switch x := v.(type) {
+	case string:
+		return []string{x}, true, nil
+	case []any:
+		out := make([]string, len(x))
+		for i, e := range x {
+			s, isStr := e.(string)
+			if !isStr {
+				return nil, false, errAt(fmt.Sprintf("%s[%d]", o.at(k), i), "want a string, got %s", typeName(e))
+			}
+			out[i] = s
+		}
+		return out, true, nil
+	}
+	return nil, false, errAt(o.at(k), "want a string or a list of strings, got %s", typeName(v))
+}
+
+// done fails on the first key (sorted) that was not read.
+func (o *obj) done() error {
+	var extra []string
+	for k := range o.m {
+		if !o.seen[k] {
+			extra = append(extra, k)
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	sort.Strings(extra)
+	return errAt(o.path, "unknown field %q", extra[0])
+}
+
+// oneOf fails unless s is one of want.
+func oneOf(path, what, s string, want ...string) error {
+	for _, w := range want {
+		if s == w {
+			return nil
+		}
+	}
+	return errAt(path, "unknown %s %q (want one of %s)", what, s, strings.Join(want, ", "))
+}

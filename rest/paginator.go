@@ -1,0 +1,528 @@
+package rest
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/valyala/fastjson"
+)
+
+// Request is a request being prepared. Paginators change it between pages.
+type Request struct {
+	Method string
+	URL    *url.URL
+	Header http.Header
+	// JSON is the body, encoded as JSON; nil sends no body.
+	JSON any
+}
+
+// Clone returns a deep enough copy for a paginator to change.
+func (r *Request) Clone() *Request {
+	c := *r
+	u := *r.URL
+	c.URL = &u
+	c.Header = r.Header.Clone()
+	c.JSON = cloneJSON(r.JSON)
+	return &c
+}
+
+func cloneJSON(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		m := make(map[string]any, len(x))
+		for k, c := range x {
+			m[k] = cloneJSON(c)
+		}
+		return m
+	case []any:
+		out := make([]any, len(x))
+		for i, c := range x {
+			out[i] = cloneJSON(c)
+		}
+		return out
+	}
+	return v
+}
+
+// SetParam sets a query parameter.
+func (r *Request) SetParam(k, v string) {
+	q := r.URL.Query()
+	q.Set(k, v)
+	r.URL.RawQuery = q.Encode()
+}
+
+// Paginator walks the pages of one endpoint. A fresh paginator (from a
+// PaginatorFactory) is used for every sequence of pages, so it may keep
+// state; it is used by one goroutine.
+type Paginator interface {
+	// Init prepares the first request.
+	Init(req *Request) error
+	// Next reads a response and the rows selected from it, and turns req
+	// into the request for the next page. It returns false when there is
+	// no next page.
+	Next(resp *Response, rows []*fastjson.Value, req *Request) (bool, error)
+}
+
+// Planner is a Paginator that knows, after the first page, every request
+// still to make (offset and page_number with a known total); those pages
+// are then fetched concurrently.
+type Planner interface {
+	Paginator
+	// Plan returns the remaining requests after the first Next returned
+	// true, with req the request Next prepared; ok is false when they are
+	// not known.
+	Plan(req *Request) (reqs []*Request, ok bool)
+}
+
+// PaginatorFactory returns a fresh paginator.
+type PaginatorFactory func() Paginator
+
+// PaginatorBuilder builds a factory from a spec's paginator map (without
+// "type"). Errors should name the offending key.
+type PaginatorBuilder func(params map[string]any) (PaginatorFactory, error)
+
+var (
+	pagMu       sync.RWMutex
+	pagRegistry = map[string]PaginatorBuilder{}
+)
+
+// RegisterPaginator makes a paginator type usable in specs as
+// {type: typ, ...}, as dlt's register_paginator does.
+func RegisterPaginator(typ string, b PaginatorBuilder) {
+	pagMu.Lock()
+	defer pagMu.Unlock()
+	pagRegistry[typ] = b
+}
+
+func paginatorTypes() []string {
+	pagMu.RLock()
+	defer pagMu.RUnlock()
+	out := []string{"auto"}
+	for k := range pagRegistry {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func lookupPaginator(typ string) (PaginatorBuilder, bool) {
+	pagMu.RLock()
+	defer pagMu.RUnlock()
+	b, ok := pagRegistry[typ]
+	return b, ok
+}
+
+func init() {
+	RegisterPaginator("single_page", func(p map[string]any) (PaginatorFactory, error) {
+		o, _ := newObj("", p)
+		return func() Paginator { return SinglePage{} }, o.done()
+	})
+	RegisterPaginator("json_link", func(p map[string]any) (PaginatorFactory, error) {
+		o, _ := newObj("", p)
+		path, ok, err := o.str("next_url_path")
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			path = "next"
+		}
+		jp, err := parseJSONPath(path)
+		if err != nil {
+			return nil, errAt("next_url_path", "%v", err)
+		}
+		return func() Paginator { return &JSONLink{path: jp} }, o.done()
+	})
+	RegisterPaginator("header_link", func(p map[string]any) (PaginatorFactory, error) {
+		o, _ := newObj("", p)
+		key, ok, err := o.str("links_next_key")
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			key = "next"
+		}
+		return func() Paginator { return &HeaderLink{NextKey: key} }, o.done()
+	})
+	RegisterPaginator("offset", func(p map[string]any) (PaginatorFactory, error) {
+		o, _ := newObj("", p)
+		cfg := rangeConfig{param: "offset", limitParam: "limit", stopAfterEmpty: true, kind: "offset"}
+		limit, ok, err := o.integer("limit")
+		if err != nil {
+			return nil, err
+		}
+		if !ok || limit <= 0 {
+			return nil, errAt("limit", "required: a positive integer")
+		}
+		cfg.step, cfg.limit = limit, limit
+		if cfg.initial, _, err = o.integer("offset"); err != nil {
+			return nil, err
+		}
+		if s, ok, err := o.str("offset_param"); err != nil {
+			return nil, err
+		} else if ok {
+			cfg.param = s
+		}
+		if s, ok, err := o.str("limit_param"); err != nil {
+			return nil, err
+		} else if ok {
+			cfg.limitParam = s
+		}
+		if err := cfg.common(o, "maximum_offset"); err != nil {
+			return nil, err
+		}
+		return cfg.factory(), o.done()
+	})
+	RegisterPaginator("page_number", func(p map[string]any) (PaginatorFactory, error) {
+		o, _ := newObj("", p)
+		cfg := rangeConfig{param: "page", step: 1, stopAfterEmpty: true, kind: "page_number"}
+		var err error
+		if cfg.base, _, err = o.integer("base_page"); err != nil {
+			return nil, err
+		}
+		cfg.initial = cfg.base
+		if v, ok, err := o.integer("page"); err != nil {
+			return nil, err
+		} else if ok {
+			cfg.initial = v
+		}
+		if s, ok, err := o.str("page_param"); err != nil {
+			return nil, err
+		} else if ok {
+			cfg.param = s
+		}
+		if err := cfg.common(o, "maximum_page"); err != nil {
+			return nil, err
+		}
+		return cfg.factory(), o.done()
+	})
+	RegisterPaginator("cursor", func(p map[string]any) (PaginatorFactory, error) {
+		o, _ := newObj("", p)
+		path, ok, err := o.str("cursor_path")
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			path = "cursors.next"
+		}
+		jp, err := parseJSONPath(path)
+		if err != nil {
+			return nil, errAt("cursor_path", "%v", err)
+		}
+		param, hasParam, err := o.str("cursor_param")
+		if err != nil {
+			return nil, err
+		}
+		body, hasBody, err := o.str("cursor_body_path")
+		if err != nil {
+			return nil, err
+		}
+		if hasParam && hasBody {
+			return nil, errAt("cursor_body_path", "set either cursor_param or cursor_body_path, not both")
+		}
+		var bp []string
+		if hasBody {
+			bp = strings.Split(strings.TrimPrefix(strings.TrimPrefix(body, "$"), "."), ".")
+		} else if !hasParam {
+			param = "cursor"
+		}
+		return func() Paginator { return &Cursor{path: jp, Param: param, bodyPath: bp} }, o.done()
+	})
+}
+
+// SinglePage requests one page only.
+type SinglePage struct{}
+
+// Init does nothing.
+func (SinglePage) Init(*Request) error { return nil }
+
+// Next ends pagination.
+func (SinglePage) Next(*Response, []*fastjson.Value, *Request) (bool, error) { return false, nil }
+
+// JSONLink follows a next-page URL found in the body (type json_link).
+type JSONLink struct{ path *jsonPath }
+
+// NewJSONLink returns a JSONLink reading the URL at nextURLPath.
+func NewJSONLink(nextURLPath string) (*JSONLink, error) {
+	p, err := parseJSONPath(nextURLPath)
+	if err != nil {
+		return nil, err
+	}
+	return &JSONLink{path: p}, nil
+}
+
+// Init does nothing.
+func (*JSONLink) Init(*Request) error { return nil }
+
+// Next follows the link; a missing, null or empty link ends pagination.
+func (p *JSONLink) Next(resp *Response, _ []*fastjson.Value, req *Request) (bool, error) {
+	v := p.path.first(resp.JSON())
+	if v == nil || v.Type() != fastjson.TypeString {
+		return false, nil
+	}
+	next := string(v.GetStringBytes())
+	if next == "" {
+		return false, nil
+	}
+	return followLink(req, next)
+}
+
+// followLink points req at next (resolved against req's URL). The query
+// of the link replaces req's query, as dlt does.
+func followLink(req *Request, next string) (bool, error) {
+	u, err := req.URL.Parse(next)
+	if err != nil {
+		return false, fmt.Errorf("rest: bad next page link")
+	}
+	req.URL = u
+	return true, nil
+}
+
+// HeaderLink follows the rel="next" link of the Link header (type
+// header_link).
+type HeaderLink struct{ NextKey string }
+
+// Init does nothing.
+func (*HeaderLink) Init(*Request) error { return nil }
+
+// Next follows the link.
+func (p *HeaderLink) Next(resp *Response, _ []*fastjson.Value, req *Request) (bool, error) {
+	key := p.NextKey
+	if key == "" {
+		key = "next"
+	}
+	next := linkHeader(resp.Header, key)
+	if next == "" {
+		return false, nil
+	}
+	return followLink(req, next)
+}
+
+var linkRe = regexp.MustCompile(`<([^>]*)>\s*((?:;\s*[^;,]+)*)`)
+
+// linkHeader returns the URL of the Link header entry with rel=rel.
+func linkHeader(h http.Header, rel string) string {
+	for _, line := range h.Values("Link") {
+		for _, m := range linkRe.FindAllStringSubmatch(line, -1) {
+			for _, param := range strings.Split(m[2], ";") {
+				k, v, ok := strings.Cut(strings.TrimSpace(param), "=")
+				if !ok || !strings.EqualFold(strings.TrimSpace(k), "rel") {
+					continue
+				}
+				for _, r := range strings.Fields(strings.Trim(strings.TrimSpace(v), `"'`)) {
+					if strings.EqualFold(r, rel) {
+						return m[1]
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// Cursor sends the cursor found in each response with the next request, as
+// a query parameter or in the JSON body (type cursor).
+type Cursor struct {
+	path     *jsonPath
+	Param    string
+	bodyPath []string
+}
+
+// Init does nothing.
+func (*Cursor) Init(*Request) error { return nil }
+
+// Next sets the cursor; a missing, null or empty cursor ends pagination.
+func (p *Cursor) Next(resp *Response, _ []*fastjson.Value, req *Request) (bool, error) {
+	v := p.path.first(resp.JSON())
+	if v == nil {
+		return false, nil
+	}
+	var cur any
+	switch v.Type() {
+	case fastjson.TypeNull, fastjson.TypeFalse:
+		return false, nil
+	case fastjson.TypeString:
+		s := string(v.GetStringBytes())
+		if s == "" {
+			return false, nil
+		}
+		cur = s
+	default:
+		cur = jsonToGo(v)
+	}
+	if p.bodyPath != nil {
+		body, _ := req.JSON.(map[string]any)
+		if body == nil {
+			body = map[string]any{}
+		}
+		m := body
+		for _, k := range p.bodyPath[:len(p.bodyPath)-1] {
+			c, _ := m[k].(map[string]any)
+			if c == nil {
+				c = map[string]any{}
+				m[k] = c
+			}
+			m = c
+		}
+		m[p.bodyPath[len(p.bodyPath)-1]] = cur
+		req.JSON = body
+		return true, nil
+	}
+	req.SetParam(p.Param, formatText(cur))
+	return true, nil
+}
+
+// rangeConfig is shared by offset and page_number.
+type rangeConfig struct {
+	kind           string
+	param          string
+	limitParam     string // offset only
+	limit          int    // offset only
+	initial        int
+	base           int
+	step           int
+	totalPath      *jsonPath
+	maximum        *int
+	stopAfterEmpty bool
+	hasMorePath    *jsonPath
+}
+
+func (c *rangeConfig) common(o *obj, maxKey string) error {
+	tp, present := o.raw("total_path")
+	switch {
+	case !present:
+		c.totalPath, _ = parseJSONPath("total")
+	case tp == nil:
+	default:
+		s, ok := tp.(string)
+		if !ok {
+			return errAt("total_path", "want a string or null, got %s", typeName(tp))
+		}
+		p, err := parseJSONPath(s)
+		if err != nil {
+			return errAt("total_path", "%v", err)
+		}
+		c.totalPath = p
+	}
+	if m, ok, err := o.integer(maxKey); err != nil {
+		return err
+	} else if ok {
+		c.maximum = &m
+	}
+	if b, ok, err := o.boolean("stop_after_empty_page"); err != nil {
+		return err
+	} else if ok {
+		c.stopAfterEmpty = b
+	}
+	if s, ok, err := o.str("has_more_path"); err != nil {
+		return err
+	} else if ok {
+		p, err := parseJSONPath(s)
+		if err != nil {
+			return errAt("has_more_path", "%v", err)
+		}
+		c.hasMorePath = p
+	}
+	if c.totalPath == nil && c.maximum == nil && !c.stopAfterEmpty && c.hasMorePath == nil {
+		return errAt("", "%s paginator needs total_path, %s, has_more_path or stop_after_empty_page", c.kind, maxKey)
+	}
+	return nil
+}
+
+func (c rangeConfig) factory() PaginatorFactory {
+	return func() Paginator { return &RangePaginator{cfg: c, current: c.initial} }
+}
+
+// RangePaginator is the offset and page_number paginator: it steps a query
+// parameter until the total, the maximum, an empty page or has_more false.
+type RangePaginator struct {
+	cfg     rangeConfig
+	current int
+	total   *int
+}
+
+var _ Planner = (*RangePaginator)(nil)
+
+// Init sets the first page's parameters.
+func (p *RangePaginator) Init(req *Request) error {
+	p.current = p.cfg.initial
+	p.set(req)
+	return nil
+}
+
+func (p *RangePaginator) set(req *Request) {
+	req.SetParam(p.cfg.param, strconv.Itoa(p.current))
+	if p.cfg.limitParam != "" {
+		req.SetParam(p.cfg.limitParam, strconv.Itoa(p.cfg.limit))
+	}
+}
+
+// Next steps to the next page.
+func (p *RangePaginator) Next(resp *Response, rows []*fastjson.Value, req *Request) (bool, error) {
+	if p.cfg.stopAfterEmpty && len(rows) == 0 {
+		return false, nil
+	}
+	if p.cfg.hasMorePath != nil {
+		v := p.cfg.hasMorePath.first(resp.JSON())
+		if v == nil || v.Type() == fastjson.TypeFalse || v.Type() == fastjson.TypeNull {
+			return false, nil
+		}
+	}
+	if p.cfg.totalPath != nil {
+		v := p.cfg.totalPath.first(resp.JSON())
+		if v == nil || v.Type() == fastjson.TypeNull {
+			return false, fmt.Errorf("rest: %s paginator: total not found at %q in the response (set total_path: null if the API has none)", p.cfg.kind, p.cfg.totalPath)
+		}
+		var total int
+		switch v.Type() {
+		case fastjson.TypeNumber:
+			total = v.GetInt()
+		case fastjson.TypeString:
+			n, err := strconv.Atoi(string(v.GetStringBytes()))
+			if err != nil {
+				return false, fmt.Errorf("rest: %s paginator: total at %q is not an integer", p.cfg.kind, p.cfg.totalPath)
+			}
+			total = n
+		default:
+			return false, fmt.Errorf("rest: %s paginator: total at %q is not an integer", p.cfg.kind, p.cfg.totalPath)
+		}
+		p.total = &total
+	}
+	p.current += p.cfg.step
+	if p.done(p.current) {
+		return false, nil
+	}
+	p.set(req)
+	return true, nil
+}
+
+func (p *RangePaginator) done(v int) bool {
+	if p.total != nil && v >= *p.total+p.cfg.base {
+		return true
+	}
+	return p.cfg.maximum != nil && v >= *p.cfg.maximum
+}
+
+// Plan lists the remaining pages when a total or maximum bounds them and
+// neither an empty page nor has_more may end pagination earlier.
+func (p *RangePaginator) Plan(req *Request) ([]*Request, bool) {
+	if p.cfg.hasMorePath != nil || (p.total == nil && p.cfg.maximum == nil) {
+		return nil, false
+	}
+	if p.total == nil && p.cfg.stopAfterEmpty {
+		return nil, false
+	}
+	var out []*Request
+	for v := p.current; !p.done(v) && len(out) < 100_000; v += p.cfg.step {
+		r := req.Clone()
+		p.current = v
+		p.set(r)
+		out = append(out, r)
+	}
+	return out, true
+}

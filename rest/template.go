@@ -1,0 +1,267 @@
+package rest
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/valyala/fastjson"
+)
+
+// template is a string with {name} placeholders, parsed once.
+type template struct {
+	parts []tplPart
+}
+
+type tplPart struct {
+	lit  string
+	name string // placeholder name when lit == "" and name != ""
+}
+
+// isPlaceholderName reports whether s may name a placeholder:
+// "resources.posts.id", "incremental.start_value", "issue_number".
+func isPlaceholderName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'):
+		case i > 0 && ((r >= '0' && r <= '9') || r == '.' || r == '-' || r == '[' || r == ']'):
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// parseTemplate splits s into literals and placeholders. known decides which
+// names are placeholders; other {...} stay literal text.
+func parseTemplate(s string, known func(name string) bool) template {
+	var t template
+	var lit strings.Builder
+	for i := 0; i < len(s); {
+		if s[i] == '{' {
+			if end := strings.IndexByte(s[i+1:], '}'); end >= 0 {
+				name := s[i+1 : i+1+end]
+				if isPlaceholderName(name) && known(name) {
+					if lit.Len() > 0 {
+						t.parts = append(t.parts, tplPart{lit: lit.String()})
+						lit.Reset()
+					}
+					t.parts = append(t.parts, tplPart{name: name})
+					i += end + 2
+					continue
+				}
+			}
+		}
+		lit.WriteByte(s[i])
+		i++
+	}
+	if lit.Len() > 0 {
+		t.parts = append(t.parts, tplPart{lit: lit.String()})
+	}
+	return t
+}
+
+// names lists the placeholders in t.
+func (t template) names() []string {
+	var out []string
+	for _, p := range t.parts {
+		if p.name != "" {
+			out = append(out, p.name)
+		}
+	}
+	return out
+}
+
+// whole returns the placeholder name when t is exactly one placeholder.
+func (t template) whole() (string, bool) {
+	if len(t.parts) == 1 && t.parts[0].name != "" {
+		return t.parts[0].name, true
+	}
+	return "", false
+}
+
+// vars resolves placeholder names to values: Go scalars, json.Number for
+// JSON numbers, maps and slices for objects and lists.
+type vars func(name string) (any, error)
+
+// text expands t as text; escape, if not nil, is applied to each value.
+func (t template) text(v vars, escape func(string) string) (string, error) {
+	if len(t.parts) == 1 && t.parts[0].name == "" {
+		return t.parts[0].lit, nil
+	}
+	var b strings.Builder
+	for _, p := range t.parts {
+		if p.name == "" {
+			b.WriteString(p.lit)
+			continue
+		}
+		val, err := v(p.name)
+		if err != nil {
+			return "", err
+		}
+		s := formatText(val)
+		if escape != nil {
+			s = escape(s)
+		}
+		b.WriteString(s)
+	}
+	return b.String(), nil
+}
+
+// value expands t keeping the JSON type of a whole-value placeholder.
+func (t template) value(v vars) (any, error) {
+	if name, ok := t.whole(); ok {
+		return v(name)
+	}
+	return t.text(v, nil)
+}
+
+// formatText renders a placeholder value inside a string.
+func formatText(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case json.Number:
+		return string(x)
+	case bool:
+		return strconv.FormatBool(x)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case map[string]any, []any:
+		raw, _ := json.Marshal(x)
+		return string(raw)
+	default:
+		return fmt.Sprint(x)
+	}
+}
+
+// escapePath escapes a value placed in a URL path, keeping "/" so that a
+// value like "owner/repo" spans segments as dlt's str.format does.
+func escapePath(s string) string {
+	segs := strings.Split(s, "/")
+	for i, seg := range segs {
+		segs[i] = url.PathEscape(seg)
+	}
+	return strings.Join(segs, "/")
+}
+
+// jsonToGo converts a fastjson value to Go, numbers as json.Number so that
+// they keep their literal form.
+func jsonToGo(v *fastjson.Value) any {
+	if v == nil {
+		return nil
+	}
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		m := make(map[string]any, o.Len())
+		o.Visit(func(k []byte, c *fastjson.Value) { m[string(k)] = jsonToGo(c) })
+		return m
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		out := make([]any, len(a))
+		for i, c := range a {
+			out[i] = jsonToGo(c)
+		}
+		return out
+	case fastjson.TypeString:
+		return string(v.GetStringBytes())
+	case fastjson.TypeNumber:
+		return json.Number(v.String())
+	case fastjson.TypeTrue:
+		return true
+	case fastjson.TypeFalse:
+		return false
+	}
+	return nil
+}
+
+// tree is a JSON body with placeholders in its strings (keys stay literal).
+type tree struct {
+	raw  any
+	tpls map[string]template // by string value, parsed once
+	has  bool                // any placeholder at all
+}
+
+func parseTree(raw any, known func(string) bool) *tree {
+	t := &tree{raw: raw, tpls: map[string]template{}}
+	var walk func(v any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case string:
+			if _, ok := t.tpls[x]; !ok {
+				tp := parseTemplate(x, known)
+				t.tpls[x] = tp
+				if len(tp.names()) > 0 {
+					t.has = true
+				}
+			}
+		case map[string]any:
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(raw)
+	return t
+}
+
+// names lists all placeholders in the tree.
+func (t *tree) names() []string {
+	var out []string
+	for _, tp := range t.tpls {
+		out = append(out, tp.names()...)
+	}
+	return out
+}
+
+// expand returns a copy of the tree with placeholders replaced.
+func (t *tree) expand(v vars) (any, error) {
+	if !t.has {
+		return t.raw, nil
+	}
+	var walk func(x any) (any, error)
+	walk = func(x any) (any, error) {
+		switch y := x.(type) {
+		case string:
+			return t.tpls[y].value(v)
+		case map[string]any:
+			m := make(map[string]any, len(y))
+			for k, c := range y {
+				e, err := walk(c)
+				if err != nil {
+					return nil, err
+				}
+				m[k] = e
+			}
+			return m, nil
+		case []any:
+			out := make([]any, len(y))
+			for i, c := range y {
+				e, err := walk(c)
+				if err != nil {
+					return nil, err
+				}
+				out[i] = e
+			}
+			return out, nil
+		}
+		return x, nil
+	}
+	return walk(t.raw)
+}

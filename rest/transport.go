@@ -1,0 +1,238 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Retry is the retry policy of a client: dlt's defaults are 5 attempts,
+// backoff factor 1s (1s, 2s, 4s, ... between attempts) and at most 300s
+// between attempts.
+type Retry struct {
+	// MaxAttempts counts the first try; 1 disables retries. Default 5.
+	MaxAttempts int
+	// Backoff is the first delay; it doubles per attempt. Default 1s.
+	Backoff time.Duration
+	// MaxDelay caps a delay, including one asked by Retry-After. Default 300s.
+	MaxDelay time.Duration
+}
+
+func (r Retry) withDefaults() Retry {
+	if r.MaxAttempts <= 0 {
+		r.MaxAttempts = 5
+	}
+	if r.Backoff <= 0 {
+		r.Backoff = time.Second
+	}
+	if r.MaxDelay <= 0 {
+		r.MaxDelay = 300 * time.Second
+	}
+	return r
+}
+
+// delay is the wait before attempt n+1 (n >= 1), with ±20% jitter.
+func (r Retry) delay(n int) time.Duration {
+	d := r.Backoff
+	for i := 1; i < n && d < r.MaxDelay; i++ {
+		d *= 2
+	}
+	d = time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+	return min(d, r.MaxDelay)
+}
+
+// retryable reports whether a status is retried: 429 and 5xx.
+func retryableStatus(code int) bool { return code == http.StatusTooManyRequests || code >= 500 }
+
+// retryAfter parses Retry-After (seconds or an HTTP date); values <= 0 and
+// dates in the past are ignored.
+func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
+	v := h.Get("Retry-After")
+	if v == "" {
+		return 0, false
+	}
+	if s, err := strconv.ParseFloat(v, 64); err == nil {
+		if s <= 0 {
+			return 0, false
+		}
+		return time.Duration(s * float64(time.Second)), true
+	}
+	if t, err := http.ParseTime(v); err == nil {
+		if d := t.Sub(now); d > 0 {
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+// bufferedBody is a response body read into memory by the retry layer.
+type bufferedBody struct {
+	*bytes.Reader
+	data []byte
+}
+
+func (bufferedBody) Close() error { return nil }
+
+// errTransport marks a failure to get a complete response (connection
+// errors, timeouts, truncated bodies).
+type transportError struct{ err error }
+
+func (e *transportError) Error() string { return e.err.Error() }
+func (e *transportError) Unwrap() error { return e.err }
+
+// retryTransport retries connection errors, timeouts, truncated bodies, 429
+// and 5xx, honouring Retry-After. It reads every body into memory (so that a
+// truncated body is retried); the last failing response is returned as is.
+type retryTransport struct {
+	next    http.RoundTripper
+	policy  Retry
+	timeout time.Duration // per attempt, including reading the body; 0: none
+	limiter *rate.Limiter // nil: unlimited
+	sleep   func(ctx context.Context, d time.Duration) error
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case <-t.C:
+		return nil
+	}
+}
+
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	var lastErr error
+	for attempt := 1; ; attempt++ {
+		resp, err := t.once(req, attempt)
+		if ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
+		var wait time.Duration
+		switch {
+		case err != nil:
+			lastErr = err
+			if attempt >= t.policy.MaxAttempts {
+				return nil, fmt.Errorf("after %d attempts: %w", attempt, lastErr)
+			}
+			wait = t.policy.delay(attempt)
+		case retryableStatus(resp.StatusCode) && attempt < t.policy.MaxAttempts:
+			wait = t.policy.delay(attempt)
+			if d, ok := retryAfter(resp.Header, time.Now()); ok {
+				wait = min(d, t.policy.MaxDelay)
+			}
+		default:
+			return resp, nil
+		}
+		if err := t.sleep(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// once makes one attempt and reads the body.
+func (t *retryTransport) once(req *http.Request, attempt int) (*http.Response, error) {
+	ctx := req.Context()
+	if t.limiter != nil {
+		if err := t.limiter.Wait(ctx); err != nil {
+			return nil, err
+		}
+	}
+	r := req
+	var cancel context.CancelFunc = func() {}
+	if t.timeout > 0 {
+		var actx context.Context
+		actx, cancel = context.WithTimeout(ctx, t.timeout)
+		r = req.WithContext(actx)
+	}
+	defer cancel()
+	if attempt > 1 && req.GetBody != nil {
+		if r == req {
+			r = req.Clone(ctx)
+		}
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, err
+		}
+		r.Body = body
+	}
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		return nil, &transportError{err: cleanNetError(err)}
+	}
+	data, err := readAll(resp)
+	resp.Body.Close()
+	if err != nil {
+		return nil, &transportError{err: fmt.Errorf("reading body: %w", cleanNetError(err))}
+	}
+	resp.Body = bufferedBody{Reader: bytes.NewReader(data), data: data}
+	resp.Request = req
+	return resp, nil
+}
+
+func readAll(resp *http.Response) ([]byte, error) {
+	if resp.ContentLength > 0 && resp.ContentLength < 1<<30 {
+		buf := bytes.NewBuffer(make([]byte, 0, resp.ContentLength+1))
+		_, err := buf.ReadFrom(resp.Body)
+		return buf.Bytes(), err
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// cleanNetError drops the URL (which may carry secrets in its query) from a
+// client error, keeping the cause.
+func cleanNetError(err error) error {
+	var ue *url.Error
+	for errors.As(err, &ue) {
+		err = ue.Err
+	}
+	return err
+}
+
+// limitTransport bounds concurrent requests client-wide; a slot is held
+// until the response body is closed.
+type limitTransport struct {
+	next http.RoundTripper
+	sem  chan struct{}
+}
+
+func (t *limitTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	select {
+	case t.sem <- struct{}{}:
+	case <-req.Context().Done():
+		return nil, context.Cause(req.Context())
+	}
+	resp, err := t.next.RoundTrip(req)
+	if err != nil {
+		<-t.sem
+		return nil, err
+	}
+	resp.Body = &releaseBody{ReadCloser: resp.Body, release: func() { <-t.sem }}
+	return resp, nil
+}
+
+type releaseBody struct {
+	io.ReadCloser
+	release func()
+	done    bool
+}
+
+func (b *releaseBody) Close() error {
+	err := b.ReadCloser.Close()
+	if !b.done {
+		b.done = true
+		b.release()
+	}
+	return err
+}

@@ -1,0 +1,175 @@
+package transform_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/valyala/fastjson"
+
+	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/transform"
+)
+
+func TestParsePath(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    string
+		wantErr bool
+	}{
+		{"id", "id", false},
+		{"$.data.updated_at", "data.updated_at", false},
+		{"a[0].b", "a.0.b", false},
+		{"['a-b'].c", "a-b.c", false},
+		{"", "", true},
+		{"$.items[*]", "", true},
+		{"a[0", "", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			p, err := transform.ParsePath(tc.in)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("err = %v", err)
+			}
+			if err == nil && p.String() != tc.want {
+				t.Fatalf("got %q, want %q", p.String(), tc.want)
+			}
+		})
+	}
+}
+
+func TestPathGet(t *testing.T) {
+	js := fastjson.MustParse(`{"a":{"b":[{"c":5},{"c":"x"}]},"n":1.5}`)
+	goItem := flow.JSONToGo(js)
+	for _, item := range []any{js, goItem} {
+		for path, want := range map[string]string{"a.b[0].c": "5", "a.b.1.c": "x", "n": "1.5"} {
+			v, ok := transform.MustPath(path).Get(item)
+			if !ok || fmt.Sprint(v) != want {
+				t.Errorf("%T %s = %v (%v), want %s", item, path, v, ok, want)
+			}
+		}
+		if _, ok := transform.MustPath("a.zz").Get(item); ok {
+			t.Errorf("%T: missing path found", item)
+		}
+	}
+}
+
+func items(vals ...map[string]any) flow.Batch {
+	out := make([]any, len(vals))
+	for i, v := range vals {
+		out[i] = v
+	}
+	return flow.ItemsBatch(out...)
+}
+
+func TestExpressionSteps(t *testing.T) {
+	filter, err := transform.Filter(`id < 3 && status == "open"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapF, err := transform.MapFields(map[string]string{"title": `upper(title)`, "big": `id * 100`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapR, err := transform.MapRecord(`{"only": $env.id}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := func() flow.Batch {
+		return items(map[string]any{"id": 1, "status": "open", "title": "a"},
+			map[string]any{"id": 2, "status": "closed", "title": "b"},
+			map[string]any{"id": 5, "status": "open", "title": "c"})
+	}
+	ctx := context.Background()
+	b, err := filter(ctx, in())
+	if err != nil || b.Len() != 1 {
+		t.Fatalf("filter: %v rows, %v", b.Len(), err)
+	}
+	b, err = mapF(ctx, in())
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := b.Items[0].(map[string]any)
+	if first["title"] != "A" || fmt.Sprint(first["big"]) != "100" || first["status"] != "open" {
+		t.Fatalf("map fields: %v", first)
+	}
+	b, err = mapR(ctx, in())
+	if err != nil || fmt.Sprint(b.Items[2]) != "map[only:5]" {
+		t.Fatalf("map record: %v %v", b.Items, err)
+	}
+	if _, err := transform.Filter(`id <`); err == nil {
+		t.Fatal("bad expression compiled")
+	}
+	// JSON batches stay JSON through a filter.
+	js := fastjson.MustParse(`[{"id":1,"status":"open"},{"id":9,"status":"open"}]`)
+	arr, _ := js.Array()
+	b, err = filter(ctx, flow.JSONBatch(arr, nil))
+	if err != nil || len(b.JSON) != 1 {
+		t.Fatalf("json filter: %v %v", b.JSON, err)
+	}
+}
+
+func TestCompare(t *testing.T) {
+	tests := []struct {
+		a, b any
+		want int
+	}{
+		{1, 2, -1}, {int64(5), 5.0, 0}, {"2024-01-02T00:00:00Z", "2024-01-01T23:00:00-02:00", -1},
+		{"b", "a", 1}, {"2024-01-02", "2024-01-02", 0},
+	}
+	for _, tc := range tests {
+		if got := transform.Compare(tc.a, tc.b); got != tc.want {
+			t.Errorf("Compare(%v, %v) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+func TestIncrementalFilter(t *testing.T) {
+	rows := []map[string]any{
+		{"id": 1, "ts": 10}, {"id": 2, "ts": 20}, {"id": 3, "ts": 20}, {"id": 4, "ts": 5}, {"id": 5, "ts": 40},
+	}
+	tests := []struct {
+		name string
+		inc  transform.Incremental
+		want string
+	}{
+		{"initial value drops older", transform.Incremental{CursorPath: "ts", InitialValue: 10}, "[1 2 3 5]"},
+		{"end value is exclusive", transform.Incremental{CursorPath: "ts", InitialValue: 10, EndValue: 40}, "[1 2 3]"},
+		{"min keeps older", transform.Incremental{CursorPath: "ts", InitialValue: 20, LastValue: transform.Min}, "[1 2 3 4]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			inc := tc.inc
+			r := flow.NewResource("r", func(ctx context.Context, yield flow.Yield) error {
+				return yield(items(rows...))
+			}).AddStep(inc.Step())
+			got, err := flow.Collect(context.Background(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []any
+			for _, g := range got {
+				ids = append(ids, g.(map[string]any)["id"])
+			}
+			if fmt.Sprint(ids) != tc.want {
+				t.Fatalf("ids %v, want %s", ids, tc.want)
+			}
+		})
+	}
+	t.Run("missing cursor", func(t *testing.T) {
+		for mode, want := range map[string]string{"": "error", "include": "2", "exclude": "1"} {
+			inc := transform.Incremental{CursorPath: "ts", OnMissing: mode}
+			r := flow.NewResource("r", func(ctx context.Context, yield flow.Yield) error {
+				return yield(items(map[string]any{"ts": 1}, map[string]any{"id": 2}))
+			}).AddStep(inc.Step())
+			got, err := flow.Collect(context.Background(), r)
+			res := fmt.Sprint(len(got))
+			if err != nil {
+				res = "error"
+			}
+			if res != want {
+				t.Errorf("on_cursor_value_missing=%q: %s, want %s", mode, res, want)
+			}
+		}
+	})
+}
