@@ -2,9 +2,9 @@ package bench
 
 import (
 	"context"
-	"math/rand/v2"
 	"encoding/base64"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"

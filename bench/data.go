@@ -34,7 +34,7 @@ func appendRecord(b []byte, i int, shape Shape) []byte {
 	b = append(b, `,"active":`...)
 	b = strconv.AppendBool(b, i%3 != 0)
 	b = append(b, `,"created_at":"`...)
-	b = base.Add(time.Duration(i) * time.Second).AppendFormat(b, time.RFC3339)
+	b = base.Add(time.Duration(i)*time.Second).AppendFormat(b, time.RFC3339)
 	b = append(b, `","country":"`...)
 	b = append(b, countries[i%len(countries)]...)
 	b = append(b, `","address":{"city":"`...)
