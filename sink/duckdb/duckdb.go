@@ -155,9 +155,9 @@ func (d *Destination) openExisting() (*handle, error) {
 type handle struct {
 	path    string
 	catalog string // the file's catalog name, to qualify every table
-	conn *duckdb.Connector
-	db   *sql.DB
-	refs int
+	conn    *duckdb.Connector
+	db      *sql.DB
+	refs    int
 }
 
 var handles = struct {
@@ -262,7 +262,9 @@ func qualify(schema, table string) string { return quote(schema) + "." + quote(t
 
 // q returns "catalog"."schema"."table" for a table of the file: a schema
 // named like the file would make "schema"."table" ambiguous.
-func (h *handle) q(schema, table string) string { return quote(h.catalog) + "." + qualify(schema, table) }
+func (h *handle) q(schema, table string) string {
+	return quote(h.catalog) + "." + qualify(schema, table)
+}
 
 // SQLType returns the DuckDB column type for a dlt column.
 func SQLType(c *arrowbuf.Column) string {
