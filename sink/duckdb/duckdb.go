@@ -57,6 +57,13 @@ func WithAllocator(mem memory.Allocator) Option { return func(d *Destination) { 
 // on (default off, which makes inserts faster; merges keep their own order).
 func WithPreserveInsertionOrder(on bool) Option { return func(d *Destination) { d.preserveOrder = on } }
 
+// WithMemoryLimit caps DuckDB's buffer memory during loads (DuckDB's
+// memory_limit, e.g. "256MB"; "" leaves DuckDB's default of 80% of RAM).
+// DuckDB otherwise keeps every block a load writes cached, so a load's
+// memory would grow with its size; past the limit it evicts written blocks
+// and spills to a temp file. Default 256MB.
+func WithMemoryLimit(limit string) Option { return func(d *Destination) { d.memoryLimit = limit } }
+
 // Destination loads into one DuckDB file. It is safe for concurrent use and
 // holds no open handle between calls.
 type Destination struct {
@@ -64,6 +71,7 @@ type Destination struct {
 	method        InsertMethod
 	mem           memory.Allocator
 	preserveOrder bool
+	memoryLimit   string
 }
 
 var _ flow.Destination = (*Destination)(nil)
@@ -73,7 +81,7 @@ func New(path string, opts ...Option) *Destination {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	d := &Destination{path: path, mem: memory.DefaultAllocator}
+	d := &Destination{path: path, mem: memory.DefaultAllocator, memoryLimit: "256MB"}
 	for _, o := range opts {
 		o(d)
 	}

@@ -96,6 +96,9 @@ func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Loa
 	if !d.preserveOrder {
 		stmts = append(stmts, "SET preserve_insertion_order = false")
 	}
+	if d.memoryLimit != "" {
+		stmts = append(stmts, "SET memory_limit = '"+strings.ReplaceAll(d.memoryLimit, "'", "")+"'")
+	}
 	stmts = append(stmts, "BEGIN TRANSACTION", "CREATE SCHEMA IF NOT EXISTS "+quote(h.catalog)+"."+quote(req.Dataset))
 	for _, s := range stmts {
 		if _, err := conn.ExecContext(ctx, s); err != nil {
