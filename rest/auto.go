@@ -1,9 +1,11 @@
 package rest
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 
 	"github.com/valyala/fastjson"
 )
@@ -13,6 +15,7 @@ import (
 type autoPaginator struct {
 	log      *slog.Logger
 	resource string
+	logged   *atomic.Bool // shared by the paginators of one endpoint
 	inner    Paginator
 }
 
@@ -26,7 +29,11 @@ func (a *autoPaginator) Next(resp *Response, rows []*fastjson.Value, req *Reques
 		if err != nil {
 			return false, fmt.Errorf("rest: resource %q: %w", a.resource, err)
 		}
-		a.log.Info("rest: paginator detected", "resource", a.resource, "paginator", desc)
+		level := slog.LevelInfo
+		if a.logged != nil && a.logged.Swap(true) {
+			level = slog.LevelDebug // child resources detect once per parent item
+		}
+		a.log.Log(context.Background(), level, "rest: paginator detected", "resource", a.resource, "paginator", desc)
 		a.inner = p
 	}
 	return a.inner.Next(resp, rows, req)
@@ -136,6 +143,10 @@ func detectPaginator(resp *Response, rows []*fastjson.Value) (Paginator, string,
 	if f, ok := findField(root, nextLinkKeys); ok {
 		switch f.v.Type() {
 		case fastjson.TypeString:
+			if len(f.v.GetStringBytes()) == 0 {
+				p, _ := parseJSONPath(f.path)
+				return &JSONLink{path: p}, fmt.Sprintf("json_link (next_url_path: %s, last page)", f.path), nil
+			}
 			if looksLikeLink(string(f.v.GetStringBytes())) {
 				p, _ := parseJSONPath(f.path)
 				return &JSONLink{path: p}, fmt.Sprintf("json_link (next_url_path: %s)", f.path), nil

@@ -17,6 +17,10 @@ type Config struct {
 	Client           ClientConfig
 	ResourceDefaults *ResourceConfig
 	Resources        []ResourceConfig
+
+	// prefix is the spec path DecodeConfig was given; NewSource's errors
+	// are put under it.
+	prefix string
 }
 
 // ClientConfig is the spec's client: where and how requests are sent.

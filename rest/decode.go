@@ -17,7 +17,7 @@ func DecodeConfig(raw any, prefix string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg := &Config{}
+	cfg := &Config{prefix: prefix}
 	if v, ok := o.get("client"); ok {
 		if err := decodeClient(o.at("client"), v, &cfg.Client); err != nil {
 			return nil, err

@@ -72,7 +72,7 @@ func detectData(root *fastjson.Value) *fastjson.Value {
 	}
 	o, _ := root.Object()
 	for _, k := range recordKeys {
-		if v := o.Get(k); v != nil && v.Type() == fastjson.TypeArray {
+		if v := o.Get(k); v != nil && (v.Type() == fastjson.TypeArray || v.Type() == fastjson.TypeNull) {
 			return v
 		}
 	}

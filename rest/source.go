@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/valyala/fastjson"
 	"golang.org/x/sync/errgroup"
@@ -84,6 +85,15 @@ func WithRetry(r Retry) SourceOption { return func(o *sourceOpts) { o.retry = &r
 // another ({resources.<name>.<field>} or a resolve param) is a transformer
 // fed by it, making one request sequence per parent item.
 func NewSource(cfg *Config, opts ...SourceOption) (*flow.Source, error) {
+	src, err := newSource(cfg, opts...)
+	var ce *ConfigError
+	if err != nil && cfg != nil && cfg.prefix != "" && errors.As(err, &ce) {
+		return nil, prefixErr(cfg.prefix, ce)
+	}
+	return src, err
+}
+
+func newSource(cfg *Config, opts ...SourceOption) (*flow.Source, error) {
 	if cfg == nil {
 		return nil, errors.New("rest: nil config")
 	}
@@ -649,8 +659,8 @@ func (b *builder) endpoint(path string, rc ResourceConfig) (*endpoint, error) {
 	}
 	switch {
 	case pc == nil || (pc.New == nil && (pc.Type == "auto" || pc.Type == "")):
-		log, name := b.opts.log, rc.Name
-		e.paginator = func() Paginator { return &autoPaginator{log: log, resource: name} }
+		log, name, logged := b.opts.log, rc.Name, new(atomic.Bool)
+		e.paginator = func() Paginator { return &autoPaginator{log: log, resource: name, logged: logged} }
 	case pc.New != nil:
 		e.paginator = pc.New
 	default:

@@ -1,0 +1,134 @@
+package rest
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDecodeConfigErrors(t *testing.T) {
+	tests := []struct {
+		spec string
+		want string
+	}{
+		{`[]`, `source: want a map, got a list`},
+		{`{"client":{"base_url":"http://x"}}`, `source.resources: required`},
+		{`{"resources":[],"extra":1}`, `source.resources: required: at least one resource`},
+		{`{"resources":["a"],"extra":1}`, `source: unknown field "extra"`},
+		{`{"resources":[{"name":"issues","params":{"sort":"updated"},"endpoint":{"path":"issues"}}]}`, `source.resources[0]: unknown field "params"`},
+		{`{"resources":[{"endpoint":"x"}]}`, `source.resources[0].name: required`},
+		{`{"resources":["a","a"]}`, `source.resources[1].name: duplicate resource name "a"`},
+		{`{"resources":[7]}`, `source.resources[0]: want a resource name or a map, got a number`},
+		{`{"client":{"paginator":{"type":"pages"}},"resources":["a"]}`, `source.client.paginator.type: unknown paginator "pages" (want one of auto, cursor, header_link, json_link, offset, page_number, single_page`},
+		{`{"client":{"paginator":"pages"},"resources":["a"]}`, `source.client.paginator: unknown paginator "pages"`},
+		{`{"client":{"paginator":{"limit":5}},"resources":["a"]}`, `source.client.paginator.type: required`},
+		{`{"client":{"paginator":{"type":"offset"}},"resources":["a"]}`, `source.client.paginator.limit: required`},
+		{`{"client":{"paginator":{"type":"offset","limit":"ten"}},"resources":["a"]}`, `source.client.paginator.limit: want an integer, got a string`},
+		{`{"client":{"paginator":{"type":"json_link","next":"x"}},"resources":["a"]}`, `source.client.paginator: unknown field "next"`},
+		{`{"client":{"paginator":{"type":"page_number","total_path":null,"stop_after_empty_page":false}},"resources":["a"]}`, `source.client.paginator: page_number paginator needs total_path`},
+		{`{"client":{"paginator":{"type":"cursor","cursor_param":"a","cursor_body_path":"b"}},"resources":["a"]}`, `source.client.paginator.cursor_body_path: set either`},
+		{`{"client":{"auth":{"type":"bearer","token":"SECRET1"},"timeout":"soon"},"resources":["a"]}`, `source.client.timeout: want seconds`},
+		{`{"client":{"auth":{"type":"oauth3","token":"SECRET1"}},"resources":["a"]}`, `source.client.auth.type: unknown auth type "oauth3" (want one of`},
+		{`{"client":{"auth":{"username":"u","password":"SECRET1"}},"resources":["a"]}`, `source.client.auth.type: required`},
+		{`{"client":{"auth":{"type":"bearer","token":"SECRET1","extra":"SECRET2"}},"resources":["a"]}`, `source.client.auth: unknown field "extra"`},
+		{`{"client":{"auth":{"type":"bearer","token":12345}},"resources":["a"]}`, `source.client.auth.token: want a string, got a number`},
+		{`{"client":{"auth":{"type":"api_key","api_key":"SECRET1","location":"body"}},"resources":["a"]}`, `source.client.auth.location: unknown location "body"`},
+		{`{"client":{"auth":{"type":"oauth2_client_credentials","client_id":"x","client_secret":"SECRET1"}},"resources":["a"]}`, `source.client.auth.access_token_url: required`},
+		{`{"client":{"headers":{"X":{"a":1}}},"resources":["a"]}`, `source.client.headers.X: want a string, got a map`},
+		{`{"client":{"max_attempts":0},"resources":["a"]}`, `source.client.max_attempts: want at least 1`},
+		{`{"resource_defaults":{"name":"x"},"resources":["a"]}`, `source.resource_defaults: unknown field "name"`},
+		{`{"resource_defaults":{"endpoint":{"paginator":{"type":"x"}}},"resources":["a"]}`, `source.resource_defaults.endpoint.paginator.type: unknown paginator "x"`},
+		{`{"resources":[{"name":"a","endpoint":{"path":"a","method":"FETCH"}}]}`, `source.resources[0].endpoint.method: unknown method "FETCH"`},
+		{`{"resources":[{"name":"a","endpoint":{"data_selector":"a[*"}}]}`, `source.resources[0].endpoint.data_selector: bad JSONPath`},
+		{`{"resources":[{"name":"a","endpoint":{"params":{"x":{"type":"magic"}}}}]}`, `source.resources[0].endpoint.params.x.type: unknown param type "magic"`},
+		{`{"resources":[{"name":"a","endpoint":{"params":{"x":{"type":"resolve","resource":"b"}}}}]}`, `source.resources[0].endpoint.params.x.field: required`},
+		{`{"resources":[{"name":"a","endpoint":{"params":{"x":{"type":"incremental","initial_value":1}}}}]}`, `source.resources[0].endpoint.params.x.cursor_path: required`},
+		{`{"resources":[{"name":"a","endpoint":{"incremental":{"cursor_path":"id","last_value_func":"avg"}}}]}`, `source.resources[0].endpoint.incremental.last_value_func: unknown last_value_func "avg"`},
+		{`{"resources":[{"name":"a","endpoint":{"incremental":{"cursor_path":"id","end_value":3}}}]}`, `source.resources[0].endpoint.incremental.initial_value: required when end_value is set`},
+		{`{"resources":[{"name":"a","endpoint":{"incremental":{"cursor_path":"id","convert":"value +"}}}]}`, `source.resources[0].endpoint.incremental.convert: bad expression`},
+		{`{"resources":[{"name":"a","endpoint":{"response_actions":[{"status_code":404,"action":"retry"}]}}]}`, `source.resources[0].endpoint.response_actions[0].action: unknown action "retry"`},
+		{`{"resources":[{"name":"a","endpoint":{"response_actions":[{"status_code":"404","action":"ignore"}]}}]}`, `source.resources[0].endpoint.response_actions[0].status_code: want an integer`},
+		{`{"resources":[{"name":"a","write_disposition":"upsert"}]}`, `source.resources[0].write_disposition: unknown write_disposition "upsert"`},
+		{`{"resources":[{"name":"a","primary_key":[1]}]}`, `source.resources[0].primary_key[0]: want a string, got a number`},
+		{`{"resources":[{"name":"a","columns":{"id":{"data_type":"integer"}}}]}`, `source.resources[0].columns.id.data_type: unknown data_type "integer"`},
+		{`{"resources":[{"name":"a","columns":{"id":{"nullable":"no"}}}]}`, `source.resources[0].columns.id.nullable: want true or false`},
+		{`{"resources":[{"name":"a","max_table_nesting":-1}]}`, `source.resources[0].max_table_nesting: want 0 or more`},
+		{`{"resources":[{"name":"a","selected":"no"}]}`, `source.resources[0].selected: want true or false`},
+		{`{"resources":[{"name":"a","processing_steps":[{"filter":"id <"}]}]}`, `source.resources[0].processing_steps[0].filter: bad expression`},
+		{`{"resources":[{"name":"a","processing_steps":[{"filter":"x","map":"y"}]}]}`, `source.resources[0].processing_steps[0]: want exactly one of filter or map`},
+		{`{"resources":[{"name":"a","processing_steps":[{"reduce":"x"}]}]}`, `source.resources[0].processing_steps[0]: unknown field "reduce"`},
+		{`{"resources":[{"name":"a","nested_hints":{"x":{"primary_key":"id","bogus":1}}}]}`, `source.resources[0].nested_hints.x: unknown field "bogus"`},
+		{`{"resources":[{"name":"a","schema_contract":{"tables":"melt"}}]}`, `source.resources[0].schema_contract.tables: unknown schema_contract mode "melt"`},
+		{`{"resources":[{"name":"a","endpoint":{"pagintor":{}}}]}`, `source.resources[0].endpoint: unknown field "pagintor"`},
+	}
+	for _, tc := range tests {
+		var raw any
+		if err := json.Unmarshal([]byte(tc.spec), &raw); err != nil {
+			t.Fatalf("bad spec %s: %v", tc.spec, err)
+		}
+		_, err := DecodeConfig(raw, "source")
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s:\n got %v\nwant %s", tc.spec, err, tc.want)
+			continue
+		}
+		var ce *ConfigError
+		if !errors.As(err, &ce) {
+			t.Errorf("%s: %T is not a *ConfigError", tc.spec, err)
+		}
+		if strings.Contains(err.Error(), "SECRET") {
+			t.Errorf("%s: error echoes a value: %v", tc.spec, err)
+		}
+	}
+}
+
+// Errors found only when the resources are put together come from NewSource.
+func TestNewSourceErrors(t *testing.T) {
+	tests := []struct {
+		spec string
+		want string
+	}{
+		{`{"client":{"base_url":"http://x"},"resources":[{"name":"c","endpoint":"posts/{resources.posts.id}"}]}`, `source.resources[0].endpoint.path: placeholder {resources.posts.id}: want {resources.<resource>.<field>} naming a resource`},
+		{`{"client":{"base_url":"http://x"},"resources":[{"name":"c","endpoint":"posts/{id}"}]}`, `source.resources[0].endpoint.path: unknown placeholder {id}`},
+		{`{"client":{"base_url":"http://x"},"resources":[{"name":"c","endpoint":{"params":{"s":"{incremental.start_value}"}}}]}`, `source.resources[0].endpoint.params.s: placeholder {incremental.start_value} needs endpoint.incremental`},
+		{`{"client":{"base_url":"http://x"},"resources":[{"name":"c","endpoint":{"params":{"s":"{incremental.first}"},"incremental":{"cursor_path":"x"}}}]}`, `source.resources[0].endpoint.params.s: unknown placeholder {incremental.first}`},
+		{`{"client":{"base_url":"http://x"},"resources":["a","b",{"name":"c","endpoint":{"path":"{resources.a.id}/{resources.b.id}"}}]}`, `source.resources[2].endpoint.path: a resource can have one parent; found "a" and "b"`},
+		{`{"client":{"base_url":"http://x"},"resources":[{"name":"a","endpoint":"{resources.b.id}"},{"name":"b","endpoint":"{resources.a.id}"}]}`, `source.resources[0]: resources depend on each other in a cycle: a -> b -> a`},
+		{`{"client":{"base_url":"http://x"},"resources":[{"name":"a","include_from_parent":["id"]}]}`, `source.resources[0].include_from_parent: the resource has no parent resource`},
+		{`{"client":{"base_url":"ftp://x"},"resources":["a"]}`, `source.client.base_url: want an http or https URL`},
+		{`{"client":{"base_url":"http://x"},"resources":[{"name":"a","endpoint":{"params":{"s":{"type":"incremental","cursor_path":"x"}},"incremental":{"cursor_path":"y"}}}]}`, `source.resources[0].endpoint.params.s: only one incremental per endpoint`},
+		{`{"client":{"base_url":"http://x"},"resources":[{"name":"a","endpoint":{"params":{"s":{"type":"resolve","resource":"zz","field":"id"}}}}]}`, `source.resources[0].endpoint.params.s.resource: no resource named "zz"`},
+	}
+	for _, tc := range tests {
+		cfg := decode(t, tc.spec)
+		_, err := NewSource(cfg, Logger(quietLog()))
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%s:\n got %v\nwant %s", tc.spec, err, tc.want)
+		}
+	}
+}
+
+func TestDecodeConfigValues(t *testing.T) {
+	cfg := decode(t, `{"client":{"base_url":"http://x/","headers":{"X-N":3},"timeout":"2s","max_retries":2,"backoff_factor":0.5,
+		"max_retry_delay":10,"rate_limit":4.5,"max_concurrency":3,"auth":{"token":"t"}},
+		"resources":[{"name":"a","endpoint":{"path":"a","params":{"n":1,"tags":["x","y"],"r":{"type":"resolve","resource":"b","field":"items[0].id"}},
+		"incremental":{"cursor_path":"u","initial_value":"2024","start_param":"since"}},
+		"write_disposition":{"disposition":"merge","strategy":"upsert"},"columns":[{"name":"id","data_type":"bigint","primary_key":true}]},"b"]}`)
+	c := cfg.Client
+	if c.Headers["X-N"] != "3" || c.Timeout != 2*time.Second || c.Retry.MaxAttempts != 3 || c.Retry.Backoff != 500*time.Millisecond ||
+		c.Retry.MaxDelay != 10*time.Second || c.RateLimit != 4.5 || c.MaxConcurrency != 3 || c.Auth.Type != "bearer" {
+		t.Fatalf("client = %+v", c)
+	}
+	r := cfg.Resources[0]
+	if r.WriteDisposition != "merge" || len(r.Columns) != 1 || !r.Columns[0].PrimaryKey || r.Endpoint.Incremental.StartParam != "since" {
+		t.Fatalf("resource = %+v", r)
+	}
+	if rp, ok := r.Endpoint.Params["r"].(ResolveParam); !ok || rp.Field != "items[0].id" {
+		t.Fatalf("resolve param = %#v", r.Endpoint.Params["r"])
+	}
+	// YAML decoders may give map[any]any.
+	if _, err := DecodeConfig(map[any]any{"resources": []any{map[any]any{"name": "x"}}}, "source"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,131 @@
+// Package rest is sluice's REST API source, dlt's rest_api: a declarative
+// config (dlt's RESTAPIConfig, same keys, same meaning) turned into
+// flow resources that page through HTTP APIs and yield parsed JSON batches.
+//
+// # Entry points
+//
+//	cfg, err := rest.DecodeConfig(tree, "source") // YAML/JSON tree -> *Config
+//	src, err := rest.NewSource(cfg, rest.MaxTableNesting(1))
+//	info, err := pipeline.Run(ctx, src)
+//
+// DecodeConfig validates the tree and rejects unknown or misplaced keys and
+// wrong types with a *ConfigError naming the field's path under the prefix
+// (`source.resources[0]: unknown field "params"`). Errors never include
+// values: they may be secrets. NewSource checks what needs the whole config
+// (placeholders, parents, cycles) and reports under the same prefix.
+//
+// A Go program may build a Config directly; Go values then stand in for
+// dlt's Python objects: AuthConfig.Auth (any Auth), PaginatorConfig.New
+// (any Paginator), ResponseAction.Hook, ProcessingStep.FilterFunc/MapFunc/
+// Step, IncrementalConfig.ConvertFunc, and Go resources as parents
+// (Resources option).
+//
+// # Spec keys
+//
+// source:
+//
+//	client:            base_url, headers, auth, paginator, plus sluice's
+//	                   robustness settings:
+//	  timeout          per attempt, body included: seconds or "30s" (60s)
+//	  max_attempts     tries per request, the first included (5, dlt's)
+//	  max_retries      alternative to max_attempts: retries after the first
+//	  backoff_factor   first retry delay, doubling per retry (1s)
+//	  max_retry_delay  cap on a delay, Retry-After included (300s)
+//	  rate_limit       requests per second, client-wide (unlimited)
+//	  max_concurrency  requests in flight, client-wide (8)
+//	resource_defaults: any resource key but name; merged under every
+//	                   resource (endpoint params, json and headers key by key)
+//	resources:         list of names ("posts": path and name) or maps:
+//	  name, endpoint (a path or a map), write_disposition (append, replace,
+//	  merge, or {disposition, strategy}), primary_key, merge_key, table_name,
+//	  columns (map or list of column hints), max_table_nesting, nested_hints
+//	  ({path: {columns, primary_key, merge_key, write_disposition,
+//	  schema_contract}}), schema_contract, selected, parallelized,
+//	  include_from_parent, processing_steps ({filter: EXPR},
+//	  {map: EXPR}, {map: {field: EXPR}})
+//	endpoint:          path (or a full URL), method, params, json, headers,
+//	                   paginator, data_selector, response_actions
+//	                   ([{status_code, content, action: ignore}]),
+//	                   incremental, auth (overrides the client's)
+//	auth:              {type: bearer, token} or {token} | {type: http_basic,
+//	                   username, password} | {type: api_key, name, api_key,
+//	                   location: header|query|param|cookie} |
+//	                   {type: oauth2_client_credentials, access_token_url,
+//	                   client_id, client_secret, access_token_request_data,
+//	                   default_token_expiration, access_token} | a type
+//	                   registered with RegisterAuth
+//	paginator:         a type name or a map: json_link {next_url_path}
+//	                   | header_link {links_next_key} | offset {limit,
+//	                   offset, offset_param, limit_param, total_path,
+//	                   maximum_offset, stop_after_empty_page, has_more_path}
+//	                   | page_number {base_page, page, page_param,
+//	                   total_path, maximum_page, stop_after_empty_page,
+//	                   has_more_path} | cursor {cursor_path, cursor_param |
+//	                   cursor_body_path} | single_page | auto | a type
+//	                   registered with RegisterPaginator. Defaults are
+//	                   dlt's; total_path: null means no total.
+//	incremental:       cursor_path, initial_value, end_value,
+//	                   last_value_func (max|min), convert (EXPR over
+//	                   `value`), on_cursor_value_missing
+//	                   (raise|include|exclude), range_start (closed|open),
+//	                   range_end (open), and the legacy start_param,
+//	                   end_param
+//	params values:     scalars and lists, or the legacy
+//	                   {type: resolve, resource, field} and
+//	                   {type: incremental, cursor_path, initial_value, ...}
+//
+// Placeholders in path, params, json and headers: {resources.<parent>.<field>}
+// (the field may be a path: author.id), {incremental.start_value},
+// {incremental.initial_value}, {incremental.last_value},
+// {incremental.end_value}, and the names of legacy resolve params. A JSON
+// body string that is exactly one placeholder takes the value with its JSON
+// type (a number stays a number); inside a longer string the value is text.
+// Values in a path are escaped, keeping "/". convert applies to every
+// incremental value put into a request.
+//
+// # Behaviour
+//
+//   - Paginators: with no paginator (or auto) the first response decides:
+//     a Link rel="next" header, a next link in the body, page numbers with
+//     a total, a last page or has_more, offsets with a total, has_more or
+//     until an empty page; the choice is logged. A response with
+//     pagination fields that cannot be followed (a cursor, has_more alone)
+//     is an error asking for an explicit paginator; a response without any
+//     is a single page. A paginator that asks for the same request twice is
+//     an error, not an endless loop.
+//   - Pages that do not depend on the previous response (offset and
+//     page_number once the total is known) are fetched concurrently.
+//   - data_selector is a JSONPath ("data", "results.posts", "$.data[*]",
+//     "$['a-b']", "$..id"); a single matched list is expanded. Without one,
+//     the root list, or a list under data, items, results, records, ... is
+//     used; a lone object is one row. 204 or an empty body is no rows.
+//   - Child resources (those with resources.<parent> placeholders or
+//     resolve params) are transformers: one request sequence per parent
+//     item, as many at once as the client's max_concurrency.
+//     include_from_parent adds _<parent>_<field> (normalized) to each row.
+//   - Retries: 429, 5xx, connection errors, timeouts, truncated bodies and
+//     invalid JSON are retried with exponential backoff (dlt's 5 attempts),
+//     Retry-After (seconds or an HTTP date; <= 0 ignored) honoured up to
+//     max_retry_delay. Other statuses >= 400 fail with an *HTTPError naming
+//     method, status and URL path (never the query or headers), unless a
+//     response action ignores them. A 401 makes an oauth2 auth fetch a new
+//     token once and retry.
+//   - The HTTP stack is a chain of RoundTrippers: retries (outermost) ->
+//     rate limit -> concurrency limit -> the transport. One client, one
+//     limiter and one concurrency limit serve all resources of a source.
+//
+// # Hot path and ownership
+//
+// A page's body is parsed with a fastjson.Parser from a pool, the rows are
+// selected, and the page is yielded as flow.JSONBatch whose release returns
+// the parser (and the arena of include_from_parent values) to their pools;
+// no map[string]any is built unless a processing step asks for Go values.
+// Paginators run before a page is yielded: they must not keep its values.
+//
+// # Concurrency
+//
+// Generators and transformers serialize their yields; Go callbacks
+// (hooks, steps, Auth, Paginator factories) may be called from several
+// goroutines and must be safe for that. A Paginator instance is used by
+// one goroutine.
+package rest
