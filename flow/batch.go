@@ -140,3 +140,26 @@ func GoToJSON(v any) (*fastjson.Value, error) {
 	}
 	return fastjson.ParseBytes(raw)
 }
+
+// freezeJSON makes parsed values safe to read from several goroutines:
+// fastjson unescapes object keys and strings lazily on first read, which
+// writes to the values, so a batch shared between stages is walked once by
+// its producer first.
+func freezeJSON(vals []*fastjson.Value) {
+	for _, v := range vals {
+		freezeValue(v)
+	}
+}
+
+func freezeValue(v *fastjson.Value) {
+	switch v.Type() {
+	case fastjson.TypeObject:
+		o, _ := v.Object()
+		o.Visit(func(_ []byte, child *fastjson.Value) { freezeValue(child) })
+	case fastjson.TypeArray:
+		a, _ := v.Array()
+		for _, child := range a {
+			freezeValue(child)
+		}
+	}
+}

@@ -585,6 +585,7 @@ func (e *engine) emitter(ctx context.Context, n *node, out chan<- extracted) Yie
 		}
 		if consumers > 1 {
 			shareRelease(&b, consumers)
+			freezeJSON(b.JSON)
 		}
 		for _, c := range n.children {
 			select {

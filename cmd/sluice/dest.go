@@ -14,27 +14,21 @@ import (
 	"github.com/sluicehq/sluice/cmd/sluice/internal/spec"
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/sink/duckdb"
+	"github.com/sluicehq/sluice/sink/parquet"
 )
 
 // destFactory builds a destination from a spec's destination.
 type destFactory func(d spec.Destination) (flow.Destination, error)
 
-// destinations maps a spec destination type to its factory. The parquet
-// entry is set in dest_parquet.go.
+// destinations maps a spec destination type to its factory.
 var destinations = map[string]destFactory{
-	spec.DuckDB: func(d spec.Destination) (flow.Destination, error) { return duckdb.New(d.Path), nil },
+	spec.DuckDB:  func(d spec.Destination) (flow.Destination, error) { return duckdb.New(d.Path), nil },
+	spec.Parquet: func(d spec.Destination) (flow.Destination, error) { return parquet.New(d.BucketURL), nil },
 }
-
-// errParquetUnavailable is returned for destination: parquet while the
-// Parquet sink is not part of this build.
-var errParquetUnavailable = errors.New("destination parquet is not available yet in this build (use destination: duckdb)")
 
 func newDestination(d spec.Destination) (flow.Destination, error) {
 	f := destinations[d.Type]
 	if f == nil {
-		if d.Type == spec.Parquet {
-			return nil, errParquetUnavailable
-		}
 		return nil, fmt.Errorf("destination %q is not supported (want duckdb or parquet)", d.Type)
 	}
 	return f(d)

@@ -85,6 +85,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	if errors.As(err, &ee) {
 		return ee.code
 	}
+	if strings.HasPrefix(err.Error(), "unknown command ") {
+		return exitUsage
+	}
 	return exitFailure
 }
 

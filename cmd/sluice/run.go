@@ -77,7 +77,7 @@ func (a *app) loadSpec(path string) (*spec.Spec, error) {
 		return nil, err
 	}
 	secrets := &spec.Secrets{File: file}
-	a.secrets.Add(secrets.FileValues()...)
+	a.addSecrets(secrets.FileValues()...)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -87,9 +87,20 @@ func (a *app) loadSpec(path string) (*spec.Spec, error) {
 	}
 	s, err := spec.Parse(data, path, wd, secrets)
 	if s != nil {
-		a.secrets.Add(s.Secrets...)
+		a.addSecrets(s.Secrets...)
 	}
 	return s, err
+}
+
+// addSecrets registers secret values with the redactor, with the form a
+// secret takes in a pipeline or dataset name.
+func (a *app) addSecrets(values ...string) {
+	for _, v := range values {
+		a.secrets.Add(v)
+		if n := flow.NormalizePipelineName(v); n != v && len(n) >= 6 {
+			a.secrets.Add(n)
+		}
+	}
 }
 
 // buildSource decodes the spec's source into a REST source.

@@ -84,6 +84,8 @@ type browser struct {
 	mux  *http.ServeMux
 }
 
+var _ http.Handler = (*browser)(nil)
+
 func newBrowser(info *flow.PipelineInfo) *browser {
 	b := &browser{info: info, mux: http.NewServeMux()}
 	b.mux.HandleFunc("GET /{$}", b.index)
@@ -228,7 +230,7 @@ type apiRows struct {
 	Rows      [][]any     `json:"rows"`
 	Offset    int64       `json:"offset"`
 	Limit     int64       `json:"limit"`
-	Total     int64       `json:"total"`               // table rows (tables only)
+	Total     *int64      `json:"total,omitempty"`     // table rows (tables only)
 	Truncated bool        `json:"truncated,omitempty"` // query results only
 }
 
@@ -262,7 +264,7 @@ func (b *browser) table(ctx context.Context, r *http.Request, ds flow.DatasetRea
 	if i < 0 {
 		return nil, &httpError{http.StatusNotFound, fmt.Sprintf("table %q not found in dataset %s", name, b.info.Dataset)}
 	}
-	out := &apiRows{Table: name, Offset: offset, Limit: limit, Total: ts[i].Rows}
+	out := &apiRows{Table: name, Offset: offset, Limit: limit, Total: &ts[i].Rows}
 	q := fmt.Sprintf("SELECT * FROM %s LIMIT %d OFFSET %d", quoteIdent(name), limit, offset)
 	rr, err := ds.Query(ctx, q)
 	if err != nil {

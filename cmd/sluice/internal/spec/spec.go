@@ -313,7 +313,8 @@ func Decode(data []byte, name string) (any, error) {
 	} else if !errors.Is(err, io.EOF) {
 		return nil, yamlError(name, err)
 	}
-	return jsonShape(tree, 0)
+	budget := maxNodes
+	return jsonShape(tree, 0, &budget)
 }
 
 func yamlError(name string, err error) error {
@@ -333,18 +334,26 @@ func yamlError(name string, err error) error {
 	return &Error{Msg: fmt.Sprintf("%s: %s", name, msg)}
 }
 
-const maxDepth = 200
+// Limits on a decoded spec: YAML aliases can make a small file expand to a
+// huge tree.
+const (
+	maxDepth = 200
+	maxNodes = 1 << 20
+)
 
-func jsonShape(v any, depth int) (any, error) {
+func jsonShape(v any, depth int, budget *int) (any, error) {
 	if depth > maxDepth {
-		return nil, &Error{Msg: "spec is nested too deeply"}
+		return nil, &Error{Msg: "the spec is nested too deeply"}
+	}
+	if *budget--; *budget < 0 {
+		return nil, &Error{Msg: "the spec is too large (more than a million values, counting YAML aliases)"}
 	}
 	switch v := v.(type) {
 	case nil, string, bool, float64, int64:
 		return v, nil
 	case map[string]any:
 		for k, e := range v {
-			n, err := jsonShape(e, depth+1)
+			n, err := jsonShape(e, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -354,7 +363,7 @@ func jsonShape(v any, depth int) (any, error) {
 	case map[any]any:
 		m := make(map[string]any, len(v))
 		for k, e := range v {
-			n, err := jsonShape(e, depth+1)
+			n, err := jsonShape(e, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -364,7 +373,7 @@ func jsonShape(v any, depth int) (any, error) {
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			n, err := jsonShape(e, depth+1)
+			n, err := jsonShape(e, depth+1, budget)
 			if err != nil {
 				return nil, err
 			}
@@ -379,7 +388,7 @@ func jsonShape(v any, depth int) (any, error) {
 	case int:
 		return int64(v), nil
 	case uint:
-		return jsonShape(uint64(v), depth)
+		return jsonShape(uint64(v), depth, budget)
 	case int8, int16, int32, uint8, uint16, uint32:
 		n, _ := strconv.ParseInt(fmt.Sprint(v), 10, 64)
 		return n, nil

@@ -1,0 +1,737 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/sluicehq/sluice/cmd/sluice/internal/spec"
+	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/rest"
+)
+
+// Secrets planted by the tests; none may ever appear in output.
+const (
+	envToken  = "env-tok-8f3a91c2"
+	fileToken = "file-tok-27bd55e0"
+)
+
+// blogAPI serves a small paginated API: /posts (25 posts, 10 per page,
+// json_link pagination, each post with a list of tags) and
+// /posts/{id}/comments (2 comments per post). It wants a bearer token and a
+// header X-Key.
+type blogAPI struct {
+	*httptest.Server
+	requests atomic.Int64
+	// block, when set, makes every request wait until its context ends and
+	// signals started once.
+	block   bool
+	started chan struct{}
+	once    sync.Once
+}
+
+func newBlogAPI(t *testing.T) *blogAPI {
+	api := &blogAPI{started: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /posts", func(w http.ResponseWriter, r *http.Request) {
+		page, _ := strconv.Atoi(r.URL.Query().Get("page"))
+		var data []map[string]any
+		for i := page * 10; i < min(page*10+10, 25); i++ {
+			data = append(data, map[string]any{"id": i + 1, "title": fmt.Sprintf("post %d", i+1),
+				"author": map[string]any{"name": "ann", "age": 30 + i%3}, "tags": []string{"a", "b"}})
+		}
+		body := map[string]any{"data": data, "next": nil}
+		if page < 2 {
+			body["next"] = fmt.Sprintf("http://%s/posts?page=%d", r.Host, page+1)
+		}
+		json.NewEncoder(w).Encode(body)
+	})
+	mux.HandleFunc("GET /posts/{id}/comments", func(w http.ResponseWriter, r *http.Request) {
+		id, _ := strconv.Atoi(r.PathValue("id"))
+		json.NewEncoder(w).Encode(map[string]any{"data": []map[string]any{
+			{"id": id*100 + 1, "body": "nice"}, {"id": id*100 + 2, "body": "ok"}}, "next": nil})
+	})
+	api.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		api.requests.Add(1)
+		if api.block {
+			api.once.Do(func() { close(api.started) })
+			<-r.Context().Done()
+			return
+		}
+		if r.Header.Get("Authorization") != "Bearer "+envToken || r.Header.Get("X-Key") != fileToken {
+			http.Error(w, `{"error": "unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		// A base URL may carry the token as a path segment.
+		r.URL.Path = strings.TrimPrefix(r.URL.Path, "/"+envToken)
+		mux.ServeHTTP(w, r)
+	}))
+	t.Cleanup(api.Close)
+	return api
+}
+
+// blogSpec is a spec for blogAPI with the secrets as placeholders; extra is
+// added to the first resource.
+func blogSpec(baseURL, dest string) string {
+	return fmt.Sprintf(`pipeline_name: Blog
+dataset_name: blog_data
+destination: {type: duckdb, path: %q}
+source:
+  client:
+    base_url: %q
+    auth: {token: "${API_TOKEN}"}
+    headers: {X-Key: "${api.key}"}
+    paginator: {type: json_link, next_url_path: next}
+  resource_defaults:
+    endpoint: {data_selector: data}
+  resources:
+    - name: posts
+      primary_key: id
+      endpoint: {path: posts}
+    - name: comments
+      endpoint:
+        path: "posts/{resources.posts.id}/comments"
+`, dest, baseURL)
+}
+
+// env is a test's working dir, pipelines dir and secrets.
+type env struct {
+	dir, pipelines, db string
+}
+
+func setup(t *testing.T) *env {
+	e := &env{dir: t.TempDir(), pipelines: t.TempDir()}
+	e.db = filepath.Join(e.dir, "blog.duckdb")
+	t.Chdir(e.dir)
+	t.Setenv("SLUICE_PIPELINES_DIR", e.pipelines)
+	t.Setenv("API_TOKEN", envToken)
+	os.MkdirAll(".sluice", 0o700)
+	os.WriteFile(spec.SecretsFile, []byte("[api]\nkey = \""+fileToken+"\"\n"), 0o600)
+	return e
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// sluice runs the CLI in-process.
+func sluice(t *testing.T, ctx context.Context, stdin string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Main(ctx, args, strings.NewReader(stdin), &out, &errb)
+	r := result{code, out.String(), errb.String()}
+	for _, s := range []string{envToken, fileToken} {
+		if strings.Contains(r.stdout, s) || strings.Contains(r.stderr, s) {
+			t.Errorf("sluice %s: secret %q in output:\nstdout: %s\nstderr: %s", strings.Join(args, " "), s, r.stdout, r.stderr)
+		}
+	}
+	return r
+}
+
+func writeSpec(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "spec.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func queryDB(t *testing.T, path, q string) []string {
+	t.Helper()
+	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+var loadInfoRE = regexp.MustCompile(`(?s)^Pipeline blog load step completed in [0-9.]+ seconds
+1 load package\(s\) were loaded to destination duckdb and into dataset blog_data
+The duckdb destination used (.+) location to store data
+Load package ([0-9]+\.[0-9]+) is LOADED and contains no failed jobs
+$`)
+
+func TestRunEndToEnd(t *testing.T) {
+	e := setup(t)
+	api := newBlogAPI(t)
+	specPath := writeSpec(t, blogSpec(api.URL+"/", e.db))
+
+	r := sluice(t, t.Context(), "", "run", specPath)
+	if r.code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
+	}
+	if r.stderr != "" {
+		t.Errorf("stderr not quiet: %q", r.stderr)
+	}
+	m := loadInfoRE.FindStringSubmatch(r.stdout)
+	if m == nil {
+		t.Fatalf("load info:\n%s", r.stdout)
+	}
+	if m[1] != e.db {
+		t.Errorf("location %q, want %q", m[1], e.db)
+	}
+	if ids := queryDB(t, e.db, "SELECT load_id FROM blog_data._dlt_loads"); len(ids) != 1 || ids[0] != m[2] {
+		t.Errorf("_dlt_loads.load_id = %v, load info says %s", ids, m[2])
+	}
+	for q, want := range map[string]string{
+		"SELECT count(*) FROM blog_data.posts":                                             "25",
+		"SELECT count(*) FROM blog_data.posts__tags":                                       "50",
+		"SELECT count(*) FROM blog_data.comments":                                          "50",
+		"SELECT max(author__age) FROM blog_data.posts":                                     "32",
+		"SELECT string_agg(DISTINCT value, ',' ORDER BY value) FROM blog_data.posts__tags": "a,b",
+	} {
+		if got := queryDB(t, e.db, q); len(got) != 1 || got[0] != want {
+			t.Errorf("%s = %v, want %s", q, got, want)
+		}
+	}
+	// No secret reached the destination.
+	for _, s := range []string{envToken, fileToken} {
+		q := fmt.Sprintf("SELECT count(*) FROM blog_data._dlt_pipeline_state WHERE state LIKE '%%%s%%'", s)
+		if got := queryDB(t, e.db, q); got[0] != "0" {
+			t.Errorf("secret in state")
+		}
+	}
+
+	r = sluice(t, t.Context(), "", "pipeline", "blog", "info")
+	if r.code != 0 {
+		t.Fatalf("info: exit %d: %s", r.code, r.stderr)
+	}
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	for _, want := range []string{"pipeline: blog", "destination: duckdb", "dataset: blog_data",
+		"location: " + e.db, "last loads: 1 of 1", "tables: 3", "comments 50", "posts 25", "posts__tags 50"} {
+		if !contains(lines, want) {
+			t.Errorf("info lacks line %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(r.stdout, "load "+m[2]+" LOADED") {
+		t.Errorf("info lacks the load %s:\n%s", m[2], r.stdout)
+	}
+
+	// A second run appends comments, merges posts; --refresh drop_data
+	// then empties before loading.
+	if r = sluice(t, t.Context(), "", "run", specPath); r.code != 0 {
+		t.Fatalf("second run: %s", r.stderr)
+	}
+	if got := queryDB(t, e.db, "SELECT count(*) FROM blog_data.comments"); got[0] != "100" {
+		t.Errorf("comments after 2 runs = %v", got)
+	}
+	if r = sluice(t, t.Context(), "", "run", "--refresh", "drop_data", specPath); r.code != 0 {
+		t.Fatalf("refresh run: %s", r.stderr)
+	}
+	if got := queryDB(t, e.db, "SELECT count(*) FROM blog_data.comments"); got[0] != "50" {
+		t.Errorf("comments after refresh = %v", got)
+	}
+
+	// --dataset and --pipelines-dir override.
+	other := t.TempDir()
+	if r = sluice(t, t.Context(), "", "run", "--dataset", "Other Set", "--pipelines-dir", other, specPath); r.code != 0 {
+		t.Fatalf("--dataset run: %s", r.stderr)
+	}
+	if !strings.Contains(r.stdout, "into dataset other_set") {
+		t.Errorf("load info: %s", r.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(other, "blog", "pipeline.json")); err != nil {
+		t.Errorf("--pipelines-dir: %v", err)
+	}
+	if r = sluice(t, t.Context(), "", "pipeline", "blog", "--pipelines-dir", other); r.code != 0 || !strings.Contains(r.stdout, "posts 25\n") {
+		t.Errorf("info (default action) in --pipelines-dir: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestRedactVerbose logs every request (-v) to a base URL holding a secret:
+// the secret is masked in the logs and in the load info.
+func TestRedactVerbose(t *testing.T) {
+	e := setup(t)
+	api := newBlogAPI(t)
+	spec := strings.Replace(blogSpec(api.URL+"/${API_TOKEN}/", e.db), "dataset_name: blog_data", "dataset_name: blog_${api.key}", 1)
+	r := sluice(t, t.Context(), "", "run", "-v", writeSpec(t, spec))
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stderr, "path=/***/posts") {
+		t.Errorf("verbose log lacks the masked path:\n%s", r.stderr)
+	}
+	if !strings.Contains(r.stdout, "dataset blog_***") {
+		t.Errorf("load info: %s", r.stdout)
+	}
+}
+
+// TestRunParquet loads into a Parquet bucket and reads it back through
+// pipeline info and the data browser.
+func TestRunParquet(t *testing.T) {
+	e := setup(t)
+	api := newBlogAPI(t)
+	bucket := filepath.Join(e.dir, "out")
+	spec := strings.Replace(blogSpec(api.URL+"/", e.db), "destination: {type: duckdb, path: \""+e.db+"\"}", "destination: {type: parquet, bucket_url: ./out}", 1)
+	r := sluice(t, t.Context(), "", "run", writeSpec(t, spec))
+	if r.code != 0 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "loaded to destination filesystem and into dataset blog_data\nThe filesystem destination used "+bucket+" location") {
+		t.Errorf("load info: %s", r.stdout)
+	}
+	files, _ := filepath.Glob(filepath.Join(bucket, "blog_data", "posts", "*.parquet"))
+	if len(files) == 0 {
+		t.Errorf("no parquet files for posts")
+	}
+	r = sluice(t, t.Context(), "", "pipeline", "blog", "info")
+	lines := strings.Split(r.stdout, "\n")
+	for _, want := range []string{"destination: filesystem", "location: " + bucket, "posts 25", "comments 50", "posts__tags 50"} {
+		if !contains(lines, want) {
+			t.Errorf("info lacks %q:\n%s%s", want, r.stdout, r.stderr)
+		}
+	}
+	h := newBrowser(mustInfo(t, e.pipelines, "blog"))
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/api/table/posts?offset=0&limit=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page apiRows
+	json.NewDecoder(resp.Body).Decode(&page)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || len(page.Rows) != 3 || page.Total == nil || *page.Total != 25 {
+		t.Errorf("parquet page: %d %+v", resp.StatusCode, page)
+	}
+	if r = sluice(t, t.Context(), "", "pipeline", "blog", "drop", "--yes"); r.code != 0 {
+		t.Fatalf("drop: %s", r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(bucket, "blog_data")); !os.IsNotExist(err) {
+		t.Errorf("dataset folder still there: %v", err)
+	}
+}
+
+func mustInfo(t *testing.T, dir, name string) *flow.PipelineInfo {
+	t.Helper()
+	info, err := flow.ReadPipelineInfo(dir, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+func contains(lines []string, want string) bool {
+	for _, l := range lines {
+		if l == want {
+			return true
+		}
+	}
+	return false
+}
+
+func TestRunFailures(t *testing.T) {
+	e := setup(t)
+	api := newBlogAPI(t)
+	good := blogSpec(api.URL+"/", e.db)
+	tests := []struct {
+		name string
+		spec string
+		env  map[string]string
+		args []string
+		code int
+		want string // the one stderr line
+		// requests says whether requests may reach the API.
+		requests bool
+	}{
+		{name: "missing secret", spec: strings.Replace(good, "${API_TOKEN}", "${GITHUB_TOKEN}", 1), code: 1,
+			want: `sluice: secret "GITHUB_TOKEN" is not set (env or .sluice/secrets.toml)`},
+		{name: "unknown resource field", spec: strings.Replace(good, "primary_key: id", "params: {a: 1}", 1), code: 1,
+			want: `sluice: source.resources[0]: unknown field "params"`},
+		{name: "unknown destination field", spec: strings.Replace(good, "path:", "paht:", 1), code: 1,
+			want: `sluice: destination.paht: unknown field "paht" (did you mean "path"?)`},
+		{name: "parquet s3", spec: strings.Replace(good, "destination: {type: duckdb, path: \""+e.db+"\"}", "destination: {type: parquet, bucket_url: 's3://bucket/x'}", 1), code: 1,
+			want: `sluice: flow: restore state from destination: parquet: unsupported bucket URL scheme: "s3://bucket/x" (only local paths and file:// URLs)`},
+		{name: "http 404 with secret in path", spec: strings.Replace(good, "path: posts}", `path: "posts/${API_TOKEN}/x"}`, 1), code: 1,
+			want: `sluice: resource "posts": rest: GET /posts/***/x: 404 Not Found`, requests: true},
+		{name: "http 401", spec: good, env: map[string]string{"API_TOKEN": "wrong-token-123"}, code: 1,
+			want: `sluice: resource "posts": rest: GET /posts: 401 Unauthorized`, requests: true},
+		{name: "spec missing", args: []string{"run", "nope.yaml"}, code: 1, want: "sluice: spec nope.yaml does not exist"},
+		{name: "bad refresh", spec: good, args: []string{"run", "--refresh", "all"}, code: 2,
+			want: `sluice: --refresh "all": want drop_sources, drop_resources or drop_data`},
+		{name: "no spec arg", args: []string{"run"}, code: 2, want: "sluice: sluice run: expected one spec file (see sluice run --help)"},
+		{name: "unknown flag", args: []string{"run", "--nope", "x"}, code: 2, want: "sluice: unknown flag: --nope (see sluice run --help)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			args := tt.args
+			if tt.spec != "" {
+				if args == nil {
+					args = []string{"run"}
+				}
+				args = append(args, writeSpec(t, tt.spec))
+			}
+			before := api.requests.Load()
+			r := sluice(t, t.Context(), "", args...)
+			if r.code != tt.code {
+				t.Errorf("exit %d, want %d", r.code, tt.code)
+			}
+			if got := strings.TrimSuffix(r.stderr, "\n"); got != tt.want {
+				t.Errorf("stderr:\n got %q\nwant %q", r.stderr, tt.want)
+			}
+			if r.stdout != "" {
+				t.Errorf("stdout: %q", r.stdout)
+			}
+			if n := api.requests.Load() - before; !tt.requests && n != 0 {
+				t.Errorf("%d requests made", n)
+			}
+		})
+	}
+	if t.Failed() {
+		return
+	}
+	// The failed runs loaded nothing.
+	if _, err := os.Stat(e.db); err == nil {
+		if got := queryDB(t, e.db, "SELECT count(*) FROM duckdb_tables() WHERE table_name = '_dlt_loads'"); got[0] != "0" {
+			if n := queryDB(t, e.db, "SELECT count(*) FROM blog_data._dlt_loads"); n[0] != "0" {
+				t.Errorf("failed runs left loads: %v", n)
+			}
+		}
+	}
+}
+
+func TestRunInterrupted(t *testing.T) {
+	e := setup(t)
+	api := newBlogAPI(t)
+	api.block = true
+	specPath := writeSpec(t, blogSpec(api.URL+"/", e.db))
+	go func() {
+		select {
+		case <-api.started:
+			syscall.Kill(os.Getpid(), syscall.SIGINT)
+		case <-time.After(20 * time.Second):
+		}
+	}()
+	r := sluice(t, t.Context(), "", "run", specPath)
+	if r.code != exitInterrupted {
+		t.Fatalf("exit %d, want %d; stderr %s", r.code, exitInterrupted, r.stderr)
+	}
+	if want := "sluice: " + errInterrupted.Error() + "\n"; r.stderr != want {
+		t.Errorf("stderr %q, want %q", r.stderr, want)
+	}
+	if _, err := os.Stat(filepath.Join(e.pipelines, "blog", "pipeline.json")); err == nil {
+		t.Errorf("interrupted run saved pipeline state")
+	}
+}
+
+func TestShow(t *testing.T) {
+	e := setup(t)
+	api := newBlogAPI(t)
+	if r := sluice(t, t.Context(), "", "run", writeSpec(t, blogSpec(api.URL+"/", e.db))); r.code != 0 {
+		t.Fatalf("run: %s", r.stderr)
+	}
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() {
+		code := Main(ctx, []string{"pipeline", "blog", "show", "--port", "0"}, strings.NewReader(""), pw, &errb)
+		pw.Close()
+		done <- code
+	}()
+	first, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("first line: %v (stderr %s)", err, errb.String())
+	}
+	go io.Copy(io.Discard, pr)
+	base := strings.TrimSpace(first)
+	if !regexp.MustCompile(`^http://127\.0\.0\.1:[0-9]+/$`).MatchString(base) {
+		t.Fatalf("first line %q", first)
+	}
+
+	get := func(path string, v any) int {
+		t.Helper()
+		resp, err := http.Get(base + strings.TrimPrefix(path, "/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if v != nil {
+			if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+				t.Fatalf("%s: %v", path, err)
+			}
+		}
+		return resp.StatusCode
+	}
+
+	var tables []apiTable
+	if code := get("/api/tables", &tables); code != 200 {
+		t.Fatalf("/api/tables: %d", code)
+	}
+	want := []apiTable{{"comments", 50}, {"posts", 25}, {"posts__tags", 50}}
+	if fmt.Sprint(tables) != fmt.Sprint(want) {
+		t.Errorf("/api/tables = %v, want %v", tables, want)
+	}
+
+	var page apiRows
+	if code := get("/api/table/posts?offset=20&limit=10", &page); code != 200 {
+		t.Fatalf("/api/table/posts: %d", code)
+	}
+	if page.Total == nil || *page.Total != 25 || len(page.Rows) != 5 || page.Columns[0].Name != "id" || page.Columns[0].Type != "bigint" {
+		t.Errorf("page = %+v", page)
+	}
+	cols := map[string]string{}
+	for _, c := range page.Columns {
+		cols[c.Name] = c.Type
+	}
+	if cols["title"] != "text" || cols["author__age"] != "bigint" || cols["_dlt_id"] != "text" {
+		t.Errorf("columns = %v", cols)
+	}
+	var loads []apiLoad
+	if get("/api/loads", &loads); len(loads) != 1 || loads[0].Status != 0 {
+		t.Errorf("/api/loads = %+v", loads)
+	}
+	var errBody map[string]string
+	if code := get("/api/table/nope", &errBody); code != 404 || !strings.Contains(errBody["error"], "nope") {
+		t.Errorf("/api/table/nope: %d %v", code, errBody)
+	}
+	resp, err := http.Get(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(html), "/api/tables") || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("index page: %s", resp.Header.Get("Content-Type"))
+	}
+
+	post := func(sqlText string) (int, apiRows, string) {
+		body, _ := json.Marshal(map[string]string{"sql": sqlText})
+		resp, err := http.Post(base+"api/query", "application/json", bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var rows apiRows
+		json.Unmarshal(raw, &rows)
+		return resp.StatusCode, rows, string(raw)
+	}
+	code, rows, raw := post("SELECT count(*) AS n, max(id) AS m FROM posts")
+	if code != 200 || len(rows.Rows) != 1 || fmt.Sprint(rows.Rows[0]) != "[25 25]" {
+		t.Errorf("query: %d %s", code, raw)
+	}
+	for _, q := range []string{"DROP TABLE posts", "SELECT 1; DROP TABLE posts", "CREATE TABLE x AS SELECT 1", "WITH x AS (SELECT 1) INSERT INTO posts SELECT * FROM posts"} {
+		if code, _, raw := post(q); code != 400 || !strings.Contains(raw, "read-only") && !strings.Contains(raw, "one statement") {
+			t.Errorf("%q: %d %s", q, code, raw)
+		}
+	}
+	if got := queryDB(t, e.db, "SELECT count(*) FROM blog_data.posts"); got[0] != "25" {
+		t.Errorf("posts after queries: %v", got)
+	}
+
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("show exit %d: %s", code, errb.String())
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("show did not stop")
+	}
+}
+
+func TestDrop(t *testing.T) {
+	e := setup(t)
+	api := newBlogAPI(t)
+	if r := sluice(t, t.Context(), "", "run", writeSpec(t, blogSpec(api.URL+"/", e.db))); r.code != 0 {
+		t.Fatalf("run: %s", r.stderr)
+	}
+	r := sluice(t, t.Context(), "n\n", "pipeline", "blog", "drop")
+	if r.code != 1 || !strings.Contains(r.stderr, "not confirmed") {
+		t.Errorf("declined drop: %d %q", r.code, r.stderr)
+	}
+	if got := queryDB(t, e.db, "SELECT count(*) FROM blog_data.posts"); got[0] != "25" {
+		t.Errorf("declined drop dropped: %v", got)
+	}
+	r = sluice(t, t.Context(), "y\n", "pipeline", "blog", "drop")
+	if r.code != 0 {
+		t.Fatalf("drop: %d %s", r.code, r.stderr)
+	}
+	if got := queryDB(t, e.db, "SELECT count(*) FROM duckdb_schemas() WHERE schema_name = 'blog_data'"); got[0] != "0" {
+		t.Errorf("schema still there")
+	}
+	if _, err := os.Stat(filepath.Join(e.pipelines, "blog")); !os.IsNotExist(err) {
+		t.Errorf("working dir still there: %v", err)
+	}
+	r = sluice(t, t.Context(), "", "pipeline", "blog", "info")
+	if r.code != 1 || !strings.Contains(r.stderr, `pipeline "blog" not found`) {
+		t.Errorf("info after drop: %d %q", r.code, r.stderr)
+	}
+}
+
+func TestInit(t *testing.T) {
+	for _, dest := range []string{"duckdb", "parquet"} {
+		t.Run(dest, func(t *testing.T) {
+			t.Chdir(t.TempDir())
+			t.Setenv("API_TOKEN", "")
+			os.Unsetenv("API_TOKEN")
+			r := sluice(t, t.Context(), "", "init", "rest_api", dest)
+			if r.code != 0 {
+				t.Fatalf("init: %d %s", r.code, r.stderr)
+			}
+			if strings.Contains(r.stdout, "your_api_token") {
+				t.Errorf("placeholder secret printed")
+			}
+			data, err := os.ReadFile(initSpecFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file, err := spec.LoadSecrets(spec.SecretsFile)
+			if err != nil || file["API_TOKEN"] == "" {
+				t.Fatalf("secrets: %v %v", file, err)
+			}
+			s, err := spec.Parse(data, initSpecFile, ".", &spec.Secrets{File: file})
+			if err != nil {
+				t.Fatalf("init spec: %v", err)
+			}
+			if s.PipelineName != "rest_api_github" || s.Destination.Type != dest {
+				t.Errorf("spec = %+v", s)
+			}
+			cfg, err := rest.DecodeConfig(s.Source, "source")
+			if err != nil {
+				t.Fatalf("init source: %v", err)
+			}
+			if len(cfg.Resources) != 2 {
+				t.Errorf("resources: %d", len(cfg.Resources))
+			}
+			if _, err := rest.NewSource(cfg); err != nil {
+				t.Errorf("NewSource: %v", err)
+			}
+
+			// No overwrite without --force; secrets are kept.
+			os.WriteFile(spec.SecretsFile, []byte("[x]\ny = \"keep-me-123\"\n"), 0o600)
+			r = sluice(t, t.Context(), "", "init", "rest_api", dest)
+			if r.code != 1 || !strings.Contains(r.stderr, "already exists; pass --force") {
+				t.Errorf("second init: %d %q", r.code, r.stderr)
+			}
+			r = sluice(t, t.Context(), "", "init", "rest_api", dest, "--force")
+			if r.code != 0 {
+				t.Fatalf("init --force: %s", r.stderr)
+			}
+			file, _ = spec.LoadSecrets(spec.SecretsFile)
+			if file["x.y"] != "keep-me-123" || file["API_TOKEN"] == "" {
+				t.Errorf("secrets after --force: %v", file)
+			}
+			if strings.Contains(r.stdout+r.stderr, "keep-me-123") {
+				t.Errorf("secret printed")
+			}
+		})
+	}
+	t.Run("bad args", func(t *testing.T) {
+		t.Chdir(t.TempDir())
+		for _, args := range [][]string{{"init", "github", "duckdb"}, {"init", "rest_api", "postgres"}, {"init"}} {
+			if r := sluice(t, t.Context(), "", args...); r.code != 2 || strings.Count(r.stderr, "\n") != 1 {
+				t.Errorf("%v: %d %q", args, r.code, r.stderr)
+			}
+		}
+	})
+}
+
+func TestHelpAndVersion(t *testing.T) {
+	version = "v9.9.9-test"
+	defer func() { version = "dev" }()
+	if r := sluice(t, t.Context(), "", "--version"); r.code != 0 || r.stdout != "sluice v9.9.9-test\n" {
+		t.Errorf("--version: %d %q", r.code, r.stdout)
+	}
+	for _, args := range [][]string{{"--help"}, {"run", "--help"}, {"init", "--help"}, {"pipeline", "--help"}} {
+		r := sluice(t, t.Context(), "", args...)
+		if r.code != 0 || !strings.Contains(r.stdout, "Usage:") {
+			t.Errorf("%v: %d %q", args, r.code, r.stdout)
+		}
+	}
+	if r := sluice(t, t.Context(), "", "pipeline", "x", "explode"); r.code != 2 {
+		t.Errorf("unknown action: %d %q", r.code, r.stderr)
+	}
+	if r := sluice(t, t.Context(), "", "frobnicate"); r.code != 2 {
+		t.Errorf("unknown command: %d %q", r.code, r.stderr)
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	start := time.Unix(1000, 0)
+	got := progressLine("blog", progressSnapshot(start), start.Add(2*time.Second))
+	want := "blog: resources 1/3 done | pages 12 | rows 12,345 | 6,172 rows/s | 2s"
+	if got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -1234: "-1,234"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestCheckReadOnly(t *testing.T) {
+	tests := []struct {
+		sql string
+		ok  bool
+	}{
+		{"SELECT * FROM posts", true},
+		{"  select 1;", true},
+		{"with x as (select 1) select * from x", true},
+		{"(SELECT 1)", true},
+		{"DESCRIBE posts", true},
+		{"SELECT 'drop table x; delete' AS s", true},
+		{`SELECT "update" FROM t -- delete`, true},
+		{"SELECT 1 /* ; insert */", true},
+		{"", false},
+		{"-- only a comment", false},
+		{"DROP TABLE posts", false},
+		{"SELECT 1; SELECT 2", false},
+		{"INSERT INTO t VALUES (1)", false},
+		{"COPY posts TO '/tmp/x.csv'", false},
+		{"ATTACH 'x.db'", false},
+		{"SET threads = 1", false},
+		{"SELECT 'unterminated", false},
+		{"with x as (select 1) delete from t", false},
+	}
+	for _, tt := range tests {
+		if err := checkReadOnly(tt.sql); (err == nil) != tt.ok {
+			t.Errorf("checkReadOnly(%q) = %v, want ok %v", tt.sql, err, tt.ok)
+		}
+	}
+}
+
+func progressSnapshot(start time.Time) flow.Progress {
+	return flow.Progress{ResourcesRunning: 2, ResourcesDone: 1, Batches: 12, Rows: 12345, Started: start}
+}
