@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -22,6 +23,8 @@ import (
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/sink/duckdb"
 )
+
+var memLimit string
 
 type result struct {
 	Name         string  `json:"name"`
@@ -36,23 +39,35 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "records to load")
 	pageSize := flag.Int("page", 1000, "records per page")
 	shape := flag.String("shape", "flat", "flat or nested (5 children per record)")
-	phase := flag.String("phase", "", "internal: run one measurement (ceiling|duckdb) and print JSON")
+	phase := flag.String("phase", "", "internal: run one measurement and print JSON")
+	flag.StringVar(&memLimit, "duckdb-memory", "256MB", "DuckDB memory_limit during loads")
+	cpuProfile := flag.String("cpuprofile", "", "with -phase: write a CPU profile here")
 	flag.Parse()
 
 	if *phase != "" {
+		if *cpuProfile != "" {
+			f, err := os.Create(*cpuProfile)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "sluicebench:", err)
+				os.Exit(1)
+			}
+			pprof.StartCPUProfile(f)
+			defer pprof.StopCPUProfile()
+		}
 		res, err := measure(*phase, *rows, *pageSize, bench.Shape(*shape))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "sluicebench:", err)
 			os.Exit(1)
 		}
 		json.NewEncoder(os.Stdout).Encode(res)
+		pprof.StopCPUProfile()
 		return
 	}
 
 	fmt.Printf("sluicebench: %d %s records, pages of %d, GOMAXPROCS=%d\n", *rows, *shape, *pageSize, runtime.GOMAXPROCS(0))
-	phases := []string{"duckdb"}
+	phases := []string{"pages-duckdb", "rest-duckdb"}
 	if *shape == "flat" {
-		phases = []string{"ceiling", "duckdb"}
+		phases = append([]string{"ceiling"}, phases...)
 	}
 	var results []result
 	for _, ph := range phases {
@@ -87,7 +102,7 @@ func child(phase string, rows, pageSize int, shape string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	cmd := exec.Command(exe, "-phase", phase, "-rows", strconv.Itoa(rows), "-page", strconv.Itoa(pageSize), "-shape", shape)
+	cmd := exec.Command(exe, "-phase", phase, "-duckdb-memory", memLimit, "-rows", strconv.Itoa(rows), "-page", strconv.Itoa(pageSize), "-shape", shape)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -109,7 +124,7 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 		return result{}, err
 	}
 	defer os.RemoveAll(dir)
-	dest := duckdb.New(filepath.Join(dir, "bench.duckdb"))
+	dest := duckdb.New(filepath.Join(dir, "bench.duckdb"), duckdb.WithMemoryLimit(memLimit))
 
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -119,14 +134,25 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 	switch phase {
 	case "ceiling":
 		loaded, err = bench.Ceiling(ctx, dest, pool, n, 100_000)
-	case "duckdb":
+	case "pages-duckdb", "rest-duckdb":
+		var src flow.Sourcer = bench.PagesResource("users", pool, n)
+		if phase == "rest-duckdb" {
+			api, err := bench.NewAPI(pool, n, 0)
+			if err != nil {
+				return result{}, err
+			}
+			defer api.Close()
+			if src, err = bench.RESTSource(api.URL, false); err != nil {
+				return result{}, err
+			}
+		}
 		var p *flow.Pipeline
 		p, err = flow.NewPipeline("bench", dest, flow.PipelinesDir(filepath.Join(dir, "pipelines")), flow.Dataset("bench"))
 		if err != nil {
 			return result{}, err
 		}
 		var info *flow.LoadInfo
-		if info, err = p.Run(ctx, bench.PagesResource("users", pool, n)); err == nil {
+		if info, err = p.Run(ctx, src); err == nil {
 			loaded = info.RowCounts["users"]
 		}
 	default:

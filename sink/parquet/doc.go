@@ -1,0 +1,61 @@
+// Package parquet is the filesystem destination (dlt's "filesystem" with
+// Parquet files): it writes normalized Arrow record batches as Parquet files
+// in dlt's dataset layout under a local bucket folder, so tools and dbt
+// models written for dlt's filesystem destination keep working.
+//
+// # Layout
+//
+//	<bucket>/<dataset>/init
+//	<bucket>/<dataset>/<table>/init
+//	<bucket>/<dataset>/<table>/<load_id>.<file_id>.parquet
+//	<bucket>/<dataset>/_dlt_loads/<schema>__<load_id>.jsonl
+//	<bucket>/<dataset>/_dlt_pipeline_state/<pipeline>__<load_id>__<hash>.jsonl
+//	<bucket>/<dataset>/_dlt_version/<schema>__<load_id>__<hash>.jsonl
+//
+// file_id is 10 random hex characters; <hash> is dlt's path-safe form of the
+// schema version hash (hex of its base64 bytes). The system files are one
+// JSON document each, with the DuckDB sink's columns, exactly as dlt's
+// filesystem destination writes them, so dlt can restore state from them.
+// A _dlt_version file is written once per schema version hash.
+//
+// # Contracts
+//
+//   - A Destination holds no open handle between calls. The bucket is a local
+//     path or a file:// URL; other schemes fail with ErrUnsupportedScheme.
+//   - Write appends the record as one row group to the table's open file. A
+//     file is closed and a new one started when it reaches WithMaxFileSize
+//     (default 100 MB) or WithMaxFileRows, and when a batch's columns differ
+//     from the file's (a table gained a column): each file has the columns
+//     of its batches, and readers use read_parquet(union_by_name = true).
+//     Write owns and releases the record in every case, also on error.
+//   - Atomicity: a load writes under <dataset>/.sluice-staging/<load_id>.<id>/.
+//     Commit renames the data files into their table folders, removes the old
+//     files of replaced, truncated and dropped tables, renames the state and
+//     version files, and renames the _dlt_loads file LAST: that rename is the
+//     commit point. Readers (OpenDataset, LastState) only trust files whose
+//     load id has a _dlt_loads file. Rollback, a failed Write or Commit, or a
+//     cancelled context removes the staging folder. Begin removes staging
+//     folders and uncommitted data files that a killed process left behind,
+//     so a dataset takes one writing process at a time.
+//   - A crash inside Commit after old files were removed (replace, truncate,
+//     drop) and before the _dlt_loads rename leaves those tables empty of
+//     their old rows, never doubled: the next run loads them again.
+//   - Dispositions: append adds files. replace removes the files of the
+//     table family's earlier loads at Commit, after the new files are in
+//     place. LoadRequest.Truncate/Drop and Commit.Truncate/Drop are applied
+//     at Commit: a truncated table keeps one empty file with its columns (so
+//     it stays readable with 0 rows); a dropped table's folder is removed.
+//     merge: as in dlt's filesystem destination (without delta/iceberg),
+//     merge falls back to append; rows are not upserted.
+//   - Types: Parquet 2.6 logical types from the Arrow types of the batch:
+//     timestamps are TIMESTAMP(MICROS, isAdjustedToUTC = true) for "UTC"
+//     columns (DuckDB: TIMESTAMP WITH TIME ZONE), date, time, decimal(p,s),
+//     text and json as strings (VARCHAR), binary as BLOB, bool, int64,
+//     double. The Arrow schema is stored too, so pqarrow reads the batch
+//     types back. Compression is Snappy (WithCompression), dictionary
+//     encoding is off (WithDictionary).
+//   - OpenDataset opens an in-memory DuckDB database with one view per table
+//     over its committed files, named like the table, and views over the
+//     system files; Query runs SQL over them. The reader sees the files that
+//     existed when it was opened.
+package parquet

@@ -1,0 +1,694 @@
+package parquet
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	pq "github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/sluicehq/sluice/arrowbuf"
+	"github.com/sluicehq/sluice/flow"
+)
+
+// schemaEngineVersion is dlt's schema engine version stored in _dlt_version.
+const schemaEngineVersion = 11
+
+// active holds the staging folders of loads in progress in this process, so
+// that Begin's cleanup leaves them alone.
+var active = struct {
+	sync.Mutex
+	m map[string]bool
+}{m: map[string]bool{}}
+
+type load struct {
+	d       *Destination
+	req     flow.LoadRequest
+	ctx     context.Context // Begin's context: cancelling it fails the load
+	dsDir   string
+	staging string
+	done    bool
+	err     error // first failure; the load can only roll back
+	snaps   map[string]*arrowbuf.Table
+	writers map[string]*fileWriter // open file per table
+	// files are the finished data files of each table, in staging.
+	files    map[string][]string
+	tables   []string        // tables written, in first-write order
+	replaced map[string]bool // replace tables written
+}
+
+var _ flow.Load = (*load)(nil)
+
+// Begin creates the load's staging folder inside the dataset folder. It
+// first removes what killed processes left behind: staging folders of loads
+// not running in this process and data files of loads that never reached
+// _dlt_loads.
+func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Load, error) {
+	if d.err != nil {
+		return nil, d.err
+	}
+	if err := checkName("dataset", req.Dataset); err != nil {
+		return nil, err
+	}
+	if req.LoadID == "" || strings.ContainsAny(req.LoadID, `/\`) || strings.Contains(req.LoadID, sep) {
+		return nil, fmt.Errorf("parquet: begin load: invalid load id %q", req.LoadID)
+	}
+	if err := context.Cause(ctx); err != nil {
+		return nil, err
+	}
+	dsDir := d.datasetDir(req.Dataset)
+	active.Lock()
+	defer active.Unlock()
+	if err := d.cleanup(dsDir); err != nil {
+		return nil, err
+	}
+	staging := filepath.Join(dsDir, stagingDir, req.LoadID+"."+fileID())
+	if err := os.MkdirAll(staging, 0o755); err != nil {
+		return nil, fmt.Errorf("parquet: begin load into %s: %w", dsDir, err)
+	}
+	active.m[staging] = true
+	return &load{
+		d: d, req: req, ctx: ctx, dsDir: dsDir, staging: staging,
+		snaps:    map[string]*arrowbuf.Table{},
+		writers:  map[string]*fileWriter{},
+		files:    map[string][]string{},
+		replaced: map[string]bool{},
+	}, nil
+}
+
+// cleanup removes stray staging folders and data files of loads that are
+// neither committed nor running in this process. Called with active locked.
+func (d *Destination) cleanup(dsDir string) error {
+	stg := filepath.Join(dsDir, stagingDir)
+	ents, err := os.ReadDir(stg)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("parquet: clean %s: %w", stg, err)
+	}
+	running := map[string]bool{}
+	for p := range active.m {
+		if filepath.Dir(p) == stg {
+			running[strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))] = true
+		}
+	}
+	for _, e := range ents {
+		p := filepath.Join(stg, e.Name())
+		if active.m[p] {
+			continue
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return fmt.Errorf("parquet: clean %s: %w", p, err)
+		}
+	}
+	loads, err := d.committedLoads(filepath.Base(dsDir))
+	if err != nil {
+		return err
+	}
+	ok := committedSet(loads)
+	tables, err := tableDirs(dsDir)
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		files, err := tableFiles(filepath.Join(dsDir, t))
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			if !ok[f.loadID] && !running[f.loadID] {
+				if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("parquet: clean %s: %w", f.path, err)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// fileID returns a random id of 10 hex characters, like dlt's file ids.
+func fileID() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// fail records the first failure and returns err.
+func (l *load) fail(err error) error {
+	if l.err == nil {
+		l.err = err
+	}
+	return err
+}
+
+func (l *load) check(ctx context.Context) error {
+	if l.done {
+		return errors.New("parquet: load already ended")
+	}
+	if l.err != nil {
+		return fmt.Errorf("parquet: load failed earlier: %w", l.err)
+	}
+	if err := context.Cause(l.ctx); err != nil {
+		return l.fail(err)
+	}
+	if err := context.Cause(ctx); err != nil {
+		return l.fail(err)
+	}
+	return nil
+}
+
+// lookup returns the newest snapshot of a table known to the load.
+func (l *load) lookup(name string) *arrowbuf.Table {
+	if l.req.Schema != nil {
+		if t := l.req.Schema.Table(name); t != nil {
+			return t
+		}
+	}
+	return l.snaps[name]
+}
+
+// rootOf returns the root table of t's family, or nil when a parent is
+// unknown.
+func (l *load) rootOf(t *arrowbuf.Table) *arrowbuf.Table {
+	cur := t
+	for i := 0; cur.Parent != "" && i < 100; i++ {
+		p := l.lookup(cur.Parent)
+		if p == nil {
+			return nil
+		}
+		cur = p
+	}
+	return cur
+}
+
+func disposition(t, root *arrowbuf.Table) arrowbuf.WriteDisposition {
+	if root != nil && root.WriteDisposition != "" {
+		return root.WriteDisposition
+	}
+	if t.WriteDisposition != "" {
+		return t.WriteDisposition
+	}
+	return arrowbuf.Append
+}
+
+// Write appends the record as one row group to the table's current file,
+// starting a new file when the record's columns differ from the file's or
+// the file reached the rotation limits.
+func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
+	if b.Record != nil {
+		defer b.Record.Release()
+	}
+	if err := l.check(ctx); err != nil {
+		return err
+	}
+	if b.Table == nil || b.Record == nil {
+		return l.fail(errors.New("parquet: write: batch without table or record"))
+	}
+	t := b.Table
+	if err := checkName("table", t.Name); err != nil {
+		return l.fail(err)
+	}
+	if int(b.Record.NumCols()) != len(t.Columns) {
+		return l.fail(fmt.Errorf("parquet: write %s: record has %d columns, table snapshot %d", t.Name, b.Record.NumCols(), len(t.Columns)))
+	}
+	if prev := l.snaps[t.Name]; prev == nil || len(t.Columns) >= len(prev.Columns) {
+		l.snaps[t.Name] = t
+	}
+	if _, seen := l.files[t.Name]; !seen {
+		l.files[t.Name] = nil
+		l.tables = append(l.tables, t.Name)
+	}
+	if disposition(t, l.rootOf(t)) == arrowbuf.Replace {
+		l.replaced[t.Name] = true
+	}
+	if err := l.write(t.Name, b.Record); err != nil {
+		return l.fail(fmt.Errorf("parquet: write table %s.%s: %w", l.req.Dataset, t.Name, err))
+	}
+	return nil
+}
+
+func (l *load) write(table string, rec arrow.RecordBatch) error {
+	w := l.writers[table]
+	if w != nil && !w.schema.Equal(rec.Schema()) {
+		if err := l.finish(table); err != nil {
+			return err
+		}
+		w = nil
+	}
+	if w == nil {
+		dir := filepath.Join(l.staging, table)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		var err error
+		w, err = newFileWriter(filepath.Join(dir, dataFileName(l.req.LoadID, fileID())), rec.Schema(), l.d.codec, l.d.dict, l.d.mem)
+		if err != nil {
+			return err
+		}
+		l.writers[table] = w
+	}
+	if err := w.write(rec); err != nil {
+		return err
+	}
+	if (l.d.maxFileSize > 0 && w.size() >= l.d.maxFileSize) || (l.d.maxFileRows > 0 && w.rows >= l.d.maxFileRows) {
+		return l.finish(table)
+	}
+	return nil
+}
+
+// finish closes the table's open file.
+func (l *load) finish(table string) error {
+	w := l.writers[table]
+	if w == nil {
+		return nil
+	}
+	delete(l.writers, table)
+	if err := w.close(); err != nil {
+		return err
+	}
+	l.files[table] = append(l.files[table], w.path)
+	return nil
+}
+
+// familyTables lists the tables whose root is root (root excluded).
+func (l *load) familyTables(s *arrowbuf.Schema, root string) []string {
+	var out []string
+	add := func(t *arrowbuf.Table) {
+		if t.Name == root || slices.Contains(out, t.Name) {
+			return
+		}
+		if r := l.rootOf(t); r != nil && r.Name == root {
+			out = append(out, t.Name)
+		}
+	}
+	for _, sc := range []*arrowbuf.Schema{s, l.req.Schema} {
+		if sc != nil {
+			for _, t := range sc.Tables() {
+				add(t)
+			}
+		}
+	}
+	for _, t := range l.snaps {
+		add(t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Commit finishes the files and publishes the load:
+//
+//  1. staged data files are renamed into their table folders (invisible to
+//     readers until step 4: their load id is not in _dlt_loads yet);
+//  2. old files of replaced, truncated and dropped tables are removed
+//     (truncated tables keep an empty file with their columns);
+//  3. the _dlt_pipeline_state and _dlt_version files are renamed into place;
+//  4. the _dlt_loads file is renamed into place: the commit point.
+func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
+	if err := l.check(ctx); err != nil {
+		_ = l.Rollback()
+		return err
+	}
+	defer func() {
+		if err != nil {
+			l.err = err
+			_ = l.Rollback()
+		}
+	}()
+	wrap := func(what string, err error) error {
+		return fmt.Errorf("parquet: commit load %s: %s: %w", l.req.LoadID, what, err)
+	}
+	for _, t := range slices.Clone(l.tables) {
+		if err := l.finish(t); err != nil {
+			return wrap("finish "+t, err)
+		}
+	}
+	// Tables to clear: replace tables written and their families, and the
+	// truncated and dropped ones.
+	empty := map[string]bool{}
+	for _, t := range l.req.Truncate {
+		empty[t] = true
+	}
+	for _, t := range c.Truncate {
+		empty[t] = true
+	}
+	for t := range l.replaced {
+		empty[t] = true
+		if snap := l.lookup(t); snap != nil && snap.Parent == "" {
+			for _, n := range l.familyTables(c.Schema, t) {
+				empty[n] = true
+			}
+		}
+	}
+	drop := map[string]bool{}
+	for _, t := range append(slices.Clone(l.req.Drop), c.Drop...) {
+		drop[t] = true
+		delete(empty, t)
+	}
+	old := map[string][]dataFile{}
+	for _, set := range []map[string]bool{empty, drop} {
+		for t := range set {
+			if checkName("table", t) != nil {
+				continue
+			}
+			files, err := tableFiles(filepath.Join(l.dsDir, t))
+			if err != nil {
+				return wrap("list "+t, err)
+			}
+			old[t] = files
+		}
+	}
+	// A cleared table that gets no rows keeps an empty file with its columns.
+	for t := range empty {
+		if len(l.files[t]) > 0 || len(old[t]) == 0 {
+			continue
+		}
+		schema, err := unionSchema(old[t])
+		if err != nil {
+			return wrap("read columns of "+t, err)
+		}
+		dir := filepath.Join(l.staging, t)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return wrap("truncate "+t, err)
+		}
+		w, err := newFileWriter(filepath.Join(dir, dataFileName(l.req.LoadID, fileID())), schema, l.d.codec, l.d.dict, l.d.mem)
+		if err != nil {
+			return wrap("truncate "+t, err)
+		}
+		if err := w.close(); err != nil {
+			return wrap("truncate "+t, err)
+		}
+		l.files[t] = append(l.files[t], w.path)
+		l.tables = append(l.tables, t)
+	}
+	sys, loadsFile, err := l.writeSystem(c)
+	if err != nil {
+		return wrap("system files", err)
+	}
+	// The last moment to give up without touching what readers see.
+	if err := context.Cause(ctx); err != nil {
+		return wrap("cancelled", err)
+	}
+	if err := context.Cause(l.ctx); err != nil {
+		return wrap("cancelled", err)
+	}
+	if err := touch(filepath.Join(l.dsDir, initFile)); err != nil {
+		return wrap("init", err)
+	}
+	for _, t := range l.tables {
+		dir := filepath.Join(l.dsDir, t)
+		if err := mkTableDir(dir); err != nil {
+			return wrap(t, err)
+		}
+		for _, p := range l.files[t] {
+			if err := os.Rename(p, filepath.Join(dir, filepath.Base(p))); err != nil {
+				return wrap(t, err)
+			}
+		}
+	}
+	for t, files := range old {
+		for _, f := range files {
+			if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return wrap("remove old files of "+t, err)
+			}
+		}
+		if drop[t] && len(l.files[t]) == 0 {
+			if err := os.RemoveAll(filepath.Join(l.dsDir, t)); err != nil {
+				return wrap("drop "+t, err)
+			}
+		}
+	}
+	for _, s := range append(sys, loadsFile) {
+		dir := filepath.Join(l.dsDir, s.table)
+		if err := mkTableDir(dir); err != nil {
+			return wrap(s.table, err)
+		}
+		if err := os.Rename(s.path, filepath.Join(dir, filepath.Base(s.path))); err != nil {
+			return wrap(s.table, err)
+		}
+	}
+	l.done = true
+	l.release()
+	return nil
+}
+
+// stagedSys is a system file written to staging.
+type stagedSys struct{ table, path string }
+
+// writeSystem writes the load's _dlt_version, _dlt_pipeline_state and
+// _dlt_loads files to staging, as dlt's filesystem destination names them.
+func (l *load) writeSystem(c flow.Commit) (sys []stagedSys, loads stagedSys, err error) {
+	now := time.Now().UTC()
+	schemaName := l.req.SchemaName
+	if schemaName == "" && c.Schema != nil {
+		schemaName = c.Schema.Name()
+	}
+	if schemaName == "" {
+		schemaName = l.req.Dataset
+	}
+	put := func(table, name string, doc any) (stagedSys, error) {
+		dir := filepath.Join(l.staging, table)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return stagedSys{}, err
+		}
+		b, err := json.Marshal(doc)
+		if err != nil {
+			return stagedSys{}, err
+		}
+		p := filepath.Join(dir, name)
+		return stagedSys{table, p}, writeFileSync(p, b)
+	}
+	if len(c.SchemaJSON) > 0 && !l.hasVersion(schemaName, c.SchemaHash) {
+		s, err := put(versionTable, schemaName+sep+l.req.LoadID+sep+pathSafe(c.SchemaHash)+sysExt, versionDoc{
+			VersionHash: c.SchemaHash, SchemaName: schemaName, Version: c.SchemaVersion,
+			EngineVersion: schemaEngineVersion, InsertedAt: isoTime(now), Schema: string(c.SchemaJSON)})
+		if err != nil {
+			return nil, loads, err
+		}
+		sys = append(sys, s)
+	}
+	if st := c.State; st != nil {
+		created := st.CreatedAt
+		if created.IsZero() {
+			created = now
+		}
+		// dlt names the state file after the schema's version hash.
+		hash := c.SchemaHash
+		if hash == "" {
+			hash = st.Hash
+		}
+		s, err := put(stateTable, st.PipelineName+sep+l.req.LoadID+sep+pathSafe(hash)+sysExt, stateDoc{
+			Version: st.Version, EngineVersion: st.EngineVersion, PipelineName: st.PipelineName, State: st.State,
+			CreatedAt: isoTime(created), VersionHash: st.Hash, LoadID: l.req.LoadID})
+		if err != nil {
+			return nil, loads, err
+		}
+		sys = append(sys, s)
+	}
+	var hash *string
+	if c.SchemaHash != "" {
+		hash = &c.SchemaHash
+	}
+	loads, err = put(loadsTable, schemaName+sep+l.req.LoadID+sysExt, loadDoc{
+		LoadID: l.req.LoadID, SchemaName: schemaName, Status: 0, InsertedAt: isoTime(now), SchemaVersionHash: hash})
+	return sys, loads, err
+}
+
+// hasVersion reports whether _dlt_version holds the schema version already.
+func (l *load) hasVersion(schemaName, hash string) bool {
+	files, _ := listSys(filepath.Join(l.dsDir, versionTable), 3)
+	for _, f := range files {
+		if f.parts[0] == schemaName && f.parts[2] == pathSafe(hash) {
+			return true
+		}
+	}
+	return false
+}
+
+// Rollback removes the load's staging folder. It is a no-op after Commit.
+func (l *load) Rollback() error {
+	if l.done {
+		return nil
+	}
+	l.done = true
+	for _, w := range l.writers {
+		w.abort()
+	}
+	clear(l.writers)
+	err := l.release()
+	if err != nil {
+		return fmt.Errorf("parquet: rollback load %s: %w", l.req.LoadID, err)
+	}
+	return nil
+}
+
+// release removes the staging folder (and the staging root when empty).
+func (l *load) release() error {
+	active.Lock()
+	defer active.Unlock()
+	delete(active.m, l.staging)
+	err := os.RemoveAll(l.staging)
+	_ = os.Remove(filepath.Dir(l.staging)) // fails while other loads run
+	return err
+}
+
+func touch(p string) error {
+	if _, err := os.Stat(p); err == nil {
+		return nil
+	}
+	return os.WriteFile(p, nil, 0o644)
+}
+
+// mkTableDir creates a table folder with dlt's init marker.
+func mkTableDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return touch(filepath.Join(dir, initFile))
+}
+
+func writeFileSync(p string, b []byte) error {
+	f, err := os.Create(p)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// unionSchema returns the columns of the files by name, first seen first.
+func unionSchema(files []dataFile) (*arrow.Schema, error) {
+	var fields []arrow.Field
+	seen := map[string]bool{}
+	for _, f := range files {
+		s, err := fileSchema(f.path)
+		if err != nil {
+			return nil, err
+		}
+		for _, fd := range s.Fields() {
+			if !seen[fd.Name] {
+				seen[fd.Name] = true
+				fd.Nullable = true
+				fields = append(fields, fd)
+			}
+		}
+	}
+	return arrow.NewSchema(fields, nil), nil
+}
+
+// fileSchema reads the Arrow schema of a Parquet file.
+func fileSchema(path string) (*arrow.Schema, error) {
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return nil, err
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		return nil, err
+	}
+	return fr.Schema()
+}
+
+// fileWriter writes one Parquet file with pqarrow, one row group per record.
+type fileWriter struct {
+	path   string
+	schema *arrow.Schema
+	f      *os.File
+	bw     *bufio.Writer
+	cw     *countWriter
+	fw     *pqarrow.FileWriter
+	rows   int64
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// writerProps are the Parquet properties of data files: the codec, Parquet
+// 2.6 logical types (timestamps with isAdjustedToUTC), dictionaries.
+func writerProps(codec compress.Compression, dict bool, mem memory.Allocator) (*pq.WriterProperties, pqarrow.ArrowWriterProperties) {
+	props := pq.NewWriterProperties(
+		pq.WithCompression(codec),
+		pq.WithDictionaryDefault(dict),
+		pq.WithVersion(pq.V2_LATEST),
+		pq.WithAllocator(mem),
+		pq.WithCreatedBy("sluice"),
+	)
+	return props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem))
+}
+
+func newFileWriter(path string, schema *arrow.Schema, codec compress.Compression, dict bool, mem memory.Allocator) (*fileWriter, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	w := &fileWriter{path: path, schema: schema, f: f, bw: bufio.NewWriterSize(f, 1<<20)}
+	w.cw = &countWriter{w: w.bw}
+	props, aprops := writerProps(codec, dict, mem)
+	w.fw, err = pqarrow.NewFileWriter(schema, w.cw, props, aprops)
+	if err != nil {
+		f.Close()
+		os.Remove(path)
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *fileWriter) write(rec arrow.RecordBatch) error {
+	if rec.NumRows() == 0 {
+		return nil
+	}
+	w.rows += rec.NumRows()
+	return w.fw.Write(rec)
+}
+
+func (w *fileWriter) size() int64 { return w.cw.n }
+
+// close finishes the file and syncs it to disk.
+func (w *fileWriter) close() error {
+	err := w.fw.Close()
+	if err == nil {
+		err = w.bw.Flush()
+	}
+	if err == nil {
+		err = w.f.Sync()
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+func (w *fileWriter) abort() {
+	_ = w.fw.Close()
+	_ = w.f.Close()
+}
