@@ -130,12 +130,12 @@ func TestIncrementalFilter(t *testing.T) {
 	}
 	tests := []struct {
 		name string
-		inc  transform.Incremental
+		inc  *transform.Incremental
 		want string
 	}{
-		{"initial value drops older", transform.Incremental{CursorPath: "ts", InitialValue: 10}, "[1 2 3 5]"},
-		{"end value is exclusive", transform.Incremental{CursorPath: "ts", InitialValue: 10, EndValue: 40}, "[1 2 3]"},
-		{"min keeps older", transform.Incremental{CursorPath: "ts", InitialValue: 20, LastValue: transform.Min}, "[1 2 3 4]"},
+		{"initial value drops older", &transform.Incremental{CursorPath: "ts", InitialValue: 10}, "[1 2 3 5]"},
+		{"end value is exclusive", &transform.Incremental{CursorPath: "ts", InitialValue: 10, EndValue: 40}, "[1 2 3]"},
+		{"min keeps older", &transform.Incremental{CursorPath: "ts", InitialValue: 20, LastValue: transform.Min}, "[1 2 3 4]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -158,7 +158,7 @@ func TestIncrementalFilter(t *testing.T) {
 	}
 	t.Run("missing cursor", func(t *testing.T) {
 		for mode, want := range map[string]string{"": "error", "include": "2", "exclude": "1"} {
-			inc := transform.Incremental{CursorPath: "ts", OnMissing: mode}
+			inc := &transform.Incremental{CursorPath: "ts", OnMissing: mode}
 			r := flow.NewResource("r", func(ctx context.Context, yield flow.Yield) error {
 				return yield(items(map[string]any{"ts": 1}, map[string]any{"id": 2}))
 			}).AddStep(inc.Step())
