@@ -494,3 +494,17 @@ func TestSourceWith(t *testing.T) {
 		t.Fatal("With(unknown) gave no error")
 	}
 }
+
+func TestExtractLoadsNothing(t *testing.T) {
+	child := flow.NewTransformer("child", func(ctx context.Context, in flow.Batch, yield flow.Yield) error {
+		return yield(flow.ItemsBatch(map[string]any{"n": in.Len()}))
+	})
+	parent := numbers("nums", 5, 10)
+	st, err := flow.Extract(context.Background(), nil, flow.NewSource("s", []*flow.Resource{parent, parent.Pipe(child)}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Batches != 10 || st.Rows != 55 {
+		t.Fatalf("stats %+v, want 10 batches, 55 rows", st)
+	}
+}
