@@ -400,7 +400,7 @@ func (e *engine) run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	workers := e.p.workers
 	out := make(chan extracted, 2*workers)
-	loadCh := make(chan arrowbuf.TableBatch, 2)
+	loadCh := make(chan arrowbuf.TableBatch, 1)
 
 	goSafe(g, func() error {
 		defer close(out)
