@@ -65,7 +65,9 @@ type Normalizer struct {
 	vTS    *tstate
 	vNode  *fieldNode
 	vLvl   int
+	vPos   int // position of the key in the object being visited
 	vErr   error
+	idBuf  [14]byte
 	visitF func(k []byte, v *fastjson.Value)
 }
 
@@ -104,6 +106,15 @@ type fieldNode struct {
 	stagedAt int
 	// childName is the nested table a list under this key goes to.
 	childName string
+	// order caches the child node seen at each key position of the last
+	// object: rows of an API mostly repeat their keys in the same order, so
+	// a byte comparison replaces a map lookup.
+	order []keyedNode
+}
+
+type keyedNode struct {
+	key string
+	nd  *fieldNode
 }
 
 type staged struct {
@@ -152,12 +163,14 @@ func NewNormalizer(s *Schema, loadID string, emit func(TableBatch) error, opts .
 }
 
 // newID returns a random 14-char id like dlt's uniq_id_base64(10).
-func (n *Normalizer) newID() string {
+func (n *Normalizer) newID() []byte {
 	var raw [10]byte
 	a, b := n.rng.Uint64(), n.rng.Uint64()
 	binary.LittleEndian.PutUint64(raw[:8], a)
 	binary.LittleEndian.PutUint16(raw[8:], uint16(b))
-	return base64.RawStdEncoding.EncodeToString(raw[:])
+	// Into a reused buffer: a row without nested data needs no string.
+	base64.RawStdEncoding.Encode(n.idBuf[:], raw[:])
+	return n.idBuf[:]
 }
 
 // childID derives a nested row id from its parent row, table and position,
@@ -456,6 +469,22 @@ func (n *Normalizer) node(ts *tstate, parent *fieldNode, key []byte) *fieldNode 
 	return nd
 }
 
+// nodeAt is node with the positional cache of parent: pos is the key's
+// index in the object being visited.
+func (n *Normalizer) nodeAt(ts *tstate, parent *fieldNode, key []byte, pos int) *fieldNode {
+	if pos < len(parent.order) && parent.order[pos].key == string(key) {
+		return parent.order[pos].nd
+	}
+	nd := n.node(ts, parent, key)
+	switch {
+	case pos < len(parent.order):
+		parent.order[pos] = keyedNode{key: string(key), nd: nd}
+	case pos == len(parent.order) && pos < 256:
+		parent.order = append(parent.order, keyedNode{key: string(key), nd: nd})
+	}
+	return nd
+}
+
 // isJSONColumn reports whether the column at node is typed json, where
 // nested values are kept instead of flattened.
 func (n *Normalizer) isJSONColumn(ts *tstate, nd *fieldNode) bool {
@@ -585,7 +614,7 @@ func (n *Normalizer) ensureSys(ts *tstate) error {
 
 // commitRow appends the resolved row plus system values to the builders
 // and completes the other columns with nulls.
-func (n *Normalizer) commitRow(ts *tstate, id, parentID, rootID string, idx int) error {
+func (n *Normalizer) commitRow(ts *tstate, id []byte, parentID, rootID string, idx int) error {
 	if err := n.ensureSys(ts); err != nil {
 		return err
 	}
@@ -606,7 +635,7 @@ func (n *Normalizer) commitRow(ts *tstate, id, parentID, rootID string, idx int)
 	if ts.sysLoad != nil {
 		ts.sysLoad.str.Append(n.loadID)
 	}
-	ts.sysID.str.Append(id)
+	ts.sysID.str.BinaryBuilder.Append(id)
 	ts.rows++
 	for _, cb := range ts.cols {
 		if cb.b.Len() < ts.rows {
@@ -701,17 +730,17 @@ func (n *Normalizer) jsonRow(ts *tstate, row *fastjson.Value, parentID, rootID s
 	switch row.Type() {
 	case fastjson.TypeObject:
 		o, _ := row.Object()
-		n.vTS, n.vNode, n.vLvl, n.vErr = ts, ts.top, lvl, nil
+		n.vTS, n.vNode, n.vLvl, n.vPos, n.vErr = ts, ts.top, lvl, 0, nil
 		o.Visit(n.visitF)
 		if n.vErr != nil {
 			return n.vErr
 		}
 	case fastjson.TypeArray:
 		// a list inside a list: an intermediate row holding it as "list"
-		n.vTS, n.vNode, n.vLvl = ts, ts.top, lvl
+		n.vTS, n.vNode, n.vLvl, n.vPos = ts, ts.top, lvl, 0
 		n.visitKV(listKey, row)
 	default:
-		n.vTS, n.vNode, n.vLvl = ts, ts.top, lvl
+		n.vTS, n.vNode, n.vLvl, n.vPos = ts, ts.top, lvl, 0
 		n.visitKV(valueKey, row)
 	}
 	return n.finishRow(ts, mark, parentID, rootID, idx)
@@ -725,22 +754,23 @@ func (n *Normalizer) finishRow(ts *tstate, mark int, parentID, rootID string, id
 		n.deferred = n.deferred[:mark]
 		return err
 	}
-	var id string
-	switch {
-	case ts.isRoot:
-		id = n.newID()
-	case ts.detChildID && !ts.rootLike:
-		id = childID(parentID, ts.name, idx)
-	default:
-		id = n.newID()
-	}
-	if ts.isRoot {
-		rootID = id
-	}
-	if err := n.commitRow(ts, id, parentID, rootID, idx); err != nil {
-		return err
+	var idb []byte
+	if !ts.isRoot && ts.detChildID && !ts.rootLike {
+		idb = []byte(childID(parentID, ts.name, idx))
+	} else {
+		idb = n.newID()
 	}
 	end := len(n.deferred)
+	var id string
+	if end > mark { // nested rows link to this one
+		id = string(idb)
+		if ts.isRoot {
+			rootID = id
+		}
+	}
+	if err := n.commitRow(ts, idb, parentID, rootID, idx); err != nil {
+		return err
+	}
 	for i := mark; i < end; i++ {
 		if err := n.normalizeList(n.deferred[i], id, rootID); err != nil {
 			return err
@@ -756,7 +786,8 @@ func (n *Normalizer) visitKV(k []byte, v *fastjson.Value) {
 		return
 	}
 	ts, parent, lvl := n.vTS, n.vNode, n.vLvl
-	nd := n.node(ts, parent, k)
+	nd := n.nodeAt(ts, parent, k, n.vPos)
+	n.vPos++
 	switch v.Type() {
 	case fastjson.TypeNull:
 		if nd.stamp == n.rowSeq {
@@ -777,9 +808,10 @@ func (n *Normalizer) visitKV(k []byte, v *fastjson.Value) {
 			n.stage(nd, value{k: kJSON, jv: v})
 			return
 		}
-		n.vNode, n.vLvl = nd, lvl-1
+		pos := n.vPos
+		n.vNode, n.vLvl, n.vPos = nd, lvl-1, 0
 		o.Visit(n.visitF)
-		n.vNode, n.vLvl = parent, lvl
+		n.vNode, n.vLvl, n.vPos = parent, lvl, pos
 	case fastjson.TypeArray:
 		if lvl <= 0 || n.isJSONColumn(ts, nd) {
 			n.stage(nd, value{k: kJSON, jv: v})
@@ -854,7 +886,7 @@ func (n *Normalizer) scalarRow(ts *tstate, jv *fastjson.Value, gv any, parentID,
 	n.beginRow()
 	nd := n.node(ts, ts.top, valueKey)
 	if jv != nil {
-		n.vTS, n.vNode, n.vLvl = ts, ts.top, 0
+		n.vTS, n.vNode, n.vLvl, n.vPos = ts, ts.top, 0, 0
 		n.visitKV(valueKey, jv)
 	} else if v, ok := goScalar(gv); ok {
 		n.stage(nd, v)
@@ -863,7 +895,7 @@ func (n *Normalizer) scalarRow(ts *tstate, jv *fastjson.Value, gv any, parentID,
 	if err != nil || !keep {
 		return err
 	}
-	return n.commitRow(ts, childID(parentID, ts.name, idx), parentID, rootID, idx)
+	return n.commitRow(ts, []byte(childID(parentID, ts.name, idx)), parentID, rootID, idx)
 }
 
 // jsonNumber reads a JSON number as bigint when it is written as an
