@@ -148,9 +148,36 @@ func (s *Schema) Name() string { return s.name }
 // a snapshot of the table's schema when the batch was built; the record's
 // fields are exactly Table.Columns, in that order, typed by ArrowType. The
 // receiver of a TableBatch owns Record and must Release it.
+//
+// A TableBatch may instead carry File: an external file whose rows load
+// as they are, unparsed and unnormalized (dlt's with_file_import); Record
+// is then nil.
 type TableBatch struct {
 	Table  *Table
 	Record arrow.RecordBatch
+	File   *ImportFile
+}
+
+// ImportFile names a file to load as it is.
+type ImportFile struct {
+	Path string
+	// Format is "csv" (with a header row), "parquet" or "jsonl".
+	Format string
+}
+
+// Rows reports the batch's row count, or -1 for a file (not read here).
+func (b TableBatch) Rows() int64 {
+	if b.Record == nil {
+		return -1
+	}
+	return b.Record.NumRows()
+}
+
+// Release releases the record, if any.
+func (b TableBatch) Release() {
+	if b.Record != nil {
+		b.Record.Release()
+	}
 }
 
 // TableHints are a resource's hints for its root table (and, through

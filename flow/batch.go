@@ -14,7 +14,8 @@ import (
 // Batch is the unit that flows between stages: a page, a chunk, a record
 // batch. It carries exactly one payload: Go values (Items), parsed JSON
 // values (JSON, owned by the parser that made them until Release), or an
-// Arrow record batch (Record).
+// Arrow record batch (Record) — or File: an external file to load as it is
+// (dlt's with_file_import), without parsing or normalizing it.
 //
 // Table, when set, sends the batch to that table instead of the resource's
 // (dlt's with_table_name mark); Hints, when set, apply to that table (dlt's
@@ -25,8 +26,17 @@ type Batch struct {
 	Items  []any
 	JSON   []*fastjson.Value
 	Record arrow.RecordBatch
+	File   *arrowbuf.ImportFile
 
 	release []func()
+}
+
+// FileImport returns a batch that loads the file at path as it is, in format
+// "csv" (with a header), "parquet" or "jsonl". Column hints on the resource
+// (Columns) or on the batch (Hints) give the table's schema; without them
+// the destination takes the file's own columns and types.
+func FileImport(path, format string) Batch {
+	return Batch{File: &arrowbuf.ImportFile{Path: path, Format: format}}
 }
 
 // ItemsBatch returns a batch of Go values: maps, structs or scalars.
@@ -51,6 +61,8 @@ func RecordBatch(rec arrow.RecordBatch) Batch {
 // Len reports the number of items (rows) in the batch.
 func (b Batch) Len() int {
 	switch {
+	case b.File != nil:
+		return 1
 	case b.Record != nil:
 		return int(b.Record.NumRows())
 	case b.JSON != nil:

@@ -185,7 +185,10 @@ func schemaWithout(s *arrowbuf.Schema, drop []string) *arrowbuf.Schema {
 }
 
 // restore reads local state and schema, or the destination's when the
-// working folder is missing.
+// working folder is missing or its state is older than the destination's
+// (as dlt does): a process killed after the destination committed and
+// before the working folder was saved leaves an older local state, and
+// going on from it would load the last window again.
 func (p *Pipeline) restore(ctx context.Context, schemaName string) (State, *arrowbuf.Schema, error) {
 	dir := p.WorkingDir()
 	var doc State
@@ -193,25 +196,28 @@ func (p *Pipeline) restore(ctx context.Context, schemaName string) (State, *arro
 		if err := json.Unmarshal(raw, &doc); err != nil {
 			return nil, nil, fmt.Errorf("flow: pipeline %q: bad state.json: %w", p.name, err)
 		}
-	} else {
-		st, err := p.dest.LastState(ctx, p.dataset, p.name)
-		switch {
-		case errors.Is(err, ErrNoState):
-		case err != nil:
-			return nil, nil, fmt.Errorf("flow: restore state from destination: %w", err)
-		default:
-			if doc, err = DecodeState(st.State); err != nil {
-				return nil, nil, err
-			}
+	}
+	fromDest := false
+	st, err := p.dest.LastState(ctx, p.dataset, p.name)
+	switch {
+	case errors.Is(err, ErrNoState):
+	case err != nil:
+		return nil, nil, fmt.Errorf("flow: restore state from destination: %w", err)
+	case doc == nil || st.Version > stateVersion(doc):
+		if doc, err = DecodeState(st.State); err != nil {
+			return nil, nil, err
 		}
+		fromDest = true
 	}
 	var rawSchema []byte
-	if raw, err := os.ReadFile(filepath.Join(dir, "schemas", schemaName+".schema.json")); err == nil {
+	local := filepath.Join(dir, "schemas", schemaName+".schema.json")
+	if raw, err := os.ReadFile(local); err == nil && !fromDest {
 		rawSchema = raw
 	} else {
 		raw, err := p.dest.LastSchema(ctx, p.dataset, schemaName)
 		switch {
 		case errors.Is(err, ErrNoState):
+			rawSchema, _ = os.ReadFile(local)
 		case err != nil:
 			return nil, nil, fmt.Errorf("flow: restore schema from destination: %w", err)
 		default:
@@ -226,6 +232,20 @@ func (p *Pipeline) restore(ctx context.Context, schemaName string) (State, *arro
 		return nil, nil, fmt.Errorf("flow: pipeline %q: stored schema: %w", p.name, err)
 	}
 	return doc, s, nil
+}
+
+// stateVersion is a state document's _state_version (0 when missing).
+func stateVersion(doc State) int64 {
+	switch v := doc["_state_version"].(type) {
+	case float64:
+		return int64(v)
+	case int64:
+		return v
+	case json.Number:
+		n, _ := v.Int64()
+		return n
+	}
+	return 0
 }
 
 // nextState fills the state document's pipeline fields and returns the row
@@ -416,7 +436,7 @@ func (e *engine) run(ctx context.Context) error {
 	})
 	goSafe(g, func() error {
 		for tb := range loadCh {
-			rows := tb.Record.NumRows()
+			rows := max(tb.Rows(), 0)
 			name := tb.Table.Name
 			root := tb.Table.Parent == ""
 			if err := e.load.Write(gctx, tb); err != nil {
@@ -437,7 +457,7 @@ func (e *engine) run(ctx context.Context) error {
 		x.batch.Release()
 	}
 	for tb := range loadCh {
-		tb.Record.Release()
+		tb.Release()
 	}
 	return err
 }
@@ -693,7 +713,7 @@ func (e *engine) normalize(ctx context.Context, in <-chan extracted, outCh chan<
 		case outCh <- tb:
 			return nil
 		case <-ctx.Done():
-			tb.Record.Release()
+			tb.Release()
 			return context.Cause(ctx)
 		}
 	}
@@ -707,7 +727,7 @@ func (e *engine) normalize(ctx context.Context, in <-chan extracted, outCh chan<
 			if !ok {
 				return norm.Flush()
 			}
-			err := e.normalizeOne(norm, x)
+			err := e.normalizeOne(norm, x, emit)
 			x.batch.Release()
 			if err != nil {
 				return err
@@ -716,12 +736,22 @@ func (e *engine) normalize(ctx context.Context, in <-chan extracted, outCh chan<
 	}
 }
 
-func (e *engine) normalizeOne(norm *arrowbuf.Normalizer, x extracted) error {
+func (e *engine) normalizeOne(norm *arrowbuf.Normalizer, x extracted, emit func(arrowbuf.TableBatch) error) error {
 	if err := e.ensureHints(x.node, x.table, &x.batch); err != nil {
 		return fmt.Errorf("resource %q: %w", x.node.res.name, err)
 	}
 	var err error
 	switch b := x.batch; {
+	case b.File != nil:
+		// Imported files skip the normalizer: the table's hinted columns
+		// (possibly none) go to the destination with the file.
+		name := arrowbuf.NormalizeTableIdentifier(x.table)
+		t := e.schema.Table(name)
+		if t == nil {
+			return fmt.Errorf("resource %q: import %s: table %q is not in the schema", x.node.res.name, b.File.Path, name)
+		}
+		f := *b.File
+		err = emit(arrowbuf.TableBatch{Table: t, File: &f})
 	case b.Record != nil:
 		err = norm.AppendRecord(x.table, b.Record)
 	case b.JSON != nil:

@@ -46,6 +46,11 @@ type client struct {
 	sleep       func(ctx context.Context, d time.Duration) error
 }
 
+// DefaultMaxConcurrency is how many requests a client runs at once unless
+// max_concurrency says otherwise: enough that 1,000 child requests to an API
+// answering in 50 ms take about a second, few enough not to flood it.
+const DefaultMaxConcurrency = 50
+
 func newClient(cc ClientConfig, hc *http.Client, log *slog.Logger) (*client, error) {
 	c := &client{headers: cc.Headers, log: log, retry: cc.Retry.withDefaults(), concurrency: cc.MaxConcurrency, sleep: sleepCtx}
 	if cc.BaseURL != "" {
@@ -62,13 +67,18 @@ func newClient(cc ClientConfig, hc *http.Client, log *slog.Logger) (*client, err
 		c.base = u
 	}
 	if c.concurrency <= 0 {
-		c.concurrency = 8
+		c.concurrency = DefaultMaxConcurrency
 	}
 	timeout := cc.Timeout
 	if timeout <= 0 {
 		timeout = 60 * time.Second
 	}
-	var base http.RoundTripper = http.DefaultTransport
+	// Keep as many idle connections as requests may run at once, so
+	// concurrent child requests reuse connections instead of re-dialling.
+	dt := http.DefaultTransport.(*http.Transport).Clone()
+	dt.MaxIdleConnsPerHost = c.concurrency
+	dt.MaxIdleConns = max(dt.MaxIdleConns, c.concurrency)
+	var base http.RoundTripper = dt
 	var jar http.CookieJar
 	var redirect func(*http.Request, []*http.Request) error
 	if hc != nil {

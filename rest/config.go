@@ -36,7 +36,8 @@ type ClientConfig struct {
 	Retry Retry
 	// RateLimit caps requests per second client-wide; 0 is unlimited.
 	RateLimit float64
-	// MaxConcurrency caps requests in flight client-wide (default 8).
+	// MaxConcurrency caps requests in flight client-wide (default
+	// DefaultMaxConcurrency).
 	MaxConcurrency int
 }
 

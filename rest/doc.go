@@ -32,7 +32,7 @@
 //	  backoff_factor   first retry delay, doubling per retry (1s)
 //	  max_retry_delay  cap on a delay, Retry-After included (300s)
 //	  rate_limit       requests per second, client-wide (unlimited)
-//	  max_concurrency  requests in flight, client-wide (8)
+//	  max_concurrency  requests in flight, client-wide (50)
 //	resource_defaults: any resource key but name; merged under every
 //	                   resource (endpoint params, json and headers key by key)
 //	resources:         list of names ("posts": path and name) or maps:

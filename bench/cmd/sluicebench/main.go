@@ -24,7 +24,12 @@ import (
 	"github.com/sluicehq/sluice/sink/duckdb"
 )
 
-var memLimit string
+var (
+	memLimit  string
+	insert    string
+	batchRows int
+	workers   int
+)
 
 type result struct {
 	Name         string  `json:"name"`
@@ -41,6 +46,9 @@ func main() {
 	shape := flag.String("shape", "flat", "flat or nested (5 children per record)")
 	phase := flag.String("phase", "", "internal: run one measurement and print JSON")
 	flag.StringVar(&memLimit, "duckdb-memory", "256MB", "DuckDB memory_limit during loads")
+	flag.StringVar(&insert, "insert", "scan", "DuckDB insert method: scan, parquet or appender")
+	flag.IntVar(&batchRows, "batch-rows", 0, "rows per record batch (0: the pipeline default)")
+	flag.IntVar(&workers, "workers", 0, "normalizer goroutines (0: the pipeline default)")
 	cpuProfile := flag.String("cpuprofile", "", "with -phase: write a CPU profile here")
 	flag.Parse()
 
@@ -102,7 +110,7 @@ func child(phase string, rows, pageSize int, shape string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	cmd := exec.Command(exe, "-phase", phase, "-duckdb-memory", memLimit, "-rows", strconv.Itoa(rows), "-page", strconv.Itoa(pageSize), "-shape", shape)
+	cmd := exec.Command(exe, "-phase", phase, "-duckdb-memory", memLimit, "-insert", insert, "-batch-rows", strconv.Itoa(batchRows), "-workers", strconv.Itoa(workers), "-rows", strconv.Itoa(rows), "-page", strconv.Itoa(pageSize), "-shape", shape)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -124,7 +132,8 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 		return result{}, err
 	}
 	defer os.RemoveAll(dir)
-	dest := duckdb.New(filepath.Join(dir, "bench.duckdb"), duckdb.WithMemoryLimit(memLimit))
+	method := map[string]duckdb.InsertMethod{"scan": duckdb.InsertScan, "parquet": duckdb.InsertParquet, "appender": duckdb.InsertAppender}[insert]
+	dest := duckdb.New(filepath.Join(dir, "bench.duckdb"), duckdb.WithMemoryLimit(memLimit), duckdb.WithInsertMethod(method))
 
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
@@ -147,7 +156,8 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 			}
 		}
 		var p *flow.Pipeline
-		p, err = flow.NewPipeline("bench", dest, flow.PipelinesDir(filepath.Join(dir, "pipelines")), flow.Dataset("bench"))
+		p, err = flow.NewPipeline("bench", dest, flow.PipelinesDir(filepath.Join(dir, "pipelines")), flow.Dataset("bench"),
+			flow.BatchRows(batchRows), flow.NormalizeWorkers(workers))
 		if err != nil {
 			return result{}, err
 		}
