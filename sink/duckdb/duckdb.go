@@ -31,6 +31,11 @@ const (
 	InsertScan InsertMethod = iota
 	// InsertAppender appends row by row through the DuckDB Appender.
 	InsertAppender
+	// InsertParquet stages each insert as an uncompressed Parquet file
+	// (arrow-go's pqarrow) that DuckDB reads with read_parquet: no cgo call
+	// per value, and DuckDB parallelizes the read (loader_file_format
+	// "parquet").
+	InsertParquet
 )
 
 func (m InsertMethod) String() string {
@@ -39,6 +44,8 @@ func (m InsertMethod) String() string {
 		return "scan"
 	case InsertAppender:
 		return "appender"
+	case InsertParquet:
+		return "parquet"
 	}
 	return fmt.Sprintf("InsertMethod(%d)", int(m))
 }

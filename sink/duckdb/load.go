@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -315,7 +316,11 @@ func (l *load) flush(ctx context.Context) error {
 	for _, k := range l.pendingKeys {
 		p := l.pending[k]
 		if err == nil {
-			err = insertScan(ctx, l.conn, p.target, p.cols, p.casts, p.recs, p.seqBases)
+			if l.d.method == InsertParquet && p.seqBases[0] < 0 {
+				err = insertParquet(ctx, l.conn, filepath.Dir(l.d.path), p.target, p.cols, p.casts, p.recs)
+			} else {
+				err = insertScan(ctx, l.conn, p.target, p.cols, p.casts, p.recs, p.seqBases)
+			}
 		}
 		for _, r := range p.recs {
 			r.Release()
