@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/apache/arrow-go/v18/arrow/csv"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -137,6 +138,34 @@ func Parquet(name, path string, opts ...flow.Option) *flow.Resource {
 		}
 		if err := rr.Err(); err != nil && err != io.EOF {
 			return fmt.Errorf("source: %s: %w", path, err)
+		}
+		return nil
+	}, opts...)
+}
+
+// Import returns a resource that loads the files matching pattern (a
+// filepath.Glob pattern) as they are, in format "csv" (with a header),
+// "parquet" or "jsonl": the destination reads them directly, no row is
+// parsed or normalized here (dlt's with_file_import). Give the table's
+// columns with flow.Columns to create it from hints; without them the
+// destination takes the file's own columns and types.
+func Import(name, pattern, format string, opts ...flow.Option) *flow.Resource {
+	return flow.NewResource(name, func(ctx context.Context, yield flow.Yield) error {
+		paths, err := filepath.Glob(pattern)
+		if err != nil {
+			return fmt.Errorf("source: import %q: %w", pattern, err)
+		}
+		if len(paths) == 0 {
+			return fmt.Errorf("source: import %q: no files match", pattern)
+		}
+		for _, p := range paths {
+			abs, err := filepath.Abs(p)
+			if err != nil {
+				return err
+			}
+			if err := yield(flow.FileImport(abs, format)); err != nil {
+				return err
+			}
 		}
 		return nil
 	}, opts...)

@@ -207,6 +207,12 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 	if err := l.check(ctx); err != nil {
 		return err
 	}
+	if b.File != nil && b.Table != nil {
+		if err := l.importFile(ctx, b.Table, b.File); err != nil {
+			return l.fail(fmt.Errorf("duckdb: import %s into %s.%s: %w", b.File.Path, l.req.Dataset, b.Table.Name, err))
+		}
+		return nil
+	}
 	if b.Table == nil || b.Record == nil {
 		return l.fail(errors.New("duckdb: write: batch without table or record"))
 	}
@@ -685,4 +691,48 @@ func (l *load) close() {
 		_ = l.h.release()
 		l.h = nil
 	}
+}
+
+// importFile loads an external file as it is (dlt's with_file_import):
+// DuckDB reads it directly, no row passes through Go. With column hints the
+// table is created from them and the file's columns are matched by name;
+// without, a new table takes the file's own columns and types. Merge loads
+// append, as for other destinations that import files.
+func (l *load) importFile(ctx context.Context, t *arrowbuf.Table, f *arrowbuf.ImportFile) error {
+	lit := "'" + strings.ReplaceAll(f.Path, "'", "''") + "'"
+	var from string
+	switch strings.ToLower(f.Format) {
+	case "csv":
+		from = "read_csv(" + lit + ", header = true)"
+	case "parquet":
+		from = "read_parquet(" + lit + ")"
+	case "jsonl":
+		from = "read_json(" + lit + ", format = 'newline_delimited')"
+	default:
+		return fmt.Errorf("unknown file format %q (want csv, parquet or jsonl)", f.Format)
+	}
+	ds := l.req.Dataset
+	if len(t.Columns) > 0 {
+		if err := l.ensureTable(ctx, "", ds, t, false); err != nil {
+			return err
+		}
+	}
+	exists, err := tableExists(ctx, l.conn, ds, t.Name)
+	if err != nil {
+		return err
+	}
+	target := l.h.q(ds, t.Name)
+	if !exists {
+		delete(l.tables, tableKey("", ds, t.Name))
+		return l.exec(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT * FROM %s", target, from))
+	}
+	root := l.rootOf(t)
+	if disposition(t, root) == arrowbuf.Replace && !l.emptied[t.Name] {
+		if err := l.exec(ctx, "DELETE FROM "+target); err != nil {
+			return err
+		}
+		l.emptied[t.Name] = true
+		l.replaced = append(l.replaced, t.Name)
+	}
+	return l.exec(ctx, fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM %s", target, from))
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
@@ -216,6 +219,12 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 	if err := l.check(ctx); err != nil {
 		return err
 	}
+	if b.File != nil && b.Table != nil {
+		if err := l.importFile(ctx, b.Table, b.File); err != nil {
+			return l.fail(fmt.Errorf("parquet: import %s into %s.%s: %w", b.File.Path, l.req.Dataset, b.Table.Name, err))
+		}
+		return nil
+	}
 	if b.Table == nil || b.Record == nil {
 		return l.fail(errors.New("parquet: write: batch without table or record"))
 	}
@@ -229,6 +238,15 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 	if prev := l.snaps[t.Name]; prev == nil || len(t.Columns) >= len(prev.Columns) {
 		l.snaps[t.Name] = t
 	}
+	l.track(t)
+	if err := l.write(t.Name, b.Record); err != nil {
+		return l.fail(fmt.Errorf("parquet: write table %s.%s: %w", l.req.Dataset, t.Name, err))
+	}
+	return nil
+}
+
+// track records that the load writes table t.
+func (l *load) track(t *arrowbuf.Table) {
 	if _, seen := l.files[t.Name]; !seen {
 		l.files[t.Name] = nil
 		l.tables = append(l.tables, t.Name)
@@ -236,10 +254,72 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 	if disposition(t, l.rootOf(t)) == arrowbuf.Replace {
 		l.replaced[t.Name] = true
 	}
-	if err := l.write(t.Name, b.Record); err != nil {
-		return l.fail(fmt.Errorf("parquet: write table %s.%s: %w", l.req.Dataset, t.Name, err))
+}
+
+// importFile adds an external file to the table as it is (dlt's
+// with_file_import): a Parquet file is hard-linked (or copied) into the
+// load's staging folder, CSV and JSONL are converted to Parquet by DuckDB
+// without passing rows through Go.
+func (l *load) importFile(ctx context.Context, t *arrowbuf.Table, f *arrowbuf.ImportFile) error {
+	if err := checkName("table", t.Name); err != nil {
+		return err
 	}
+	dir := filepath.Join(l.staging, t.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	dst := filepath.Join(dir, dataFileName(l.req.LoadID, fileID()))
+	lit := func(p string) string { return "'" + strings.ReplaceAll(p, "'", "''") + "'" }
+	switch strings.ToLower(f.Format) {
+	case "parquet":
+		if err := os.Link(f.Path, dst); err != nil {
+			if err := copyFile(f.Path, dst); err != nil {
+				return err
+			}
+		}
+	case "csv", "jsonl":
+		from := "read_csv(" + lit(f.Path) + ", header = true)"
+		if strings.ToLower(f.Format) == "jsonl" {
+			from = "read_json(" + lit(f.Path) + ", format = 'newline_delimited')"
+		}
+		db, err := sql.Open("duckdb", "")
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		if _, err := db.ExecContext(ctx, fmt.Sprintf("COPY (SELECT * FROM %s) TO %s (FORMAT parquet)", from, lit(dst))); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("unknown file format %q (want csv, parquet or jsonl)", f.Format)
+	}
+	if l.snaps[t.Name] == nil {
+		l.snaps[t.Name] = t
+	}
+	l.track(t)
+	l.files[t.Name] = append(l.files[t.Name], dst)
 	return nil
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	if err := out.Sync(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }
 
 func (l *load) write(table string, rec arrow.RecordBatch) error {
