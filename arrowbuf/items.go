@@ -194,10 +194,16 @@ func appendGoJSON(dst []byte, v any) []byte {
 
 // AppendRecord normalizes an Arrow record as rows of the root table: field
 // names are normalized, Arrow types map to dlt types (nested types become
-// json), and _dlt_load_id and _dlt_id are added. rec is not retained.
+// json), and _dlt_load_id and _dlt_id are added. When every column already
+// has the Arrow type its dlt type is built with, the arrays are passed on
+// as they are (retained, not copied) in a batch of their own; otherwise rows
+// go through the same path as JSON.
 func (n *Normalizer) AppendRecord(table string, rec arrow.RecordBatch) error {
 	ts, err := n.rootTable(table)
 	if err != nil {
+		return err
+	}
+	if done, err := n.appendColumnar(ts, rec); done || err != nil {
 		return err
 	}
 	ncol := int(rec.NumCols())
