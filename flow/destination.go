@@ -49,6 +49,10 @@ type LoadRequest struct {
 	// Truncate lists tables to empty at the start of the load, inside its
 	// transaction (replace resources' known tables, refresh drop_data).
 	Truncate []string
+	// LoaderFileFormat is the run's loader_file_format ("" for the
+	// destination's own choice; "parquet" stages rows through Parquet files
+	// where the destination supports it). A table's FileFormat hint wins.
+	LoaderFileFormat string
 }
 
 // Load is one atomic load in progress. Write is called by one goroutine at a

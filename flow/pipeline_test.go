@@ -508,3 +508,28 @@ func TestExtractLoadsNothing(t *testing.T) {
 		t.Fatalf("stats %+v, want 10 batches, 55 rows", st)
 	}
 }
+
+func TestParquetFileFormatIntoDuckDB(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opts flow.RunOptions
+		res  *flow.Resource
+	}{
+		{"resource hint", flow.RunOptions{}, source.Slice("users", users(5), flow.FileFormat("parquet"))},
+		{"loader_file_format", flow.RunOptions{LoaderFileFormat: "parquet"}, source.Slice("users", users(5))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			if _, err := e.pipeline("ff").RunWith(context.Background(), tc.opts, tc.res); err != nil {
+				t.Fatal(err)
+			}
+			if e.count("users") != 5 || e.count("users__pets") != 10 {
+				t.Fatalf("users=%d pets=%d", e.count("users"), e.count("users__pets"))
+			}
+			got := e.query("SELECT data_type FROM information_schema.columns WHERE table_schema='ds' AND table_name='users' AND column_name='id'")
+			if got[0][0] != "BIGINT" {
+				t.Fatalf("id type %v", got)
+			}
+		})
+	}
+}

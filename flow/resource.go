@@ -106,6 +106,11 @@ func NestedHints(h map[string]arrowbuf.TableHints) Option {
 	return func(r *Resource) { r.hints.NestedHints = h }
 }
 
+// FileFormat sets the loader file format of the resource's tables (dlt's
+// file_format hint): "parquet" stages rows through Parquet files where the
+// destination supports it.
+func FileFormat(format string) Option { return func(r *Resource) { r.hints.FileFormat = format } }
+
 // Hints replaces all table hints at once.
 func Hints(h arrowbuf.TableHints) Option { return func(r *Resource) { r.hints = h } }
 

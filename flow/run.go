@@ -35,6 +35,9 @@ const (
 // RunOptions adjust one run.
 type RunOptions struct {
 	Refresh Refresh
+	// LoaderFileFormat is dlt's loader_file_format: "parquet" makes the
+	// DuckDB destination stage rows through Parquet files.
+	LoaderFileFormat string
 }
 
 // errLimit stops a generator that reached its Limit; it is not a failure.
@@ -73,7 +76,7 @@ func (p *Pipeline) RunWith(ctx context.Context, opts RunOptions, srcs ...Sourcer
 		return nil, err
 	}
 
-	req := LoadRequest{Dataset: p.dataset, LoadID: newLoadID(started), SchemaName: schemaName}
+	req := LoadRequest{Dataset: p.dataset, LoadID: newLoadID(started), SchemaName: schemaName, LoaderFileFormat: opts.LoaderFileFormat}
 	switch opts.Refresh {
 	case "":
 	case DropSources:

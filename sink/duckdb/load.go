@@ -62,6 +62,7 @@ type pendingInsert struct {
 	recs     []arrow.RecordBatch
 	seqBases []int64
 	rows     int64
+	parquet  bool // stage through a Parquet file (file_format hint)
 }
 
 // flushRows is how many buffered rows trigger an insert: small batches are
@@ -301,7 +302,7 @@ func (l *load) write(ctx context.Context, t *arrowbuf.Table, b arrowbuf.TableBat
 	key := target + "\x00" + b.Record.Schema().String()
 	p := l.pending[key]
 	if p == nil {
-		p = &pendingInsert{target: target, cols: cols, casts: casts}
+		p = &pendingInsert{target: target, cols: cols, casts: casts, parquet: l.stagesParquet(root)}
 		l.pending[key] = p
 		l.pendingKeys = append(l.pendingKeys, key)
 	}
@@ -322,7 +323,7 @@ func (l *load) flush(ctx context.Context) error {
 	for _, k := range l.pendingKeys {
 		p := l.pending[k]
 		if err == nil {
-			if l.d.method == InsertParquet && p.seqBases[0] < 0 {
+			if p.parquet && p.seqBases[0] < 0 {
 				err = insertParquet(ctx, l.conn, filepath.Dir(l.d.path), p.target, p.cols, p.casts, p.recs)
 			} else {
 				err = insertScan(ctx, l.conn, p.target, p.cols, p.casts, p.recs, p.seqBases)
@@ -735,4 +736,14 @@ func (l *load) importFile(ctx context.Context, t *arrowbuf.Table, f *arrowbuf.Im
 		l.replaced = append(l.replaced, t.Name)
 	}
 	return l.exec(ctx, fmt.Sprintf("INSERT INTO %s BY NAME SELECT * FROM %s", target, from))
+}
+
+// stagesParquet reports whether rows of the family of root go in through a
+// staged Parquet file: by the destination's insert method, the run's
+// loader_file_format, or the resource's file_format hint.
+func (l *load) stagesParquet(root *arrowbuf.Table) bool {
+	if l.d.method == InsertParquet || l.req.LoaderFileFormat == "parquet" {
+		return true
+	}
+	return root != nil && root.FileFormat == "parquet"
 }
