@@ -323,7 +323,7 @@ func readRows(rr array.RecordReader, offset, limit int64) ([]apiColumn, [][]any,
 	sch := rr.Schema()
 	cols := make([]apiColumn, sch.NumFields())
 	for i, f := range sch.Fields() {
-		cols[i] = apiColumn{Name: f.Name, Type: typeName(f.Type)}
+		cols[i] = apiColumn{Name: f.Name, Type: fieldType(f)}
 	}
 	rows := [][]any{}
 	truncated := false
@@ -357,6 +357,20 @@ func readRows(rr array.RecordReader, offset, limit int64) ([]apiColumn, [][]any,
 		return nil, nil, false, err
 	}
 	return cols, rows, truncated, nil
+}
+
+// metaDataType is the Arrow field metadata key by which the sinks' readers
+// name a column's dlt data type where the Arrow type does not tell it (JSON
+// read as text); see sink/internal/sqlarrow.
+const metaDataType = "dlt.data_type"
+
+// fieldType names a result column's type: the dlt data type its field
+// metadata names, else typeName of its Arrow type.
+func fieldType(f arrow.Field) string {
+	if dt, ok := f.Metadata.GetValue(metaDataType); ok && dt != "" {
+		return dt
+	}
+	return typeName(f.Type)
 }
 
 // typeName names an Arrow type as dlt names the data type it holds.

@@ -202,10 +202,22 @@ func TestTableReader(t *testing.T) {
 	if rec.NumRows() != 1 || rec.Schema().Field(1).Name != "j" || rec.Column(1).ValueStr(0) != `{"k":1}` {
 		t.Errorf("record = %v", rec)
 	}
+	if dt, _ := rec.Schema().Field(1).Metadata.GetValue("dlt.data_type"); dt != "json" {
+		t.Errorf("Table: JSON column metadata %v", rec.Schema().Field(1).Metadata)
+	}
 	if rr.Next() {
 		t.Error("second batch")
 	}
 	if _, err := r.Table(ctx, "missing"); err == nil {
 		t.Error("Table(missing) succeeded")
+	}
+	// Query keeps DuckDB's JSON type visible too.
+	qr, err := r.Query(ctx, "SELECT j FROM tr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer qr.Release()
+	if dt, _ := qr.Schema().Field(0).Metadata.GetValue("dlt.data_type"); dt != "json" || !qr.Next() || qr.RecordBatch().Column(0).ValueStr(0) != `{"k":1}` {
+		t.Errorf("Query: JSON column %v, err %v", qr.Schema().Field(0), qr.Err())
 	}
 }

@@ -26,14 +26,9 @@ import (
 )
 
 func TestSuite(t *testing.T) {
-	sinktest.Run(t, func(t *testing.T) flow.Destination {
-		if t.Name() == "TestSuite/Merge" {
-			// dlt's filesystem destination has no merge for plain files:
-			// merge falls back to append (see doc.go and TestMergeAppends).
-			t.Skip("merge appends on the filesystem destination, as in dlt")
-		}
-		return parquet.New(t.TempDir())
-	})
+	// dlt's filesystem destination has no merge for plain files: merge
+	// falls back to append (see doc.go).
+	sinktest.Run(t, func(t *testing.T) flow.Destination { return parquet.New(t.TempDir()) }, sinktest.WithoutMerge())
 }
 
 func TestBucketURL(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink/internal/sqlarrow"
 )
 
 // reader reads a dataset through an in-memory DuckDB database holding one
@@ -187,15 +188,8 @@ func (r *reader) Query(ctx context.Context, q string) (array.RecordReader, error
 	if err != nil {
 		return nil, fmt.Errorf("parquet: query %s: %w", r.dataset, err)
 	}
-	rows, err := conn.QueryContext(ctx, q)
+	rr, err := sqlarrow.Query(ctx, r.d.mem, conn, q)
 	if err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("parquet: query %s: %w", r.dataset, err)
-	}
-	rr, err := newRowsReader(r.d.mem, conn, rows)
-	if err != nil {
-		rows.Close()
-		conn.Close()
 		return nil, fmt.Errorf("parquet: query %s: %w", r.dataset, err)
 	}
 	return rr, nil

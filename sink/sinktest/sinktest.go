@@ -1,5 +1,7 @@
 // Package sinktest is the test suite every destination passes: Run builds
 // normalized batches by hand and checks the dataset through DatasetReader.
+// Options say where a destination behaves as dlt's counterpart does rather
+// than as the suite's default expects (WithoutMerge).
 package sinktest
 
 import (
@@ -19,16 +21,37 @@ import (
 	"github.com/sluicehq/sluice/flow"
 )
 
+// Option adjusts the suite to a destination.
+type Option func(*config)
+
+type config struct {
+	withoutMerge bool
+}
+
+// WithoutMerge is for destinations without upserts, such as dlt's
+// filesystem destination: the Merge case then checks that the merge write
+// disposition appends (every load's rows stay, nested rows too) instead of
+// upserting by primary key.
+func WithoutMerge() Option { return func(c *config) { c.withoutMerge = true } }
+
 // Run runs the destination suite. newDest returns a fresh, empty destination
 // for each subtest.
-func Run(t *testing.T, newDest func(t *testing.T) flow.Destination) {
+func Run(t *testing.T, newDest func(t *testing.T) flow.Destination, opts ...Option) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	merge := testMerge
+	if cfg.withoutMerge {
+		merge = testMergeAppends
+	}
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, d flow.Destination)
 	}{
 		{"Append", testAppend},
 		{"Replace", testReplace},
-		{"Merge", testMerge},
+		{"Merge", merge},
 		{"MergeKeyless", testMergeKeyless},
 		{"SchemaEvolution", testSchemaEvolution},
 		{"Rollback", testRollback},
@@ -368,6 +391,29 @@ func testMerge(t *testing.T, d flow.Destination) {
 	check(t, d, ds, "SELECT count(*) FROM m__items", []any{int64(4)})
 }
 
+// testMergeAppends is the Merge case for destinations without upserts: the
+// loads of testMerge leave all their rows, root and nested.
+func testMergeAppends(t *testing.T, d flow.Destination) {
+	root, items := mergeTables()
+	Load(t, d, ds, "1", flow.Commit{},
+		Batch(t, root, []any{1, "one", "1", "a1"}, []any{2, "two", "1", "a2"}),
+		Batch(t, items, []any{10, "a1", "a1", 0, "i1"}, []any{11, "a1", "a1", 1, "i2"}, []any{20, "a2", "a2", 0, "i3"}))
+	Load(t, d, ds, "2", flow.Commit{},
+		Batch(t, root, []any{1, "uno", "2", "b1"}, []any{3, "three", "2", "b3"}),
+		Batch(t, items, []any{12, "b1", "b1", 0, "i4"}, []any{30, "b3", "b3", 0, "i5"}))
+	check(t, d, ds, "SELECT id, name, _dlt_load_id FROM m ORDER BY _dlt_load_id, id",
+		[]any{int64(1), "one", "1"}, []any{int64(2), "two", "1"}, []any{int64(1), "uno", "2"}, []any{int64(3), "three", "2"})
+	check(t, d, ds, "SELECT i.value, m.id, m._dlt_load_id FROM m__items i JOIN m ON i._dlt_parent_id = m._dlt_id ORDER BY i.value",
+		[]any{int64(10), int64(1), "1"}, []any{int64(11), int64(1), "1"}, []any{int64(12), int64(1), "2"},
+		[]any{int64(20), int64(2), "1"}, []any{int64(30), int64(3), "2"})
+	if got := tables(t, d, ds); !reflect.DeepEqual(got, map[string]int64{"m": 4, "m__items": 5}) {
+		t.Errorf("Tables = %v", got)
+	}
+	if got := loads(t, d, ds); !reflect.DeepEqual(got, []string{"2", "1"}) {
+		t.Errorf("Loads = %v, want newest first", got)
+	}
+}
+
 func testMergeKeyless(t *testing.T, d flow.Destination) {
 	tb := &arrowbuf.Table{Name: "k", WriteDisposition: arrowbuf.Merge,
 		Columns: sysCols(Col("id", arrowbuf.TypeBigint))}
@@ -522,10 +568,34 @@ func testTypes(t *testing.T, d flow.Destination) {
 		[]any{-7, 2.5, true, "héllo", when, when, when, 13*time.Hour + 14*time.Minute + 15*time.Second + 16*time.Microsecond,
 			"12345.678", "1.5", `{"a":[1,2,{"b":null}]}`, []byte{0, 1, 255}, "1", "x"},
 		[]any{nil, nil, false, nil, nil, nil, nil, nil, nil, nil, nil, nil, "1", "y"}))
+	// Decimals read as Arrow decimals, formatted at their scale: dd is
+	// dlt's default decimal(38,9).
 	check(t, d, ds, "SELECT i, f, b, s, ts, ts_naive, d, tm, amount, dd, j, bin FROM typed ORDER BY _dlt_id",
 		[]any{int64(-7), 2.5, true, "héllo", when, when, "2024-02-29", 13*time.Hour + 14*time.Minute + 15*time.Second + 16*time.Microsecond,
-			"12345.678", "1.5", `{"a":[1,2,{"b":null}]}`, []byte{0, 1, 255}},
+			"12345.678", "1.500000000", `{"a":[1,2,{"b":null}]}`, []byte{0, 1, 255}},
 		[]any{nil, nil, false, nil, nil, nil, nil, nil, nil, nil, nil, nil})
+	// Table streams the columns with the Arrow types the batches carried.
+	r, err := d.OpenDataset(context.Background(), ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rr, err := r.Table(context.Background(), "typed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	sch := rr.Schema()
+	for _, c := range tb.Columns {
+		i := sch.FieldIndices(c.Name)
+		if len(i) != 1 {
+			t.Errorf("Table(typed): column %s missing from %s", c.Name, sch)
+			continue
+		}
+		if f := sch.Field(i[0]); !arrow.TypeEqual(f.Type, ArrowType(c)) {
+			t.Errorf("Table(typed): column %s is %s, want %s", c.Name, f.Type, ArrowType(c))
+		}
+	}
 }
 
 func testManyRows(t *testing.T, d flow.Destination) {

@@ -1,7 +1,10 @@
 // Command sluicebench measures sluice against the machine's raw ceiling on
-// the same data, in one invocation, and prints rows/s, MB/s, their ratio,
-// peak RSS and allocations per row. Each measurement runs in a child process
-// of its own so its peak RSS is its own.
+// the same data, in one invocation: rows/s and MB/s for REST -> DuckDB and
+// REST -> Parquet, the ceiling (fastjson -> Arrow builders -> DuckDB insert,
+// no pipeline), their ratio, the ratio to real dlt's measured rate, peak RSS
+// and allocations per row, for flat and nested records; then the latency
+// run (child requests against a slow API). Each measurement runs in a child
+// process of its own so its peak RSS is its own.
 package main
 
 import (
@@ -22,6 +25,14 @@ import (
 	"github.com/sluicehq/sluice/bench"
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/sink/duckdb"
+	"github.com/sluicehq/sluice/sink/parquet"
+)
+
+// dlt 1.11's measured rates on this machine kind (the issue's numbers):
+// flat rows/s, and parent rows/s for records with 5 children each.
+const (
+	dltFlat   = 10_500.0
+	dltNested = 3_750.0
 )
 
 var (
@@ -33,18 +44,25 @@ var (
 
 type result struct {
 	Name         string  `json:"name"`
-	Rows         int64   `json:"rows"`
+	Shape        string  `json:"shape"`
+	Rows         int64   `json:"rows"`       // root rows
+	TotalRows    int64   `json:"total_rows"` // all tables
 	Seconds      float64 `json:"seconds"`
 	InputBytes   int64   `json:"input_bytes"`
 	PeakRSSMB    float64 `json:"peak_rss_mb"`
 	AllocsPerRow float64 `json:"allocs_per_row"`
 }
 
+func (r result) rate() float64 { return float64(r.Rows) / r.Seconds }
+
 func main() {
-	rows := flag.Int("rows", 1_000_000, "records to load")
+	rows := flag.Int("rows", 1_000_000, "records to load per run")
 	pageSize := flag.Int("page", 1000, "records per page")
-	shape := flag.String("shape", "flat", "flat or nested (5 children per record)")
+	shapes := flag.String("shapes", "flat,nested", "record shapes to run: flat, nested (5 children per record)")
+	phases := flag.String("phases", "ceiling,pages-duckdb,rest-duckdb,rest-parquet", "runs per shape (the ceiling only for flat)")
+	latency := flag.Bool("latency", true, "also time 1,000 child requests against a 50 ms API")
 	phase := flag.String("phase", "", "internal: run one measurement and print JSON")
+	shape := flag.String("shape", "flat", "internal: the shape of -phase")
 	flag.StringVar(&memLimit, "duckdb-memory", "256MB", "DuckDB memory_limit during loads")
 	flag.StringVar(&insert, "insert", "scan", "DuckDB insert method: scan, parquet or appender")
 	flag.IntVar(&batchRows, "batch-rows", 0, "rows per record batch (0: the pipeline default)")
@@ -56,52 +74,99 @@ func main() {
 		if *cpuProfile != "" {
 			f, err := os.Create(*cpuProfile)
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "sluicebench:", err)
-				os.Exit(1)
+				fail(err)
 			}
 			pprof.StartCPUProfile(f)
-			defer pprof.StopCPUProfile()
 		}
 		res, err := measure(*phase, *rows, *pageSize, bench.Shape(*shape))
+		pprof.StopCPUProfile()
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "sluicebench:", err)
-			os.Exit(1)
+			fail(err)
 		}
 		json.NewEncoder(os.Stdout).Encode(res)
-		pprof.StopCPUProfile()
 		return
 	}
 
-	fmt.Printf("sluicebench: %d %s records, pages of %d, GOMAXPROCS=%d\n", *rows, *shape, *pageSize, runtime.GOMAXPROCS(0))
-	phases := []string{"pages-duckdb", "rest-duckdb"}
-	if *shape == "flat" {
-		phases = append([]string{"ceiling"}, phases...)
-	}
-	var results []result
-	for _, ph := range phases {
-		res, err := child(ph, *rows, *pageSize, *shape)
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "sluicebench:", err)
-			os.Exit(1)
+	fmt.Printf("sluicebench: %d records per run, pages of %d, GOMAXPROCS=%d, DuckDB insert %s, memory_limit %s\n\n",
+		*rows, *pageSize, runtime.GOMAXPROCS(0), insert, memLimit)
+	var flatRate float64
+	for _, sh := range strings.Split(*shapes, ",") {
+		var results []result
+		for _, ph := range strings.Split(*phases, ",") {
+			if ph == "ceiling" && sh != "flat" {
+				continue
+			}
+			res, err := child(ph, *rows, *pageSize, sh)
+			if err != nil {
+				fail(err)
+			}
+			results = append(results, res)
 		}
-		results = append(results, res)
+		flatRate = table(sh, results, flatRate)
 	}
+	if *latency {
+		latencyTable()
+	}
+}
+
+// table prints one shape's results and returns the flat REST -> DuckDB rate.
+func table(shape string, results []result, flatRate float64) float64 {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "run\trows\tseconds\trows/s\tMB/s\tvs ceiling\tpeak RSS MB\tallocs/row\t")
+	if shape == "flat" {
+		fmt.Fprintln(w, "flat run\trows\tseconds\trows/s\tMB/s\tvs ceiling\tvs dlt\tpeak RSS MB\tallocs/row\t")
+	} else {
+		fmt.Fprintln(w, "nested run\tparents\tall rows\tseconds\tparents/s\tMB/s\tvs flat\tvs dlt\tpeak RSS MB\tallocs/row\t")
+	}
 	ceiling := 0.0
 	for _, r := range results {
-		rps := float64(r.Rows) / r.Seconds
 		if r.Name == "ceiling" {
-			ceiling = rps
+			ceiling = r.rate()
 		}
-		ratio := "-"
-		if ceiling > 0 {
-			ratio = fmt.Sprintf("%.2f", rps/ceiling)
+		mbs := float64(r.InputBytes) / r.Seconds / 1e6
+		if shape == "flat" {
+			ratio := "-"
+			if ceiling > 0 {
+				ratio = fmt.Sprintf("%.2f", r.rate()/ceiling)
+			}
+			if r.Name == "rest-duckdb" {
+				flatRate = r.rate()
+			}
+			fmt.Fprintf(w, "%s\t%d\t%.2f\t%.0f\t%.1f\t%s\t%.0fx\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.Seconds, r.rate(),
+				mbs, ratio, r.rate()/dltFlat, r.PeakRSSMB, r.AllocsPerRow)
+			continue
 		}
-		fmt.Fprintf(w, "%s\t%d\t%.2f\t%.0f\t%.1f\t%s\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.Seconds, rps,
-			float64(r.InputBytes)/r.Seconds/1e6, ratio, r.PeakRSSMB, r.AllocsPerRow)
+		vsFlat := "-"
+		if flatRate > 0 {
+			vsFlat = fmt.Sprintf("%.2f", r.rate()/flatRate)
+		}
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%.0fx\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.TotalRows, r.Seconds,
+			r.rate(), mbs, vsFlat, r.rate()/dltNested, r.PeakRSSMB, r.AllocsPerRow)
 	}
 	w.Flush()
+	fmt.Println()
+	return flatRate
+}
+
+func latencyTable() {
+	ctx := context.Background()
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "latency run (50 ms per request)\tchild requests\tconcurrency\tseconds\trequests/s\t")
+	for _, c := range []struct {
+		parents, conc int
+		label         string
+	}{{1000, 0, "default"}, {100, 1, "1 (sequential)"}} {
+		d, err := bench.LatencyRun(ctx, c.parents, 50*time.Millisecond, c.conc)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Fprintf(w, "parent/child placeholders\t%d\t%s\t%.2f\t%.0f\t\n", c.parents, c.label, d.Seconds(), float64(c.parents)/d.Seconds())
+	}
+	w.Flush()
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "sluicebench:", err)
+	os.Exit(1)
 }
 
 // child runs one phase in a fresh process.
@@ -110,11 +175,13 @@ func child(phase string, rows, pageSize int, shape string) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	cmd := exec.Command(exe, "-phase", phase, "-duckdb-memory", memLimit, "-insert", insert, "-batch-rows", strconv.Itoa(batchRows), "-workers", strconv.Itoa(workers), "-rows", strconv.Itoa(rows), "-page", strconv.Itoa(pageSize), "-shape", shape)
+	cmd := exec.Command(exe, "-phase", phase, "-shape", shape, "-duckdb-memory", memLimit, "-insert", insert,
+		"-batch-rows", strconv.Itoa(batchRows), "-workers", strconv.Itoa(workers),
+		"-rows", strconv.Itoa(rows), "-page", strconv.Itoa(pageSize))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return result{}, fmt.Errorf("phase %s: %w", phase, err)
+		return result{}, fmt.Errorf("phase %s (%s): %w", phase, shape, err)
 	}
 	var res result
 	return res, json.Unmarshal(out, &res)
@@ -133,19 +200,23 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 	}
 	defer os.RemoveAll(dir)
 	method := map[string]duckdb.InsertMethod{"scan": duckdb.InsertScan, "parquet": duckdb.InsertParquet, "appender": duckdb.InsertAppender}[insert]
-	dest := duckdb.New(filepath.Join(dir, "bench.duckdb"), duckdb.WithMemoryLimit(memLimit), duckdb.WithInsertMethod(method))
+	var dest flow.Destination = duckdb.New(filepath.Join(dir, "bench.duckdb"), duckdb.WithMemoryLimit(memLimit), duckdb.WithInsertMethod(method))
+	if strings.HasSuffix(phase, "-parquet") {
+		dest = parquet.New(filepath.Join(dir, "bucket"))
+	}
 
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	mallocs := ms.Mallocs
 	start := time.Now()
-	var loaded int64
+	var loaded, total int64
 	switch phase {
 	case "ceiling":
 		loaded, err = bench.Ceiling(ctx, dest, pool, n, 100_000)
-	case "pages-duckdb", "rest-duckdb":
+		total = loaded
+	case "pages-duckdb", "rest-duckdb", "rest-parquet":
 		var src flow.Sourcer = bench.PagesResource("users", pool, n)
-		if phase == "rest-duckdb" {
+		if strings.HasPrefix(phase, "rest-") {
 			api, err := bench.NewAPI(pool, n, 0)
 			if err != nil {
 				return result{}, err
@@ -155,15 +226,18 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 				return result{}, err
 			}
 		}
-		var p *flow.Pipeline
-		p, err = flow.NewPipeline("bench", dest, flow.PipelinesDir(filepath.Join(dir, "pipelines")), flow.Dataset("bench"),
+		p, err := flow.NewPipeline("bench", dest, flow.PipelinesDir(filepath.Join(dir, "pipelines")), flow.Dataset("bench"),
 			flow.BatchRows(batchRows), flow.NormalizeWorkers(workers))
 		if err != nil {
 			return result{}, err
 		}
-		var info *flow.LoadInfo
-		if info, err = p.Run(ctx, src); err == nil {
-			loaded = info.RowCounts["users"]
+		info, err := p.Run(ctx, src)
+		if err != nil {
+			return result{}, err
+		}
+		loaded = info.RowCounts["users"]
+		for _, c := range info.RowCounts {
+			total += c
 		}
 	default:
 		return result{}, fmt.Errorf("unknown phase %q", phase)
@@ -173,8 +247,8 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 	}
 	secs := time.Since(start).Seconds()
 	runtime.ReadMemStats(&ms)
-	return result{Name: phase, Rows: loaded, Seconds: secs, InputBytes: input, PeakRSSMB: peakRSSMB(),
-		AllocsPerRow: float64(ms.Mallocs-mallocs) / float64(max(loaded, 1))}, nil
+	return result{Name: phase, Shape: string(shape), Rows: loaded, TotalRows: total, Seconds: secs, InputBytes: input,
+		PeakRSSMB: peakRSSMB(), AllocsPerRow: float64(ms.Mallocs-mallocs) / float64(max(loaded, 1))}, nil
 }
 
 // peakRSSMB reads VmHWM (peak resident set) from /proc/self/status.
