@@ -18,6 +18,9 @@ import (
 // Structs and other types go through encoding/json.
 func (n *Normalizer) AppendItems(table string, items []any) error {
 	ts, err := n.rootTable(table)
+	if err == errDiscardTable {
+		return nil // a new table discarded by the tables contract
+	}
 	if err != nil {
 		return err
 	}
@@ -200,6 +203,9 @@ func appendGoJSON(dst []byte, v any) []byte {
 // go through the same path as JSON.
 func (n *Normalizer) AppendRecord(table string, rec arrow.RecordBatch) error {
 	ts, err := n.rootTable(table)
+	if err == errDiscardTable {
+		return nil // a new table discarded by the tables contract
+	}
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	randv2 "math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -225,24 +226,38 @@ type tableInfo struct {
 }
 
 // ensureTable creates a table (nested when parent is set) and returns what
-// the normalizer needs to know about it. New nested tables are subject to
-// the parent's column contract.
+// the normalizer needs to know about it. A new table is subject to the
+// tables mode of its root's contract, as in dlt: a root table that has not
+// seen data yet, and a nested table that appears under a parent that has
+// (on the first load of a table its nested tables come with it). Freeze
+// fails naming the table; discard_row and discard_value drop the table's
+// rows (errDiscardTable).
 func (s *Schema) ensureTable(name, parent string) (tableInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.byName[name]
-	if t == nil {
-		t = &Table{Name: name, Parent: parent, WriteDisposition: Append}
-		if parent != "" {
-			p := s.byName[parent]
-			if p != nil && p.SeenData {
-				if mode := contractOf(s.rootOfLocked(p)).Columns; mode == Freeze {
-					return tableInfo{}, fmt.Errorf("%w: table %q: new nested table %q (columns: freeze)", ErrContract, parent, name)
-				} else if mode == DiscardRow || mode == DiscardValue {
-					return tableInfo{}, errDiscardTable
-				}
+	if t == nil || !t.SeenData {
+		var mode ContractMode
+		switch {
+		case parent == "" && t != nil:
+			mode = contractOf(t).Tables
+		case parent != "":
+			if p := s.byName[parent]; p != nil && p.SeenData {
+				mode = contractOf(s.rootOfLocked(p)).Tables
 			}
 		}
+		switch mode {
+		case Freeze:
+			if parent != "" {
+				return tableInfo{}, fmt.Errorf("%w: new table %q nested in %q (tables: freeze)", ErrContract, name, parent)
+			}
+			return tableInfo{}, fmt.Errorf("%w: new table %q (tables: freeze)", ErrContract, name)
+		case DiscardRow, DiscardValue:
+			return tableInfo{}, errDiscardTable
+		}
+	}
+	if t == nil {
+		t = &Table{Name: name, Parent: parent, WriteDisposition: Append}
 		s.addTableLocked(t)
 		if h, ok := s.nested[name]; ok {
 			s.applyTableHintsLocked(t, h)
@@ -297,6 +312,14 @@ func (s *Schema) resolveColumn(table string, tmpl Column) (Column, int, action, 
 		}
 		switch mode {
 		case Freeze:
+			if tmpl.Variant {
+				// Name the column the value was for, not its variant.
+				base := tmpl.Name
+				if i := strings.LastIndex(base, PathSeparator+"v_"); i > 0 {
+					base = base[:i]
+				}
+				return Column{}, 0, actOK, fmt.Errorf("%w: table %q column %q: a %s value does not fit its type (%s: freeze)", ErrContract, table, base, tmpl.DataType, what)
+			}
 			return Column{}, 0, actOK, fmt.Errorf("%w: table %q column %q (%s: freeze)", ErrContract, table, tmpl.Name, what)
 		case DiscardRow:
 			return Column{}, 0, actDiscardRow, nil
@@ -706,6 +729,9 @@ func (n *Normalizer) Release() {
 // not an object is stored as {"value": row}, as dlt does.
 func (n *Normalizer) AppendJSON(table string, rows []*fastjson.Value) error {
 	ts, err := n.rootTable(table)
+	if err == errDiscardTable {
+		return nil
+	}
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -319,8 +320,15 @@ func (n *node) hints() arrowbuf.TableHints {
 	if h.MaxTableNesting == nil && n.srcHints != nil {
 		h.MaxTableNesting = n.srcHints.maxTableNesting
 	}
-	if h.Contract == nil && n.srcHints != nil {
-		h.Contract = n.srcHints.contract
+	if n.srcHints != nil && n.srcHints.contract != nil {
+		// The resource's modes override the source's one by one, as in dlt.
+		c := *n.srcHints.contract
+		if r := h.Contract; r != nil {
+			c.Tables = cmp.Or(r.Tables, c.Tables)
+			c.Columns = cmp.Or(r.Columns, c.Columns)
+			c.DataType = cmp.Or(r.DataType, c.DataType)
+		}
+		h.Contract = &c
 	}
 	return h
 }

@@ -241,7 +241,14 @@ func (c *client) fetch(ctx context.Context, r *Request, auth Auth, actions []Res
 		if err != nil {
 			p.release(c)
 			if attempt >= c.retry.MaxAttempts {
-				return nil, fmt.Errorf("rest: %s %s: response is not valid JSON (after %d attempts)", hr.Method, r.URL.Path, attempt)
+				// Name the status and, when it is not JSON, the content
+				// type: an HTML error page served with 200 is the usual case.
+				detail := fmt.Sprintf("after %d attempts", attempt)
+				if ct := hresp.Header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") {
+					detail = "Content-Type " + ct + ", " + detail
+				}
+				return nil, fmt.Errorf("rest: %s %s: %d %s: response is not valid JSON (%s)", hr.Method, r.URL.Path,
+					resp.StatusCode, http.StatusText(resp.StatusCode), detail)
 			}
 			c.log.Warn("rest: invalid JSON, retrying", "path", r.URL.Path, "attempt", attempt)
 			if err := c.sleep(ctx, c.retry.delay(attempt)); err != nil {

@@ -17,10 +17,13 @@
 //   - One Load is one transaction on one connection. Nothing it writes is
 //     visible before Commit returns nil; an error from Write or Commit, a
 //     cancelled context or Rollback leaves the dataset as it was.
-//   - Rows are inserted without build tags: a Go table function reads the
-//     Arrow arrays chunk by chunk (2048 rows, in parallel across DuckDB's
-//     threads) and feeds INSERT INTO ... SELECT. The DuckDB Appender is kept
-//     as an option (WithInsertMethod) for comparison.
+//   - Rows are inserted without build tags. By default each insert (about
+//     100k rows) is written by arrow-go to an uncompressed Parquet file
+//     beside the database and read by INSERT ... SELECT FROM read_parquet:
+//     no cgo call per value, and measured faster than the alternatives. A Go
+//     table function filling DuckDB vectors from the Arrow arrays
+//     (InsertScan; used for merge staging) and the DuckDB Appender
+//     (InsertAppender) are kept as options (WithInsertMethod).
 //   - Dispositions: append inserts; replace empties a table on its first
 //     write in the load (Commit empties the family's other tables and
 //     Commit.Truncate); merge with a primary key or merge key stages rows in
