@@ -60,14 +60,17 @@ type PaginatorConfig struct {
 // ResourceConfig is one resource (dlt's EndpointResource). In
 // ResourceDefaults every field is a default; nil and empty fields are unset.
 type ResourceConfig struct {
-	Name              string
-	Endpoint          *EndpointConfig
-	WriteDisposition  arrowbuf.WriteDisposition
-	PrimaryKey        []string
-	MergeKey          []string
-	TableName         string
-	Columns           []arrowbuf.Column
-	MaxTableNesting   *int
+	Name             string
+	Endpoint         *EndpointConfig
+	WriteDisposition arrowbuf.WriteDisposition
+	PrimaryKey       []string
+	MergeKey         []string
+	TableName        string
+	Columns          []arrowbuf.Column
+	MaxTableNesting  *int
+	// FileFormat is dlt's file_format hint: "parquet" stages the rows
+	// through Parquet files where the destination supports it.
+	FileFormat        string
 	NestedHints       map[string]arrowbuf.TableHints
 	SchemaContract    *arrowbuf.Contract
 	Selected          *bool

@@ -250,6 +250,14 @@ func decodeResource(path string, v any, defaults bool) (*ResourceConfig, error) 
 		}
 		r.MaxTableNesting = &n
 	}
+	if r.FileFormat, _, err = o.str("file_format"); err != nil {
+		return nil, err
+	}
+	switch r.FileFormat {
+	case "", "parquet", "jsonl", "csv", "insert_values", "preferred":
+	default:
+		return nil, errAt(o.at("file_format"), "unknown file format (want parquet, jsonl, csv, insert_values or preferred)")
+	}
 	if nv, ok := o.get("nested_hints"); ok {
 		no, err := newObj(o.at("nested_hints"), nv)
 		if err != nil {

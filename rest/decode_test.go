@@ -55,6 +55,7 @@ func TestDecodeConfigErrors(t *testing.T) {
 		{`{"resources":[{"name":"a","columns":{"id":{"data_type":"integer"}}}]}`, `source.resources[0].columns.id.data_type: unknown data_type "integer"`},
 		{`{"resources":[{"name":"a","columns":{"id":{"nullable":"no"}}}]}`, `source.resources[0].columns.id.nullable: want true or false`},
 		{`{"resources":[{"name":"a","max_table_nesting":-1}]}`, `source.resources[0].max_table_nesting: want 0 or more`},
+		{`{"resources":[{"name":"a","file_format":"xml"}]}`, `source.resources[0].file_format: unknown file format (want parquet, jsonl, csv, insert_values or preferred)`},
 		{`{"resources":[{"name":"a","selected":"no"}]}`, `source.resources[0].selected: want true or false`},
 		{`{"resources":[{"name":"a","processing_steps":[{"filter":"id <"}]}]}`, `source.resources[0].processing_steps[0].filter: bad expression`},
 		{`{"resources":[{"name":"a","processing_steps":[{"filter":"x","map":"y"}]}]}`, `source.resources[0].processing_steps[0]: want exactly one of filter or map`},

@@ -241,6 +241,9 @@ func resourceOptions(rc ResourceConfig) []flow.Option {
 	if rc.MaxTableNesting != nil {
 		o = append(o, flow.MaxTableNesting(*rc.MaxTableNesting))
 	}
+	if rc.FileFormat == "parquet" {
+		o = append(o, flow.FileFormat(rc.FileFormat))
+	}
 	if len(rc.NestedHints) > 0 {
 		o = append(o, flow.NestedHints(rc.NestedHints))
 	}
@@ -305,6 +308,9 @@ func mergeResource(d *ResourceConfig, r ResourceConfig) ResourceConfig {
 	}
 	if out.MaxTableNesting == nil {
 		out.MaxTableNesting = d.MaxTableNesting
+	}
+	if out.FileFormat == "" {
+		out.FileFormat = d.FileFormat
 	}
 	if out.NestedHints == nil {
 		out.NestedHints = d.NestedHints
