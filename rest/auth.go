@@ -320,3 +320,11 @@ func buildAuth(c *AuthConfig) (Auth, error) {
 	}
 	return a, nil
 }
+
+var (
+	_ Auth = AuthFunc(nil)
+	_ Auth = (*BearerAuth)(nil)
+	_ Auth = (*BasicAuth)(nil)
+	_ Auth = (*APIKeyAuth)(nil)
+	_ Auth = (*OAuth2ClientCredentials)(nil)
+)

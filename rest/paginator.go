@@ -526,3 +526,11 @@ func (p *RangePaginator) Plan(req *Request) ([]*Request, bool) {
 	}
 	return out, true
 }
+
+var (
+	_ Paginator = SinglePage{}
+	_ Paginator = (*JSONLink)(nil)
+	_ Paginator = (*HeaderLink)(nil)
+	_ Paginator = (*Cursor)(nil)
+	_ Paginator = (*RangePaginator)(nil)
+)
