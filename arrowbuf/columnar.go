@@ -60,6 +60,9 @@ func (n *Normalizer) appendColumnar(ts *tstate, rec arrow.RecordBatch) (bool, er
 	for i, f := range rec.Schema().Fields() {
 		tmpl, ok := directType(f.Type)
 		name := NormalizePath(f.Name)
+		if name == "" {
+			return false, nil // the row path names it
+		}
 		if !ok || seen[name] || IsSystemColumn(name) || rec.Column(i).NullN() == rec.Column(i).Len() {
 			return false, nil
 		}

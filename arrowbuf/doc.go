@@ -19,4 +19,13 @@
 // size and at Flush. A batch carries the columns this Normalizer has seen,
 // in the Schema's column order; other Normalizers' batches of the same table
 // may carry more or fewer columns, so sinks insert by column name.
+//
+// Schema contracts (dlt's schema_contract, a table's being its root's):
+// tables applies to a root table that has not seen data yet and to a nested
+// table new under a parent that has; columns to a new column of a table
+// that has seen data; data_type to a value that would need a variant
+// column. freeze fails with ErrContract naming the table (and column);
+// discard_row drops the row (for tables, the new table's rows);
+// discard_value drops the value (for tables, as discard_row). A table's
+// first load takes all its columns, as in dlt.
 package arrowbuf

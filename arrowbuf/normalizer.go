@@ -55,8 +55,10 @@ type Normalizer struct {
 	order  []*tstate          // creation order: parents before children
 	roots  map[string]*tstate // by raw root name
 
-	rng      *randv2.PCG
-	rowSeq   uint64
+	rng    *randv2.PCG
+	rowSeq uint64
+	// userID is the current row's _dlt_id taken from its data, if any.
+	userID   string
 	staged   []staged
 	deferred []deferredList
 	scratch  []byte
@@ -107,6 +109,9 @@ type fieldNode struct {
 	stagedAt int
 	// childName is the nested table a list under this key goes to.
 	childName string
+	// system marks a top-level key named like a column the normalizer
+	// writes itself (_dlt_id, _dlt_load_id, ...): data may not fill it.
+	system bool
 	// order caches the child node seen at each key position of the last
 	// object: rows of an API mostly repeat their keys in the same order, so
 	// a byte comparison replaces a map lookup.
@@ -336,6 +341,16 @@ func (s *Schema) resolveColumn(table string, tmpl Column) (Column, int, action, 
 	return *c, pos, actOK, nil
 }
 
+// isWrittenSysColumn reports whether name is a column the normalizer fills
+// itself in some table.
+func isWrittenSysColumn(name string) bool {
+	switch name {
+	case ColID, ColLoadID, ColParentID, ColListIdx, ColRootID:
+		return true
+	}
+	return false
+}
+
 // IsSystemColumn reports whether name is one of dlt's _dlt_* columns.
 func IsSystemColumn(name string) bool { return len(name) > 5 && name[:5] == "_dlt_" }
 
@@ -480,12 +495,17 @@ func (n *Normalizer) node(ts *tstate, parent *fieldNode, key []byte) *fieldNode 
 		return nd
 	}
 	name := NormalizePath(string(key))
+	if name == "" {
+		// dlt's path of a key of separators only ("__") is empty: name it
+		// like a blank key rather than make a column without a name.
+		name = emptyKeyIdentifier
+	}
 	if parent.name != "" {
 		name = parent.name + PathSeparator + name
 	}
 	nd := ts.nodes[name]
 	if nd == nil {
-		nd = &fieldNode{name: name, children: map[string]*fieldNode{}, stagedAt: -1}
+		nd = &fieldNode{name: name, children: map[string]*fieldNode{}, stagedAt: -1, system: isWrittenSysColumn(name)}
 		ts.nodes[name] = nd
 	}
 	parent.children[string(key)] = nd
@@ -529,10 +549,19 @@ func (n *Normalizer) beginRow() {
 // resolveStaged maps the staged values of the current row to columns in
 // place, coercing or creating variants. It reports whether the row is kept.
 func (n *Normalizer) resolveStaged(ts *tstate) (bool, error) {
+	n.userID = ""
 	for i := range n.staged {
 		st := &n.staged[i]
 		st.col = nil
 		if st.v.k == kNull {
+			continue
+		}
+		if st.node.system {
+			// The normalizer writes these; a text _dlt_id in the data is
+			// the row's id, as in dlt. Other values are dropped.
+			if st.node.name == ColID && st.v.k == kStr && st.v.s != "" {
+				n.userID = st.v.s
+			}
 			continue
 		}
 		if cb := st.node.col; cb != nil && pyType[st.v.k] == cb.col.DataType {
@@ -781,9 +810,12 @@ func (n *Normalizer) finishRow(ts *tstate, mark int, parentID, rootID string, id
 		return err
 	}
 	var idb []byte
-	if !ts.isRoot && ts.detChildID && !ts.rootLike {
+	switch {
+	case n.userID != "":
+		idb = []byte(n.userID)
+	case !ts.isRoot && ts.detChildID && !ts.rootLike:
 		idb = []byte(childID(parentID, ts.name, idx))
-	} else {
+	default:
 		idb = n.newID()
 	}
 	end := len(n.deferred)

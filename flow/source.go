@@ -27,8 +27,9 @@ type SourceOption func(*Source)
 // their own.
 func SourceMaxTableNesting(n int) SourceOption { return func(s *Source) { s.maxTableNesting = &n } }
 
-// SourceSchemaContract sets the schema contract for resources that do not set
-// their own.
+// SourceSchemaContract sets the schema contract of the source's resources;
+// a resource's own contract overrides it mode by mode (tables, columns,
+// data_type), as in dlt.
 func SourceSchemaContract(c arrowbuf.Contract) SourceOption {
 	return func(s *Source) { s.contract = &c }
 }

@@ -78,7 +78,11 @@ var topKeys = []string{"pipeline_name", "dataset_name", "destination", "max_tabl
 // Parse decodes a spec (name is the file name used in syntax errors),
 // resolves its secrets and checks its top-level fields. Relative DuckDB paths
 // and bucket URLs are made absolute against dir (the working dir).
-func Parse(data []byte, name, dir string, secrets *Secrets) (*Spec, error) {
+//
+// An error found after the secrets were resolved comes with a Spec holding
+// only Secrets, so that the caller can mask them: an error may quote a
+// field's value (an unknown destination type), and that value may hold one.
+func Parse(data []byte, name, dir string, secrets *Secrets) (sp *Spec, err error) {
 	tree, err := Decode(data, name)
 	if err != nil {
 		return nil, err
@@ -90,6 +94,11 @@ func Parse(data []byte, name, dir string, secrets *Secrets) (*Spec, error) {
 	if tree, err = secrets.expandTree(tree, &used); err != nil {
 		return nil, err
 	}
+	defer func() {
+		if err != nil && len(used) > 0 {
+			sp = &Spec{Secrets: used}
+		}
+	}()
 	root, ok := tree.(map[string]any)
 	if !ok {
 		return nil, &Error{Msg: fmt.Sprintf("%s: the spec must be a mapping of %s, not %s", name, strings.Join(topKeys, ", "), kindOf(tree))}
