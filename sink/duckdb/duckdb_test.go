@@ -19,11 +19,16 @@ func newDest(t *testing.T, opts ...duckdb.Option) *duckdb.Destination {
 }
 
 func TestSuite(t *testing.T) {
-	for _, m := range []duckdb.InsertMethod{duckdb.InsertScan, duckdb.InsertAppender} {
+	for _, m := range []duckdb.InsertMethod{duckdb.InsertParquet, duckdb.InsertScan, duckdb.InsertAppender} {
 		t.Run(m.String(), func(t *testing.T) {
 			sinktest.Run(t, func(t *testing.T) flow.Destination { return newDest(t, duckdb.WithInsertMethod(m)) })
 		})
 	}
+	// Staged files inserted mid-load, not only at commit.
+	t.Run("parquet small stages", func(t *testing.T) {
+		defer duckdb.SetStageRows(duckdb.SetStageRows(2))
+		sinktest.Run(t, func(t *testing.T) flow.Destination { return newDest(t) })
+	})
 }
 
 func TestKindLocation(t *testing.T) {

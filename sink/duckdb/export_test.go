@@ -5,3 +5,7 @@ func SetScanThreads(n int) { scanThreads = n }
 
 // SetFlushRows sets how many buffered rows trigger an insert, for benchmarks.
 func SetFlushRows(n int64) { flushRows = n }
+
+// SetStageRows sets how many rows a staged Parquet file gathers before it
+// is inserted, and returns the previous value.
+func SetStageRows(n int64) int64 { old := stageRows; stageRows = n; return old }

@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -62,7 +61,8 @@ type pendingInsert struct {
 	recs     []arrow.RecordBatch
 	seqBases []int64
 	rows     int64
-	parquet  bool // stage through a Parquet file (file_format hint)
+	parquet  bool        // stage through a Parquet file (file_format hint)
+	stage    *stagedFile // the open staged file of a parquet insert
 }
 
 // flushRows is how many buffered rows trigger an insert: small batches are
@@ -108,6 +108,7 @@ func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Loa
 			return nil, fmt.Errorf("duckdb: begin load into %s: %w", d.path, err)
 		}
 	}
+	removeStrayStages(d.path)
 	// Refresh and replace: tables dropped or emptied before any row of this
 	// load arrives, inside its transaction.
 	for _, t := range req.Drop {
@@ -306,6 +307,26 @@ func (l *load) write(ctx context.Context, t *arrowbuf.Table, b arrowbuf.TableBat
 		l.pending[key] = p
 		l.pendingKeys = append(l.pendingKeys, key)
 	}
+	if p.parquet && seq < 0 {
+		// Stream into the staged file: the record is freed now and DuckDB
+		// later inserts many batches in one statement.
+		if p.stage == nil {
+			st, err := newStagedFile(l.d.path, b.Record.Schema())
+			if err != nil {
+				return err
+			}
+			p.stage = st
+		}
+		if err := p.stage.write(b.Record); err != nil {
+			return err
+		}
+		if p.stage.rows >= stageRows {
+			st := p.stage
+			p.stage = nil
+			return st.insert(ctx, l.conn, p.target, p.cols, p.casts)
+		}
+		return nil
+	}
 	owned = false
 	p.recs = append(p.recs, b.Record)
 	p.seqBases = append(p.seqBases, seq)
@@ -322,12 +343,17 @@ func (l *load) flush(ctx context.Context) error {
 	var err error
 	for _, k := range l.pendingKeys {
 		p := l.pending[k]
-		if err == nil {
-			if p.parquet && p.seqBases[0] < 0 {
-				err = insertParquet(ctx, l.conn, filepath.Dir(l.d.path), p.target, p.cols, p.casts, p.recs)
+		if p.stage != nil {
+			st := p.stage
+			p.stage = nil
+			if err == nil {
+				err = st.insert(ctx, l.conn, p.target, p.cols, p.casts)
 			} else {
-				err = insertScan(ctx, l.conn, p.target, p.cols, p.casts, p.recs, p.seqBases)
+				st.abort()
 			}
+		}
+		if err == nil && len(p.recs) > 0 {
+			err = insertScan(ctx, l.conn, p.target, p.cols, p.casts, p.recs, p.seqBases)
 		}
 		for _, r := range p.recs {
 			r.Release()
@@ -680,6 +706,9 @@ func (l *load) close() {
 	for _, p := range l.pending {
 		for _, r := range p.recs {
 			r.Release()
+		}
+		if p.stage != nil {
+			p.stage.abort()
 		}
 	}
 	clear(l.pending)

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -13,29 +15,73 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// insertParquet writes recs (one Arrow schema) to a temporary Parquet file
-// in dir and inserts it with read_parquet. The file is removed afterwards.
-func insertParquet(ctx context.Context, conn *sql.Conn, dir, target string, cols, casts []string, recs []arrow.RecordBatch) error {
-	f, err := os.CreateTemp(dir, ".sluice-stage-*.parquet")
-	if err != nil {
-		return fmt.Errorf("stage parquet: %w", err)
-	}
-	path := f.Name()
-	defer os.Remove(path)
-	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Uncompressed),
-		parquet.WithDictionaryDefault(false), parquet.WithStats(false))
-	w, err := pqarrow.NewFileWriter(recs[0].Schema(), f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-	if err != nil {
-		f.Close()
-		return fmt.Errorf("stage parquet: %w", err)
-	}
-	for _, r := range recs {
-		if err := w.Write(r); err != nil {
-			w.Close()
-			return fmt.Errorf("stage parquet: %w", err)
+// stageRows is how many rows a staged Parquet file gathers before DuckDB
+// inserts it. DuckDB inserts few large statements much faster than many
+// small ones (measured: 1M rows in 10 inserts take 2.1x as long as in one;
+// in two, 1.1x), while records are released as soon as they are written to
+// the file, so the size costs disk, not memory.
+var stageRows int64 = 1 << 20
+
+// stagedFile is an uncompressed Parquet file beside the database that
+// gathers one table's records (one Arrow schema) until it is inserted.
+type stagedFile struct {
+	path string
+	f    *os.File
+	w    *pqarrow.FileWriter
+	rows int64
+}
+
+// stagePattern names the staged files of the database at dbPath; only the
+// process holding the database's write lock creates them, so at Begin the
+// ones it finds were left by a killed process and are removed.
+func stagePattern(dbPath string) string {
+	return filepath.Join(filepath.Dir(dbPath), "."+filepath.Base(dbPath)+".stage-*.parquet")
+}
+
+// liveStages holds the staged files of this process's loads, which another
+// load of the same file in this process must not remove.
+var liveStages sync.Map
+
+// removeStrayStages deletes staged files a killed process left behind.
+func removeStrayStages(dbPath string) {
+	stray, _ := filepath.Glob(stagePattern(dbPath))
+	for _, p := range stray {
+		if _, live := liveStages.Load(p); !live {
+			_ = os.Remove(p)
 		}
 	}
-	if err := w.Close(); err != nil {
+}
+
+func newStagedFile(dbPath string, schema *arrow.Schema) (*stagedFile, error) {
+	f, err := os.CreateTemp(filepath.Dir(dbPath), filepath.Base(stagePattern(dbPath)))
+	if err != nil {
+		return nil, fmt.Errorf("stage parquet: %w", err)
+	}
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Uncompressed),
+		parquet.WithDictionaryDefault(false), parquet.WithStats(false))
+	w, err := pqarrow.NewFileWriter(schema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("stage parquet: %w", err)
+	}
+	liveStages.Store(f.Name(), struct{}{})
+	return &stagedFile{path: f.Name(), f: f, w: w}, nil
+}
+
+// write appends rec as a row group; the caller keeps ownership of rec.
+func (s *stagedFile) write(rec arrow.RecordBatch) error {
+	if err := s.w.Write(rec); err != nil {
+		return fmt.Errorf("stage parquet: %w", err)
+	}
+	s.rows += rec.NumRows()
+	return nil
+}
+
+// insert closes the file, inserts its rows into target and removes it.
+func (s *stagedFile) insert(ctx context.Context, conn *sql.Conn, target string, cols, casts []string) error {
+	defer s.remove()
+	if err := s.w.Close(); err != nil { // closes the file too
 		return fmt.Errorf("stage parquet: %w", err)
 	}
 	var ins, sel strings.Builder
@@ -51,7 +97,18 @@ func insertParquet(ctx context.Context, conn *sql.Conn, dir, target string, cols
 			sel.WriteString(quote(c))
 		}
 	}
-	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM read_parquet('%s')", target, ins.String(), sel.String(), strings.ReplaceAll(path, "'", "''"))
-	_, err = conn.ExecContext(ctx, q)
+	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM read_parquet('%s')", target, ins.String(), sel.String(), strings.ReplaceAll(s.path, "'", "''"))
+	_, err := conn.ExecContext(ctx, q)
 	return err
+}
+
+// abort drops the file without inserting it.
+func (s *stagedFile) abort() {
+	_ = s.w.Close()
+	s.remove()
+}
+
+func (s *stagedFile) remove() {
+	_ = os.Remove(s.path)
+	liveStages.Delete(s.path)
 }
