@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/sluicehq/sluice/flow"
 )
 
 // Path is a compiled field path: "a.b", "$.a.b", "a[0].b", "['a-b'].c".
@@ -107,27 +109,14 @@ func (p Path) Get(item any) (any, bool) {
 	return p.Go(item)
 }
 
+// jsonScalar converts a scalar to its Go value and keeps an object or a list
+// as its JSON text.
 func jsonScalar(v *fastjson.Value) any {
 	switch v.Type() {
-	case fastjson.TypeString:
-		s, _ := v.StringBytes()
-		return string(s)
-	case fastjson.TypeNumber:
-		raw := v.String()
-		if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
-			return n
-		}
-		f, _ := v.Float64()
-		return f
-	case fastjson.TypeTrue:
-		return true
-	case fastjson.TypeFalse:
-		return false
-	case fastjson.TypeNull:
-		return nil
-	default:
+	case fastjson.TypeObject, fastjson.TypeArray:
 		return v.String()
 	}
+	return flow.JSONToGo(v)
 }
 
 // TableFromField returns a flow.TableFunc picking the table from an item's

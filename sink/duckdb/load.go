@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink/internal/family"
 )
 
 // schemaEngineVersion is dlt's schema engine version stored in _dlt_version.
@@ -40,7 +41,7 @@ type load struct {
 	done   bool
 	err    error               // first failure; the load can only roll back
 	tables map[string][]string // "catalog.schema.table" -> known columns
-	snaps  map[string]*arrowbuf.Table
+	tabs   family.Tables
 	// emptied tables of replace families this load.
 	emptied  map[string]bool
 	replaced []string // replace tables written, in order
@@ -89,7 +90,7 @@ func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Loa
 	l := &load{
 		d: d, h: h, conn: conn, req: req, ctx: ctx,
 		tables:   map[string][]string{},
-		snaps:    map[string]*arrowbuf.Table{},
+		tabs:     family.Tables{Schema: req.Schema, Snaps: map[string]*arrowbuf.Table{}},
 		emptied:  map[string]bool{},
 		families: map[string]*mergeFamily{},
 		pending:  map[string]*pendingInsert{},
@@ -153,39 +154,6 @@ func (l *load) check(ctx context.Context) error {
 	return nil
 }
 
-// lookup returns the newest snapshot of a table known to the load.
-func (l *load) lookup(name string) *arrowbuf.Table {
-	if l.req.Schema != nil {
-		if t := l.req.Schema.Table(name); t != nil {
-			return t
-		}
-	}
-	return l.snaps[name]
-}
-
-// rootOf returns the root table of t's family.
-func (l *load) rootOf(t *arrowbuf.Table) *arrowbuf.Table {
-	cur := t
-	for i := 0; cur.Parent != "" && i < 100; i++ {
-		p := l.lookup(cur.Parent)
-		if p == nil {
-			return nil
-		}
-		cur = p
-	}
-	return cur
-}
-
-func disposition(t, root *arrowbuf.Table) arrowbuf.WriteDisposition {
-	if root != nil && root.WriteDisposition != "" {
-		return root.WriteDisposition
-	}
-	if t.WriteDisposition != "" {
-		return t.WriteDisposition
-	}
-	return arrowbuf.Append
-}
-
 func keysOf(t *arrowbuf.Table) (pk, mk []string) {
 	for _, c := range t.Columns {
 		if c.PrimaryKey {
@@ -222,8 +190,8 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 	if int(b.Record.NumCols()) != len(t.Columns) {
 		return l.fail(fmt.Errorf("duckdb: write %s: record has %d columns, table snapshot %d", t.Name, b.Record.NumCols(), len(t.Columns)))
 	}
-	if prev := l.snaps[t.Name]; prev == nil || len(t.Columns) >= len(prev.Columns) {
-		l.snaps[t.Name] = t
+	if prev := l.tabs.Snaps[t.Name]; prev == nil || len(t.Columns) >= len(prev.Columns) {
+		l.tabs.Snaps[t.Name] = t
 	}
 	rec = nil // l.write owns it now
 	if err := l.write(ctx, t, b); err != nil {
@@ -243,8 +211,8 @@ func (l *load) write(ctx context.Context, t *arrowbuf.Table, b arrowbuf.TableBat
 		}
 	}()
 	ds := l.req.Dataset
-	root := l.rootOf(t)
-	disp := disposition(t, root)
+	root := l.tabs.RootOf(t)
+	disp := family.Disposition(t, root)
 	if err := l.ensureTable(ctx, "", ds, t, false); err != nil {
 		return err
 	}
@@ -469,7 +437,7 @@ func (l *load) familyTables(s *arrowbuf.Schema, root string) []string {
 		if t.Name == root || slices.Contains(out, t.Name) {
 			return
 		}
-		if r := l.rootOf(t); r != nil && r.Name == root {
+		if r := l.tabs.RootOf(t); r != nil && r.Name == root {
 			out = append(out, t.Name)
 		}
 	}
@@ -483,7 +451,7 @@ func (l *load) familyTables(s *arrowbuf.Schema, root string) []string {
 			add(t)
 		}
 	}
-	for _, t := range l.snaps {
+	for _, t := range l.tabs.Snaps {
 		add(t)
 	}
 	slices.Sort(out)
@@ -594,7 +562,7 @@ func quoteList(names []string) string {
 func (l *load) commitTruncate(ctx context.Context, c flow.Commit) error {
 	todo := slices.Clone(c.Truncate)
 	for _, t := range l.replaced {
-		if snap := l.lookup(t); snap != nil && snap.Parent == "" {
+		if snap := l.tabs.Lookup(t); snap != nil && snap.Parent == "" {
 			todo = append(todo, l.familyTables(c.Schema, t)...)
 		}
 	}
@@ -756,8 +724,8 @@ func (l *load) importFile(ctx context.Context, t *arrowbuf.Table, f *arrowbuf.Im
 		delete(l.tables, tableKey("", ds, t.Name))
 		return l.exec(ctx, fmt.Sprintf("CREATE TABLE %s AS SELECT * FROM %s", target, from))
 	}
-	root := l.rootOf(t)
-	if disposition(t, root) == arrowbuf.Replace && !l.emptied[t.Name] {
+	root := l.tabs.RootOf(t)
+	if family.Disposition(t, root) == arrowbuf.Replace && !l.emptied[t.Name] {
 		if err := l.exec(ctx, "DELETE FROM "+target); err != nil {
 			return err
 		}

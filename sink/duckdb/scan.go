@@ -298,24 +298,12 @@ func insertScan(ctx context.Context, conn *sql.Conn, target string, cols []strin
 	scanJobs.Store(id, job)
 	defer scanJobs.Delete(id)
 
-	var ins, sel strings.Builder
-	for i, c := range cols {
-		if i > 0 {
-			ins.WriteString(", ")
-			sel.WriteString(", ")
-		}
-		ins.WriteString(quote(c))
-		if casts[i] != "" {
-			fmt.Fprintf(&sel, "CAST(c%d AS %s)", i, casts[i])
-		} else {
-			fmt.Fprintf(&sel, "c%d", i)
-		}
-	}
+	ins, sel := insertLists(cols, casts, func(i int) string { return fmt.Sprintf("c%d", i) })
 	if job.seq {
-		ins.WriteString(", " + quote(seqColumn))
-		sel.WriteString(", seq")
+		ins += ", " + quote(seqColumn)
+		sel += ", seq"
 	}
-	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s(%d)", target, ins.String(), sel.String(), scanFunc, id)
+	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s(%d)", target, ins, sel, scanFunc, id)
 	_, err := conn.ExecContext(ctx, q)
 	return err
 }
@@ -389,3 +377,22 @@ func jsonRaw(s string) json.RawMessage { return json.RawMessage(s) }
 
 // scanThreads is how many DuckDB threads call FillChunk at once.
 var scanThreads = runtime.GOMAXPROCS(0)
+
+// insertLists renders the column list of an INSERT and the matching SELECT
+// list: the source expression of each column (src), cast where casts says.
+func insertLists(cols, casts []string, src func(i int) string) (ins, sel string) {
+	var ib, sb strings.Builder
+	for i, c := range cols {
+		if i > 0 {
+			ib.WriteString(", ")
+			sb.WriteString(", ")
+		}
+		ib.WriteString(quote(c))
+		if casts[i] != "" {
+			fmt.Fprintf(&sb, "CAST(%s AS %s)", src(i), casts[i])
+		} else {
+			sb.WriteString(src(i))
+		}
+	}
+	return ib.String(), sb.String()
+}

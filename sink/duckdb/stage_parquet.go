@@ -84,20 +84,8 @@ func (s *stagedFile) insert(ctx context.Context, conn *sql.Conn, target string, 
 	if err := s.w.Close(); err != nil { // closes the file too
 		return fmt.Errorf("stage parquet: %w", err)
 	}
-	var ins, sel strings.Builder
-	for i, c := range cols {
-		if i > 0 {
-			ins.WriteString(", ")
-			sel.WriteString(", ")
-		}
-		ins.WriteString(quote(c))
-		if casts[i] != "" {
-			fmt.Fprintf(&sel, "CAST(%s AS %s)", quote(c), casts[i])
-		} else {
-			sel.WriteString(quote(c))
-		}
-	}
-	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM read_parquet('%s')", target, ins.String(), sel.String(), strings.ReplaceAll(s.path, "'", "''"))
+	ins, sel := insertLists(cols, casts, func(i int) string { return quote(cols[i]) })
+	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM read_parquet('%s')", target, ins, sel, strings.ReplaceAll(s.path, "'", "''"))
 	_, err := conn.ExecContext(ctx, q)
 	return err
 }

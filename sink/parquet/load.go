@@ -29,6 +29,7 @@ import (
 
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink/internal/family"
 )
 
 // schemaEngineVersion is dlt's schema engine version stored in _dlt_version.
@@ -49,7 +50,7 @@ type load struct {
 	staging string
 	done    bool
 	err     error // first failure; the load can only roll back
-	snaps   map[string]*arrowbuf.Table
+	tabs    family.Tables
 	writers map[string]*fileWriter // open file per table
 	// files are the finished data files of each table, in staging.
 	files    map[string][]string
@@ -89,7 +90,7 @@ func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Loa
 	active.m[staging] = true
 	return &load{
 		d: d, req: req, ctx: ctx, dsDir: dsDir, staging: staging,
-		snaps:    map[string]*arrowbuf.Table{},
+		tabs:     family.Tables{Schema: req.Schema, Snaps: map[string]*arrowbuf.Table{}},
 		writers:  map[string]*fileWriter{},
 		files:    map[string][]string{},
 		replaced: map[string]bool{},
@@ -175,40 +176,6 @@ func (l *load) check(ctx context.Context) error {
 	return nil
 }
 
-// lookup returns the newest snapshot of a table known to the load.
-func (l *load) lookup(name string) *arrowbuf.Table {
-	if l.req.Schema != nil {
-		if t := l.req.Schema.Table(name); t != nil {
-			return t
-		}
-	}
-	return l.snaps[name]
-}
-
-// rootOf returns the root table of t's family, or nil when a parent is
-// unknown.
-func (l *load) rootOf(t *arrowbuf.Table) *arrowbuf.Table {
-	cur := t
-	for i := 0; cur.Parent != "" && i < 100; i++ {
-		p := l.lookup(cur.Parent)
-		if p == nil {
-			return nil
-		}
-		cur = p
-	}
-	return cur
-}
-
-func disposition(t, root *arrowbuf.Table) arrowbuf.WriteDisposition {
-	if root != nil && root.WriteDisposition != "" {
-		return root.WriteDisposition
-	}
-	if t.WriteDisposition != "" {
-		return t.WriteDisposition
-	}
-	return arrowbuf.Append
-}
-
 // Write appends the record as one row group to the table's current file,
 // starting a new file when the record's columns differ from the file's or
 // the file reached the rotation limits.
@@ -235,8 +202,8 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 	if int(b.Record.NumCols()) != len(t.Columns) {
 		return l.fail(fmt.Errorf("parquet: write %s: record has %d columns, table snapshot %d", t.Name, b.Record.NumCols(), len(t.Columns)))
 	}
-	if prev := l.snaps[t.Name]; prev == nil || len(t.Columns) >= len(prev.Columns) {
-		l.snaps[t.Name] = t
+	if prev := l.tabs.Snaps[t.Name]; prev == nil || len(t.Columns) >= len(prev.Columns) {
+		l.tabs.Snaps[t.Name] = t
 	}
 	l.track(t)
 	if err := l.write(t.Name, b.Record); err != nil {
@@ -251,7 +218,7 @@ func (l *load) track(t *arrowbuf.Table) {
 		l.files[t.Name] = nil
 		l.tables = append(l.tables, t.Name)
 	}
-	if disposition(t, l.rootOf(t)) == arrowbuf.Replace {
+	if family.Disposition(t, l.tabs.RootOf(t)) == arrowbuf.Replace {
 		l.replaced[t.Name] = true
 	}
 }
@@ -293,8 +260,8 @@ func (l *load) importFile(ctx context.Context, t *arrowbuf.Table, f *arrowbuf.Im
 	default:
 		return fmt.Errorf("unknown file format %q (want csv, parquet or jsonl)", f.Format)
 	}
-	if l.snaps[t.Name] == nil {
-		l.snaps[t.Name] = t
+	if l.tabs.Snaps[t.Name] == nil {
+		l.tabs.Snaps[t.Name] = t
 	}
 	l.track(t)
 	l.files[t.Name] = append(l.files[t.Name], dst)
@@ -372,7 +339,7 @@ func (l *load) familyTables(s *arrowbuf.Schema, root string) []string {
 		if t.Name == root || slices.Contains(out, t.Name) {
 			return
 		}
-		if r := l.rootOf(t); r != nil && r.Name == root {
+		if r := l.tabs.RootOf(t); r != nil && r.Name == root {
 			out = append(out, t.Name)
 		}
 	}
@@ -383,7 +350,7 @@ func (l *load) familyTables(s *arrowbuf.Schema, root string) []string {
 			}
 		}
 	}
-	for _, t := range l.snaps {
+	for _, t := range l.tabs.Snaps {
 		add(t)
 	}
 	slices.Sort(out)
@@ -428,7 +395,7 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 	}
 	for t := range l.replaced {
 		empty[t] = true
-		if snap := l.lookup(t); snap != nil && snap.Parent == "" {
+		if snap := l.tabs.Lookup(t); snap != nil && snap.Parent == "" {
 			for _, n := range l.familyTables(c.Schema, t) {
 				empty[n] = true
 			}
