@@ -190,7 +190,8 @@ func (a *app) signalContext(parent context.Context) (context.Context, func() boo
 		}
 		select {
 		case <-sigs:
-			fmt.Fprintf(a.stderr, "\nsluice: %s\n", errInterrupted.Error())
+			// Loads are atomic, so even now nothing partial lands.
+			fmt.Fprintln(a.stderr, "\nsluice: interrupted twice: exiting now")
 			a.stderr.Flush()
 			os.Exit(exitInterrupted)
 		case <-done:
