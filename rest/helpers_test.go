@@ -3,18 +3,24 @@ package rest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/valyala/fastjson"
 
+	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink/duckdb"
 )
 
 // fastRetry keeps retry tests quick.
@@ -63,6 +69,9 @@ func collect(t *testing.T, cfg *Config, name string, opts ...SourceOption) []map
 	return rows
 }
 
+// tryCollect runs the named resource (its parents run unloaded) through a
+// real pipeline into a DuckDB file, returns the items it yielded, and checks
+// that exactly those rows landed in its table.
 func tryCollect(cfg *Config, name string, opts ...SourceOption) ([]map[string]any, error) {
 	opts = append([]SourceOption{WithRetry(fastRetry), Logger(quietLog())}, opts...)
 	src, err := NewSource(cfg, opts...)
@@ -73,11 +82,46 @@ func tryCollect(cfg *Config, name string, opts ...SourceOption) ([]map[string]an
 	if r == nil {
 		return nil, &ConfigError{Msg: "no resource " + name}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	items, err := flow.Collect(ctx, r)
+	var (
+		mu    sync.Mutex
+		items []any
+	)
+	capture := func(_ context.Context, b flow.Batch) (flow.Batch, error) {
+		vals, err := b.Values()
+		if err != nil {
+			return b, err
+		}
+		mu.Lock()
+		items = append(items, vals...)
+		mu.Unlock()
+		return b, nil
+	}
+	var rs []*flow.Resource
+	for _, other := range src.Resources() {
+		if other.Name() == name {
+			other = other.AddStep(capture)
+		} else {
+			other = other.With(flow.Selected(false))
+		}
+		rs = append(rs, other)
+	}
+	dir, err := os.MkdirTemp("", "rest-test-")
 	if err != nil {
 		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	p, err := flow.NewPipeline("rest_test", duckdb.New(filepath.Join(dir, "t.duckdb")), flow.PipelinesDir(dir))
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	info, err := p.Run(ctx, flow.NewSource(src.Name(), rs))
+	if err != nil {
+		return nil, err
+	}
+	if table := arrowbuf.NormalizeTableIdentifier(r.Table()); info.RowCounts[table] != int64(len(items)) {
+		return nil, fmt.Errorf("resource %s yielded %d items but %d rows landed in DuckDB table %s", name, len(items), info.RowCounts[table], table)
 	}
 	out := make([]map[string]any, 0, len(items))
 	for _, it := range items {
@@ -87,7 +131,6 @@ func tryCollect(cfg *Config, name string, opts ...SourceOption) ([]map[string]an
 	return out, nil
 }
 
-// ids returns the sorted "id" fields of rows.
 func ids(rows []map[string]any) []int64 {
 	var out []int64
 	for _, r := range rows {
