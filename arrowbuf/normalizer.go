@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/big"
 	randv2 "math/rand/v2"
 	"slices"
@@ -706,11 +707,28 @@ func (n *Normalizer) flushTable(ts *tstate) error {
 	if ts.rows == 0 {
 		return nil
 	}
+	full := ts.rows >= n.batchRows
 	fields := make([]arrow.Field, len(ts.cols))
 	arrs := make([]arrow.Array, len(ts.cols))
 	for i, cb := range ts.cols {
 		fields[i] = arrowField(&cb.col)
+		data := 0
+		if cb.str != nil {
+			data = cb.str.DataLen()
+		} else if cb.bin != nil {
+			data = cb.bin.DataLen()
+		}
 		arrs[i] = cb.b.NewArray()
+		if full {
+			// The next batch is most likely like this one: size the
+			// builders now instead of growing them by doubling.
+			cb.b.Reserve(ts.rows)
+			if cb.str != nil {
+				cb.str.ReserveData(data)
+			} else if cb.bin != nil {
+				cb.bin.ReserveData(data)
+			}
+		}
 	}
 	rec := array.NewRecordBatch(arrow.NewSchema(fields, nil), arrs, int64(ts.rows))
 	for _, a := range arrs {
@@ -969,7 +987,9 @@ func jsonNumber(v *fastjson.Value, n *Normalizer) value {
 		}
 	}
 	if isInt {
-		if i, err := v.Int64(); err == nil {
+		// Parse the digits already copied; fastjson's own parsers build an
+		// error value for every miss.
+		if i, ok := parseInt64(raw); ok {
 			return value{k: kInt, i: i}
 		}
 		// Too big for bigint: keep the digits as a decimal.
@@ -979,4 +999,29 @@ func jsonNumber(v *fastjson.Value, n *Normalizer) value {
 	}
 	f, _ := v.Float64()
 	return value{k: kFloat, f: f}
+}
+
+// parseInt64 parses an optionally signed decimal integer that fits int64.
+func parseInt64(b []byte) (int64, bool) {
+	neg := len(b) > 0 && b[0] == '-'
+	if neg {
+		b = b[1:]
+	}
+	if len(b) == 0 || len(b) > 19 {
+		return 0, false
+	}
+	var u uint64
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		u = u*10 + uint64(c-'0')
+	}
+	switch {
+	case !neg && u <= math.MaxInt64:
+		return int64(u), true
+	case neg && u <= math.MaxInt64+1:
+		return -int64(u), true
+	}
+	return 0, false
 }
