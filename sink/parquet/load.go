@@ -689,6 +689,11 @@ func writerProps(codec compress.Compression, dict bool, mem memory.Allocator) (*
 		pq.WithVersion(pq.V2_LATEST),
 		pq.WithAllocator(mem),
 		pq.WithCreatedBy("sluice"),
+		// Row ids are random: min/max statistics on them help no reader
+		// and cost a string comparison per value.
+		pq.WithStatsFor("_dlt_id", false),
+		pq.WithStatsFor("_dlt_parent_id", false),
+		pq.WithStatsFor("_dlt_root_id", false),
 	)
 	return props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(), pqarrow.WithAllocator(mem))
 }
