@@ -29,17 +29,19 @@
 //     of its batches, and readers use read_parquet(union_by_name = true).
 //     Write owns and releases the record in every case, also on error.
 //   - Atomicity: a load writes under <dataset>/.sluice-staging/<load_id>.<id>/.
-//     Commit renames the data files into their table folders, removes the old
-//     files of replaced, truncated and dropped tables, renames the state and
-//     version files, and renames the _dlt_loads file LAST: that rename is the
-//     commit point. Readers (OpenDataset, LastState) only trust files whose
-//     load id has a _dlt_loads file. Rollback, a failed Write or Commit, or a
-//     cancelled context removes the staging folder. Begin removes staging
-//     folders and uncommitted data files that a killed process left behind,
-//     so a dataset takes one writing process at a time.
-//   - A crash inside Commit after old files were removed (replace, truncate,
-//     drop) and before the _dlt_loads rename leaves those tables empty of
-//     their old rows, never doubled: the next run loads them again.
+//     Commit renames the data files into their table folders, writes a
+//     marker (<dataset>/.sluice-supersede/<load_id>.json) naming the tables
+//     whose earlier files the load replaces, truncates or drops, renames the
+//     state and version files, and renames the _dlt_loads file LAST: that
+//     rename is the commit point. Only then are the superseded files
+//     deleted. Readers (OpenDataset, LastState) only trust files whose load
+//     id has a _dlt_loads file and that no committed marker of a later load
+//     hides, so a process killed at any moment leaves either the old rows or
+//     the new ones visible, never neither and never both. Rollback, a failed
+//     Write or Commit, or a cancelled context removes the staging folder.
+//     Begin removes staging folders, uncommitted data files and markers, and
+//     superseded files that a killed process left behind, so a dataset takes
+//     one writing process at a time.
 //   - Dispositions: append adds files. replace removes the files of the
 //     table family's earlier loads at Commit, after the new files are in
 //     place. LoadRequest.Truncate/Drop and Commit.Truncate/Drop are applied

@@ -125,6 +125,17 @@ func (d *Destination) cleanup(dsDir string) error {
 		return err
 	}
 	ok := committedSet(loads)
+	if err := removeSuperseded(dsDir, ok); err != nil {
+		return fmt.Errorf("parquet: clean %s: %w", dsDir, err)
+	}
+	// Markers of loads that never committed.
+	if ents, err := os.ReadDir(filepath.Join(dsDir, supersedeDir)); err == nil {
+		for _, e := range ents {
+			if id := strings.TrimSuffix(e.Name(), ".json"); !ok[id] && !running[id] {
+				_ = os.Remove(filepath.Join(dsDir, supersedeDir, e.Name()))
+			}
+		}
+	}
 	tables, err := tableDirs(dsDir)
 	if err != nil {
 		return err
@@ -467,16 +478,16 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 			}
 		}
 	}
-	for t, files := range old {
-		for _, f := range files {
-			if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return wrap("remove old files of "+t, err)
-			}
-		}
-		if drop[t] && len(l.files[t]) == 0 {
-			if err := os.RemoveAll(filepath.Join(l.dsDir, t)); err != nil {
-				return wrap("drop "+t, err)
-			}
+	// Replaced, truncated and dropped tables: a marker hides their old
+	// files once the load commits; they are deleted only after that.
+	superseded := make([]string, 0, len(old))
+	for t := range old {
+		superseded = append(superseded, t)
+	}
+	slices.Sort(superseded)
+	if len(superseded) > 0 {
+		if err := writeSupersede(l.dsDir, l.req.LoadID, superseded); err != nil {
+			return wrap("supersede marker", err)
 		}
 	}
 	for _, s := range append(sys, loadsFile) {
@@ -489,6 +500,14 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 		}
 	}
 	l.done = true
+	// Committed (the _dlt_loads file is in place): delete what the load
+	// superseded. A failure here leaves files readers already ignore; the
+	// next Begin deletes them.
+	if len(superseded) > 0 {
+		if loads, err := l.d.committedLoads(l.req.Dataset); err == nil {
+			_ = removeSuperseded(l.dsDir, committedSet(loads))
+		}
+	}
 	l.release()
 	return nil
 }

@@ -411,3 +411,50 @@ func TestReaderReleasesMemory(t *testing.T) {
 		t.Error("Table of a missing table succeeded")
 	}
 }
+
+// A process killed inside a replace commit — after the _dlt_loads file,
+// before the old files are deleted — must not show old and new rows
+// together; killed before the _dlt_loads file, it must still show the old
+// rows. Both states are made by hand here; the next Begin cleans them.
+func TestKillDuringReplaceCommit(t *testing.T) {
+	bucket := t.TempDir()
+	d := parquet.New(bucket)
+	items := itemsTable(arrowbuf.Replace)
+	dir := filepath.Join(bucket, "ds", "items")
+	sinktest.Load(t, d, "ds", "1", flow.Commit{}, sinktest.Batch(t, items, []any{1, "1", "a"}))
+	old := dataFiles(t, dir)[0]
+	saved, err := os.ReadFile(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sinktest.Load(t, d, "ds", "2", flow.Commit{}, sinktest.Batch(t, items, []any{2, "2", "b"}))
+	want := [][]any{{int64(2)}}
+
+	// Killed after committing load 2, before deleting load 1's file.
+	os.WriteFile(old, saved, 0o644)
+	os.MkdirAll(filepath.Join(bucket, "ds", ".sluice-supersede"), 0o755)
+	os.WriteFile(filepath.Join(bucket, "ds", ".sluice-supersede", "2.json"), []byte(`{"tables":["items"]}`), 0o644)
+	if got := sinktest.Rows(t, d, "ds", "SELECT id FROM items ORDER BY id"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after a kill past the commit point: rows %v, want %v", got, want)
+	}
+
+	// Killed inside load 4 before its commit point: a marker and a data
+	// file of an uncommitted load.
+	os.WriteFile(filepath.Join(bucket, "ds", ".sluice-supersede", "4.json"), []byte(`{"tables":["items"]}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "4.abcdef0123.parquet"), saved, 0o644)
+	if got := sinktest.Rows(t, d, "ds", "SELECT id FROM items ORDER BY id"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after a kill before the commit point: rows %v, want %v", got, want)
+	}
+
+	// The next load's Begin removes what both kills left.
+	sinktest.Load(t, d, "ds", "5", flow.Commit{})
+	if df := dataFiles(t, dir); len(df) != 1 || !strings.HasPrefix(filepath.Base(df[0]), "2.") {
+		t.Errorf("files after cleanup: %v", df)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(bucket, "ds", ".sluice-supersede")); len(ents) != 0 {
+		t.Errorf("markers left: %d", len(ents))
+	}
+	if got := sinktest.Rows(t, d, "ds", "SELECT id FROM items ORDER BY id"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("after cleanup: rows %v, want %v", got, want)
+	}
+}

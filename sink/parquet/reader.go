@@ -57,6 +57,10 @@ func (d *Destination) OpenDataset(ctx context.Context, dataset string) (flow.Dat
 		return nil, err
 	}
 	ok := committedSet(loads)
+	cut, err := cutoffs(dsDir, ok)
+	if err != nil {
+		return nil, err
+	}
 	c, err := duckdb.NewConnector("", nil)
 	if err != nil {
 		return nil, fmt.Errorf("parquet: open dataset %s: %w", dataset, err)
@@ -77,7 +81,7 @@ func (d *Destination) OpenDataset(ctx context.Context, dataset string) (flow.Dat
 		}
 		var paths []string
 		for _, f := range files {
-			if ok[f.loadID] {
+			if visible(f, n, ok, cut) {
 				paths = append(paths, f.path)
 			}
 		}
