@@ -64,7 +64,7 @@ func main() {
 	phase := flag.String("phase", "", "internal: run one measurement and print JSON")
 	shape := flag.String("shape", "flat", "internal: the shape of -phase")
 	flag.StringVar(&memLimit, "duckdb-memory", "256MB", "DuckDB memory_limit during loads")
-	flag.StringVar(&insert, "insert", "scan", "DuckDB insert method: scan, parquet or appender")
+	flag.StringVar(&insert, "insert", "parquet", "DuckDB insert method: parquet (the default), scan or appender")
 	flag.IntVar(&batchRows, "batch-rows", 0, "rows per record batch (0: the pipeline default)")
 	flag.IntVar(&workers, "workers", 0, "normalizer goroutines (0: the pipeline default)")
 	cpuProfile := flag.String("cpuprofile", "", "with -phase: write a CPU profile here")
