@@ -123,23 +123,33 @@ func decodeClient(path string, v any, c *ClientConfig) error {
 	return o.done()
 }
 
+// splitType separates a map's "type" key (a string, "" when absent) from its
+// other keys, the parameters of that type.
+func splitType(path string, m map[string]any) (string, map[string]any, error) {
+	params := make(map[string]any, len(m))
+	typ := ""
+	for k, v := range m {
+		if k == "type" {
+			s, isStr := v.(string)
+			if !isStr {
+				return "", nil, errAt(path+".type", "want a string, got %s", typeName(v))
+			}
+			typ = s
+			continue
+		}
+		params[k] = v
+	}
+	return typ, params, nil
+}
+
 func decodeAuth(path string, v any) (*AuthConfig, error) {
 	m, ok := asMap(v)
 	if !ok {
 		return nil, errAt(path, "want a map, got %s", typeName(v))
 	}
-	params := make(map[string]any, len(m))
-	typ := ""
-	for k, vv := range m {
-		if k == "type" {
-			s, isStr := vv.(string)
-			if !isStr {
-				return nil, errAt(path+".type", "want a string, got %s", typeName(vv))
-			}
-			typ = s
-			continue
-		}
-		params[k] = vv
+	typ, params, err := splitType(path, m)
+	if err != nil {
+		return nil, err
 	}
 	if typ == "" {
 		if _, hasToken := params["token"]; !hasToken {
@@ -169,16 +179,9 @@ func decodePaginator(path string, v any) (*PaginatorConfig, error) {
 		if !ok {
 			return nil, errAt(path, "want a map or a paginator type, got %s", typeName(v))
 		}
-		for k, vv := range m {
-			if k == "type" {
-				s, isStr := vv.(string)
-				if !isStr {
-					return nil, errAt(path+".type", "want a string, got %s", typeName(vv))
-				}
-				typ = s
-				continue
-			}
-			params[k] = vv
+		var err error
+		if typ, params, err = splitType(path, m); err != nil {
+			return nil, err
 		}
 		if typ == "" {
 			return nil, errAt(path+".type", "required (want one of %s)", strings.Join(paginatorTypes(), ", "))

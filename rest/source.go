@@ -291,45 +291,19 @@ func mergeResource(d *ResourceConfig, r ResourceConfig) ResourceConfig {
 		return r
 	}
 	out := r
-	if out.WriteDisposition == "" {
-		out.WriteDisposition = d.WriteDisposition
-	}
-	if out.PrimaryKey == nil {
-		out.PrimaryKey = d.PrimaryKey
-	}
-	if out.MergeKey == nil {
-		out.MergeKey = d.MergeKey
-	}
-	if out.TableName == "" {
-		out.TableName = d.TableName
-	}
-	if out.Columns == nil {
-		out.Columns = d.Columns
-	}
-	if out.MaxTableNesting == nil {
-		out.MaxTableNesting = d.MaxTableNesting
-	}
-	if out.FileFormat == "" {
-		out.FileFormat = d.FileFormat
-	}
-	if out.NestedHints == nil {
-		out.NestedHints = d.NestedHints
-	}
-	if out.SchemaContract == nil {
-		out.SchemaContract = d.SchemaContract
-	}
-	if out.Selected == nil {
-		out.Selected = d.Selected
-	}
-	if out.Parallelized == nil {
-		out.Parallelized = d.Parallelized
-	}
-	if out.IncludeFromParent == nil {
-		out.IncludeFromParent = d.IncludeFromParent
-	}
-	if out.ProcessingSteps == nil {
-		out.ProcessingSteps = d.ProcessingSteps
-	}
+	orDefault(&out.WriteDisposition, d.WriteDisposition)
+	orDefaultSlice(&out.PrimaryKey, d.PrimaryKey)
+	orDefaultSlice(&out.MergeKey, d.MergeKey)
+	orDefault(&out.TableName, d.TableName)
+	orDefaultSlice(&out.Columns, d.Columns)
+	orDefault(&out.MaxTableNesting, d.MaxTableNesting)
+	orDefault(&out.FileFormat, d.FileFormat)
+	orDefaultMap(&out.NestedHints, d.NestedHints)
+	orDefault(&out.SchemaContract, d.SchemaContract)
+	orDefault(&out.Selected, d.Selected)
+	orDefault(&out.Parallelized, d.Parallelized)
+	orDefaultSlice(&out.IncludeFromParent, d.IncludeFromParent)
+	orDefaultSlice(&out.ProcessingSteps, d.ProcessingSteps)
 	out.Endpoint = mergeEndpoint(d.Endpoint, r.Endpoint)
 	return out
 }
@@ -343,12 +317,8 @@ func mergeEndpoint(d, e *EndpointConfig) *EndpointConfig {
 		return &c
 	}
 	out := *e
-	if out.Path == "" {
-		out.Path = d.Path
-	}
-	if out.Method == "" {
-		out.Method = d.Method
-	}
+	orDefault(&out.Path, d.Path)
+	orDefault(&out.Method, d.Method)
 	out.Params = mergeMaps(d.Params, e.Params)
 	if dm, ok := d.JSON.(map[string]any); ok {
 		if em, ok := e.JSON.(map[string]any); ok || e.JSON == nil {
@@ -367,22 +337,33 @@ func mergeEndpoint(d, e *EndpointConfig) *EndpointConfig {
 		}
 		out.Headers = h
 	}
-	if out.Paginator == nil {
-		out.Paginator = d.Paginator
-	}
-	if out.DataSelector == "" {
-		out.DataSelector = d.DataSelector
-	}
-	if out.ResponseActions == nil {
-		out.ResponseActions = d.ResponseActions
-	}
-	if out.Incremental == nil {
-		out.Incremental = d.Incremental
-	}
-	if out.Auth == nil {
-		out.Auth = d.Auth
-	}
+	orDefault(&out.Paginator, d.Paginator)
+	orDefault(&out.DataSelector, d.DataSelector)
+	orDefaultSlice(&out.ResponseActions, d.ResponseActions)
+	orDefault(&out.Incremental, d.Incremental)
+	orDefault(&out.Auth, d.Auth)
 	return &out
+}
+
+// orDefault sets *v to the default d when the resource left it unset (the
+// zero value); orDefaultSlice and orDefaultMap do the same for nil.
+func orDefault[T comparable](v *T, d T) {
+	var zero T
+	if *v == zero {
+		*v = d
+	}
+}
+
+func orDefaultSlice[S ~[]E, E any](v *S, d S) {
+	if *v == nil {
+		*v = d
+	}
+}
+
+func orDefaultMap[M ~map[K]V, K comparable, V any](v *M, d M) {
+	if *v == nil {
+		*v = d
+	}
 }
 
 func mergeMaps(d, e map[string]any) map[string]any {
