@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Runs every fuzz target for a short time (FUZZTIME each, default 5s):
+# Runs every fuzz target briefly (FUZZTIME each, default 5000 executions: a
+# count rather than a duration, since a duration can end while the fuzzer
+# minimizes an input and fail with "context deadline exceeded" on a busy
+# machine):
 # spec parser, data selectors and JSON paths, placeholders, naming,
 # normalizer (JSON and Go values) and state encoding. Seed corpora live in
 # each package's testdata/fuzz/; a failing input is written there too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CGO_ENABLED=1
-FUZZTIME="${FUZZTIME:-5s}"
+FUZZTIME="${FUZZTIME:-5000x}"
 targets=(
   "./cmd/sluice/internal/spec FuzzSpec"
   "./rest FuzzDataSelector"
