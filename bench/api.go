@@ -2,8 +2,10 @@ package bench
 
 import (
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"time"
 )
@@ -13,21 +15,45 @@ import (
 // through a fixed pool so memory does not grow with the page count; GET
 // /items/{id}/details serves one small object per parent (for child
 // requests). Delay is added to every response.
+//
+// The pages live in a temporary file and are sent with sendfile, as a
+// static file server would: they take none of the process's memory (so a
+// benchmark's peak RSS is the pipeline's) and little of its CPU.
 type API struct {
 	URL   string
-	pages [][]byte
+	file  string
+	offs  []int64 // page i is file[offs[i]:offs[i+1]]
 	total int
 	delay time.Duration
 	srv   *http.Server
 }
 
-// NewAPI starts an API serving total pages drawn from pool.
+// NewAPI starts an API serving total pages drawn from pool. The caller may
+// drop pool once NewAPI returns.
 func NewAPI(pool [][]byte, total int, delay time.Duration) (*API, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	f, err := os.CreateTemp("", "sluice-bench-api-*.json")
 	if err != nil {
 		return nil, err
 	}
-	a := &API{URL: "http://" + ln.Addr().String(), pages: pool, total: total, delay: delay}
+	a := &API{file: f.Name(), total: total, delay: delay, offs: []int64{0}}
+	for _, p := range pool {
+		if _, err := f.Write(p); err != nil {
+			f.Close()
+			os.Remove(a.file)
+			return nil, err
+		}
+		a.offs = append(a.offs, a.offs[len(a.offs)-1]+int64(len(p)))
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(a.file)
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		os.Remove(a.file)
+		return nil, err
+	}
+	a.URL = "http://" + ln.Addr().String()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /items", a.items)
 	mux.HandleFunc("GET /items/{id}/details", a.details)
@@ -36,8 +62,12 @@ func NewAPI(pool [][]byte, total int, delay time.Duration) (*API, error) {
 	return a, nil
 }
 
-// Close stops the server.
-func (a *API) Close() error { return a.srv.Close() }
+// Close stops the server and removes its pages.
+func (a *API) Close() error {
+	err := a.srv.Close()
+	os.Remove(a.file)
+	return err
+}
 
 func (a *API) items(w http.ResponseWriter, r *http.Request) {
 	if a.delay > 0 {
@@ -48,15 +78,29 @@ func (a *API) items(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "no such page", http.StatusNotFound)
 		return
 	}
-	body := a.pages[page%len(a.pages)]
-	w.Header().Set("Content-Type", "application/json")
-	// The page ends in "]}": splice the next link in before the brace.
-	w.Write(body[:len(body)-1])
+	i := page % (len(a.offs) - 1)
+	off, size := a.offs[i], a.offs[i+1]-a.offs[i]
+	// The page ends in "]}": send all but the brace, then the next link.
+	tail := []byte(`}`)
 	if page+1 < a.total {
-		fmt.Fprintf(w, `,"next":"%s/items?page=%d"}`, a.URL, page+1)
-	} else {
-		w.Write([]byte(`}`))
+		tail = fmt.Appendf(nil, `,"next":"%s/items?page=%d"}`, a.URL, page+1)
 	}
+	f, err := os.Open(a.file)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.FormatInt(size-1+int64(len(tail)), 10))
+	// A LimitedReader over an *os.File is what net.TCPConn sends with
+	// sendfile(2).
+	io.Copy(w, &io.LimitedReader{R: f, N: size - 1})
+	w.Write(tail)
 }
 
 func (a *API) details(w http.ResponseWriter, r *http.Request) {

@@ -190,7 +190,8 @@ func (c *client) fetch(ctx context.Context, r *Request, auth Auth, actions []Res
 		if bb, ok := hresp.Body.(bufferedBody); ok {
 			data = bb.data
 		} else {
-			data, err = readAll(hresp)
+			var sizes bodySizes
+			data, err = sizes.readAll(hresp)
 			hresp.Body.Close()
 			if err != nil {
 				return nil, fmt.Errorf("rest: %s %s: reading body: %w", hr.Method, r.URL.Path, cleanNetError(err))

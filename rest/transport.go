@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -98,6 +99,7 @@ type retryTransport struct {
 	timeout time.Duration // per attempt, including reading the body; 0: none
 	limiter *rate.Limiter // nil: unlimited
 	sleep   func(ctx context.Context, d time.Duration) error
+	sizes   bodySizes
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -171,7 +173,7 @@ func (t *retryTransport) once(req *http.Request, attempt int) (*http.Response, e
 	if err != nil {
 		return nil, &transportError{err: cleanNetError(err)}
 	}
-	data, err := readAll(resp)
+	data, err := t.sizes.readAll(resp)
 	resp.Body.Close()
 	if err != nil {
 		return nil, &transportError{err: fmt.Errorf("reading body: %w", cleanNetError(err))}
@@ -181,13 +183,31 @@ func (t *retryTransport) once(req *http.Request, attempt int) (*http.Response, e
 	return resp, nil
 }
 
-func readAll(resp *http.Response) ([]byte, error) {
-	if resp.ContentLength > 0 && resp.ContentLength < 1<<30 {
-		buf := bytes.NewBuffer(make([]byte, 0, resp.ContentLength+1))
-		_, err := buf.ReadFrom(resp.Body)
-		return buf.Bytes(), err
+// bodySizes remembers the largest recent body so that bodies of unknown
+// length (chunked, the usual case for JSON APIs) are read into one buffer
+// of about the right size instead of one grown by doubling, which copied
+// and zeroed each page about twice over in profiles.
+type bodySizes struct{ last atomic.Int64 }
+
+func (s *bodySizes) readAll(resp *http.Response) ([]byte, error) {
+	size := resp.ContentLength
+	if size <= 0 || size >= 1<<30 {
+		size = s.last.Load() + s.last.Load()/8
 	}
-	return io.ReadAll(resp.Body)
+	if size <= 0 {
+		return io.ReadAll(resp.Body)
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	_, err := buf.ReadFrom(resp.Body)
+	// Decay towards the newest size so one huge page does not fix every
+	// later buffer at its size.
+	n := int64(buf.Len())
+	if last := s.last.Load(); n >= last {
+		s.last.Store(n)
+	} else {
+		s.last.Store(last - (last-n)/4)
+	}
+	return buf.Bytes(), err
 }
 
 // cleanNetError drops the URL (which may carry secrets in its query) from a

@@ -65,11 +65,13 @@ func WithAllocator(mem memory.Allocator) Option { return func(d *Destination) { 
 // on (default off, which makes inserts faster; merges keep their own order).
 func WithPreserveInsertionOrder(on bool) Option { return func(d *Destination) { d.preserveOrder = on } }
 
-// WithMemoryLimit caps DuckDB's buffer memory during loads (DuckDB's
-// memory_limit, e.g. "256MB"; "" leaves DuckDB's default of 80% of RAM).
-// DuckDB otherwise keeps every block a load writes cached, so a load's
-// memory would grow with its size; past the limit it evicts written blocks
-// and spills to a temp file. Default 256MB.
+// WithMemoryLimit caps DuckDB's buffer memory while a load streams its rows
+// in (DuckDB's memory_limit, e.g. "256MB"; "" leaves DuckDB's default of 80%
+// of RAM). DuckDB otherwise keeps every block a load writes cached, so a
+// load's memory would grow with its size; past the limit it evicts written
+// blocks and spills to a temp file. Merges at commit, which join the whole
+// load against the table, run under DuckDB's default instead. Default
+// 128MB.
 func WithMemoryLimit(limit string) Option { return func(d *Destination) { d.memoryLimit = limit } }
 
 // Destination loads into one DuckDB file. It is safe for concurrent use and
@@ -89,7 +91,7 @@ func New(path string, opts ...Option) *Destination {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	d := &Destination{path: path, mem: memory.DefaultAllocator, memoryLimit: "256MB", method: InsertParquet}
+	d := &Destination{path: path, mem: memory.DefaultAllocator, memoryLimit: "128MB", method: InsertParquet}
 	for _, o := range opts {
 		o(d)
 	}
@@ -174,6 +176,7 @@ var lockHolder = regexp.MustCompile(`Conflicting lock is held in (.+?) \(PID (\d
 type handle struct {
 	path    string
 	catalog string // the file's catalog name, to qualify every table
+	memory  string // DuckDB's own memory_limit, read before any load sets one
 	conn    *duckdb.Connector
 	db      *sql.DB
 	refs    int
@@ -213,7 +216,7 @@ func acquire(path string) (*handle, error) {
 		_ = c.Close()
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
 	}
-	if err := h.db.QueryRow("SELECT current_database()").Scan(&h.catalog); err != nil {
+	if err := h.db.QueryRow("SELECT current_database(), current_setting('memory_limit')").Scan(&h.catalog, &h.memory); err != nil {
 		_ = h.db.Close()
 		_ = c.Close()
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)

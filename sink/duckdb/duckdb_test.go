@@ -3,6 +3,7 @@ package duckdb_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -224,5 +225,46 @@ func TestTableReader(t *testing.T) {
 	defer qr.Release()
 	if dt, _ := qr.Schema().Field(0).Metadata.GetValue("dlt.data_type"); dt != "json" || !qr.Next() || qr.RecordBatch().Column(0).ValueStr(0) != `{"k":1}` {
 		t.Errorf("Query: JSON column %v, err %v", qr.Schema().Field(0), qr.Err())
+	}
+}
+
+// A merge joins the whole load against its table at commit; the memory
+// limit meant for streaming inserts must not make it fail.
+func TestMergeAboveMemoryLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads 200,000 rows twice")
+	}
+	dest := newDest(t, duckdb.WithMemoryLimit("16MB"))
+	dir := t.TempDir()
+	const n = 200_000
+	var p *flow.Pipeline
+	for run := range 2 {
+		res := flow.NewResource("items", func(ctx context.Context, yield flow.Yield) error {
+			batch := make([]any, 0, n)
+			for i := range n {
+				batch = append(batch, map[string]any{"id": i, "name": fmt.Sprintf("item %d run %d", i, run),
+					"tags": []any{map[string]any{"t": "a"}, map[string]any{"t": "b"}}})
+			}
+			return yield(flow.ItemsBatch(batch...))
+		}, flow.WriteDisposition(arrowbuf.Merge), flow.PrimaryKey("id"))
+		var err error
+		p, err = flow.NewPipeline("merge_limit", dest, flow.PipelinesDir(dir), flow.Dataset("d"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		info, err := p.Run(context.Background(), res)
+		if err != nil {
+			t.Fatalf("run %d: %v", run, err)
+		}
+		if info.RowCounts["items"] != n || info.RowCounts["items__tags"] != 2*n {
+			t.Fatalf("run %d: row counts %v", run, info.RowCounts)
+		}
+	}
+	counts, err := p.Dataset().RowCounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if counts["items"] != n || counts["items__tags"] != 2*n {
+		t.Errorf("after two merges: %v, want %d items and %d tags", counts, n, 2*n)
 	}
 }

@@ -407,6 +407,15 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 	if err := l.flush(ctx); err != nil {
 		return fmt.Errorf("duckdb: commit load %s: insert: %w", l.req.LoadID, err)
 	}
+	if len(l.families) > 0 && l.d.memoryLimit != "" {
+		// Merges join and deduplicate the whole load against the table;
+		// not all of that spills, so a limit sized for streaming inserts
+		// can fail them (measured: 2M rows with children at 128MB). They
+		// run with DuckDB's own default limit.
+		if err := l.exec(ctx, "SET memory_limit = '"+strings.ReplaceAll(l.h.memory, "'", "")+"'"); err != nil {
+			return fmt.Errorf("duckdb: commit load %s: %w", l.req.LoadID, err)
+		}
+	}
 	if err := l.commitMerges(ctx, c.Schema); err != nil {
 		return fmt.Errorf("duckdb: commit load %s: merge: %w", l.req.LoadID, err)
 	}

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -16,7 +17,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -61,9 +64,10 @@ func main() {
 	shapes := flag.String("shapes", "flat,nested", "record shapes to run: flat, nested (5 children per record)")
 	phases := flag.String("phases", "ceiling,pages-duckdb,rest-duckdb,rest-parquet", "runs per shape (the ceiling only for flat)")
 	latency := flag.Bool("latency", true, "also time 1,000 child requests against a 50 ms API")
+	repeat := flag.Int("repeat", 3, "runs of each measurement; the table shows the median by rate (peak RSS: the highest)")
 	phase := flag.String("phase", "", "internal: run one measurement and print JSON")
 	shape := flag.String("shape", "flat", "internal: the shape of -phase")
-	flag.StringVar(&memLimit, "duckdb-memory", "256MB", "DuckDB memory_limit during loads")
+	flag.StringVar(&memLimit, "duckdb-memory", "128MB", "DuckDB memory_limit during loads (the destination's default)")
 	flag.StringVar(&insert, "insert", "parquet", "DuckDB insert method: parquet (the default), scan or appender")
 	flag.IntVar(&batchRows, "batch-rows", 0, "rows per record batch (0: the pipeline default)")
 	flag.IntVar(&workers, "workers", 0, "normalizer goroutines (0: the pipeline default)")
@@ -87,30 +91,51 @@ func main() {
 		return
 	}
 
-	fmt.Printf("sluicebench: %d records per run, pages of %d, GOMAXPROCS=%d, DuckDB insert %s, memory_limit %s\n\n",
-		*rows, *pageSize, runtime.GOMAXPROCS(0), insert, memLimit)
-	var flatRate float64
+	fmt.Printf("sluicebench: %d records per run, pages of %d, GOMAXPROCS=%d, DuckDB insert %s, memory_limit %s, median of %d runs\n\n",
+		*rows, *pageSize, runtime.GOMAXPROCS(0), insert, memLimit, max(*repeat, 1))
+	flatRates := map[string]float64{}
 	for _, sh := range strings.Split(*shapes, ",") {
 		var results []result
 		for _, ph := range strings.Split(*phases, ",") {
 			if ph == "ceiling" && sh != "flat" {
 				continue
 			}
-			res, err := child(ph, *rows, *pageSize, sh)
+			res, err := median(*repeat, func() (result, error) { return child(ph, *rows, *pageSize, sh) })
 			if err != nil {
 				fail(err)
 			}
 			results = append(results, res)
 		}
-		flatRate = table(sh, results, flatRate)
+		table(sh, results, flatRates)
 	}
 	if *latency {
 		latencyTable()
 	}
 }
 
-// table prints one shape's results and returns the flat REST -> DuckDB rate.
-func table(shape string, results []result, flatRate float64) float64 {
+// median runs measure n times and returns the run with the median rate,
+// carrying the highest peak RSS seen: one machine's runs vary by ~20%, and
+// the median of a few is what a repeat invocation reproduces.
+func median(n int, measure func() (result, error)) (result, error) {
+	var runs []result
+	peak := 0.0
+	for range max(n, 1) {
+		r, err := measure()
+		if err != nil {
+			return result{}, err
+		}
+		runs = append(runs, r)
+		peak = max(peak, r.PeakRSSMB)
+	}
+	slices.SortFunc(runs, func(a, b result) int { return cmp.Compare(a.rate(), b.rate()) })
+	m := runs[len(runs)/2]
+	m.PeakRSSMB = peak
+	return m, nil
+}
+
+// table prints one shape's results. Flat runs record their rate by phase in
+// flatRates; nested runs are compared with the flat run of the same phase.
+func table(shape string, results []result, flatRates map[string]float64) {
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if shape == "flat" {
 		fmt.Fprintln(w, "flat run\trows\tseconds\trows/s\tMB/s\tvs ceiling\tvs dlt\tpeak RSS MB\tallocs/row\t")
@@ -128,23 +153,20 @@ func table(shape string, results []result, flatRate float64) float64 {
 			if ceiling > 0 {
 				ratio = fmt.Sprintf("%.2f", r.rate()/ceiling)
 			}
-			if r.Name == "rest-duckdb" {
-				flatRate = r.rate()
-			}
+			flatRates[r.Name] = r.rate()
 			fmt.Fprintf(w, "%s\t%d\t%.2f\t%.0f\t%.1f\t%s\t%.0fx\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.Seconds, r.rate(),
 				mbs, ratio, r.rate()/dltFlat, r.PeakRSSMB, r.AllocsPerRow)
 			continue
 		}
 		vsFlat := "-"
-		if flatRate > 0 {
-			vsFlat = fmt.Sprintf("%.2f", r.rate()/flatRate)
+		if f := flatRates[r.Name]; f > 0 {
+			vsFlat = fmt.Sprintf("%.2f", r.rate()/f)
 		}
 		fmt.Fprintf(w, "%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%.0fx\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.TotalRows, r.Seconds,
 			r.rate(), mbs, vsFlat, r.rate()/dltNested, r.PeakRSSMB, r.AllocsPerRow)
 	}
 	w.Flush()
 	fmt.Println()
-	return flatRate
 }
 
 func latencyTable() {
@@ -215,13 +237,22 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 		loaded, err = bench.Ceiling(ctx, dest, pool, n, 100_000)
 		total = loaded
 	case "pages-duckdb", "rest-duckdb", "rest-parquet":
-		var src flow.Sourcer = bench.PagesResource("users", pool, n)
-		if strings.HasPrefix(phase, "rest-") {
+		var src flow.Sourcer
+		if !strings.HasPrefix(phase, "rest-") {
+			src = bench.PagesResource("users", pool, n)
+		} else {
 			api, err := bench.NewAPI(pool, n, 0)
 			if err != nil {
 				return result{}, err
 			}
 			defer api.Close()
+			// The API serves its pages from a file: drop them from memory so
+			// that peak RSS is the pipeline's alone.
+			pool = nil
+			debug.FreeOSMemory()
+			runtime.ReadMemStats(&ms)
+			mallocs = ms.Mallocs
+			start = time.Now()
 			if src, err = bench.RESTSource(api.URL, false); err != nil {
 				return result{}, err
 			}
