@@ -157,7 +157,7 @@ type colBuf struct {
 // NewNormalizer returns a Normalizer that appends rows of load loadID and
 // calls emit with every finished batch. emit owns the batch's record.
 func NewNormalizer(s *Schema, loadID string, emit func(TableBatch) error, opts ...NormalizerOption) *Normalizer {
-	n := &Normalizer{s: s, loadID: loadID, emit: emit, batchRows: 100_000, mem: memory.DefaultAllocator,
+	n := &Normalizer{s: s, loadID: loadID, emit: emit, batchRows: 100_000, mem: DefaultPool,
 		tables: map[string]*tstate{}, roots: map[string]*tstate{}}
 	for _, o := range opts {
 		o(n)
@@ -979,19 +979,12 @@ func (n *Normalizer) scalarRow(ts *tstate, jv *fastjson.Value, gv any, parentID,
 func jsonNumber(v *fastjson.Value, n *Normalizer) value {
 	n.scratch = v.MarshalTo(n.scratch[:0])
 	raw := n.scratch
-	isInt := true
-	for _, c := range raw {
-		if c == '.' || c == 'e' || c == 'E' {
-			isInt = false
-			break
-		}
+	// One pass for the common case; fastjson's own parsers build an error
+	// value for every miss.
+	if i, ok := parseInt64(raw); ok {
+		return value{k: kInt, i: i}
 	}
-	if isInt {
-		// Parse the digits already copied; fastjson's own parsers build an
-		// error value for every miss.
-		if i, ok := parseInt64(raw); ok {
-			return value{k: kInt, i: i}
-		}
+	if isInteger(raw) {
 		// Too big for bigint: keep the digits as a decimal.
 		if _, ok := new(big.Int).SetString(string(raw), 10); ok {
 			return value{k: kDecimal, s: string(raw)}
@@ -999,6 +992,19 @@ func jsonNumber(v *fastjson.Value, n *Normalizer) value {
 	}
 	f, _ := v.Float64()
 	return value{k: kFloat, f: f}
+}
+
+// isInteger reports whether b is an optionally signed run of digits.
+func isInteger(b []byte) bool {
+	if len(b) > 0 && b[0] == '-' {
+		b = b[1:]
+	}
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return len(b) > 0
 }
 
 // parseInt64 parses an optionally signed decimal integer that fits int64.

@@ -13,6 +13,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/sluicehq/sluice/arrowbuf"
 )
 
 // stageRows is how many rows a staged Parquet file gathers before DuckDB
@@ -57,9 +59,12 @@ func newStagedFile(dbPath string, schema *arrow.Schema) (*stagedFile, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stage parquet: %w", err)
 	}
+	// Page buffers come from the pool: a staged file writes the same sizes
+	// batch after batch.
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Uncompressed),
-		parquet.WithDictionaryDefault(false), parquet.WithStats(false))
-	w, err := pqarrow.NewFileWriter(schema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+		parquet.WithDictionaryDefault(false), parquet.WithStats(false), parquet.WithAllocator(arrowbuf.DefaultPool))
+	w, err := pqarrow.NewFileWriter(schema, f, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema(),
+		pqarrow.WithAllocator(arrowbuf.DefaultPool)))
 	if err != nil {
 		f.Close()
 		os.Remove(f.Name())

@@ -14,6 +14,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	pgo "github.com/parquet-go/parquet-go"
 	pgocompress "github.com/parquet-go/parquet-go/compress"
+
+	"github.com/sluicehq/sluice/arrowbuf"
 )
 
 // benchSchema is 11 columns: int64, strings, float64, bool, timestamps.
@@ -71,7 +73,7 @@ func (c *countingDiscard) Write(p []byte) (int, error) { c.n += int64(len(p)); r
 
 // writePQArrow writes the records with pqarrow, one row group per record.
 func writePQArrow(w io.Writer, recs []arrow.RecordBatch, codec compress.Compression, dict bool) error {
-	props, aprops := writerProps(codec, dict, memory.DefaultAllocator)
+	props, aprops := writerProps(codec, dict, arrowbuf.DefaultPool)
 	fw, err := pqarrow.NewFileWriter(recs[0].Schema(), w, props, aprops)
 	if err != nil {
 		return err

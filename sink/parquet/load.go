@@ -314,7 +314,7 @@ func (l *load) write(table string, rec arrow.RecordBatch) error {
 			return err
 		}
 		var err error
-		w, err = newFileWriter(filepath.Join(dir, dataFileName(l.req.LoadID, fileID())), rec.Schema(), l.d.codec, l.d.dict, l.d.mem)
+		w, err = newFileWriter(filepath.Join(dir, dataFileName(l.req.LoadID, fileID())), rec.Schema(), l.d.codec, l.d.dict, arrowbuf.DefaultPool)
 		if err != nil {
 			return err
 		}
@@ -443,7 +443,7 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return wrap("truncate "+t, err)
 		}
-		w, err := newFileWriter(filepath.Join(dir, dataFileName(l.req.LoadID, fileID())), schema, l.d.codec, l.d.dict, l.d.mem)
+		w, err := newFileWriter(filepath.Join(dir, dataFileName(l.req.LoadID, fileID())), schema, l.d.codec, l.d.dict, arrowbuf.DefaultPool)
 		if err != nil {
 			return wrap("truncate "+t, err)
 		}
