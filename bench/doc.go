@@ -1,7 +1,10 @@
 // Package bench measures sluice against the machine's raw ceiling: the same
 // data parsed with fastjson, appended to hand-written Arrow builders and
-// inserted into DuckDB with no pipeline around it. Both run in the same
-// process on the same pre-generated pages, so their ratio is what the
-// pipeline costs. `go run ./bench/cmd/sluicebench` prints the table; the Go
-// benchmarks in this package report rows/s and allocations.
+// inserted into DuckDB with no pipeline around it. Both run on the same
+// pre-generated pages and the same cores, so their ratio is what the
+// pipeline costs; the REST runs fetch the pages from a loopback API in the
+// same process, which serves them from a file (sendfile), so peak RSS is the
+// pipeline's own. `go run ./bench/cmd/sluicebench` prints the table (the
+// median of -repeat runs, 3 by default); the Go benchmarks in this package
+// report rows/s and allocations.
 package bench
