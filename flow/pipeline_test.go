@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -346,7 +347,8 @@ func TestStepsNamesAndDispatch(t *testing.T) {
 		{"id": 3, "type": "click", "secret": "s3"},
 	})
 	anon := base.Map(func(item any) (any, error) {
-		m := item.(map[string]any)
+		// A copy: the other resources below read the same items at once.
+		m := maps.Clone(item.(map[string]any))
 		delete(m, "secret")
 		return m, nil
 	}).Filter(func(item any) (bool, error) { return item.(map[string]any)["id"] != 2, nil })

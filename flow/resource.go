@@ -215,7 +215,9 @@ func (r *Resource) AddStep(s Step) *Resource {
 }
 
 // Map transforms every item (dlt's add_map). JSON items are passed as Go
-// maps (map[string]any).
+// maps (map[string]any). Resources built from the same Go values share
+// them, and their steps run concurrently: fn returns a changed copy rather
+// than changing a shared item.
 func (r *Resource) Map(fn func(item any) (any, error)) *Resource { return r.AddStep(MapItems(fn)) }
 
 // Filter keeps items for which fn is true (dlt's add_filter).
