@@ -3,6 +3,7 @@ package arrowbuf
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math"
 	"slices"
 	"strings"
@@ -153,16 +154,19 @@ func FuzzNormalizeItems(f *testing.F) {
 		defer mem.AssertSize(t, 0)
 		var rootRows int64
 		n := NewNormalizer(NewSchema("f"), "1", func(tb TableBatch) error {
+			defer tb.Record.Release()
 			if tb.Table.Name == "fuzz" {
 				rootRows += tb.Record.NumRows()
 			}
-			tb.Record.Release()
-			return nil
+			return checkLengths(tb)
 		}, WithAllocator(mem), WithBatchRows(7))
 		defer n.Release()
 		err := n.AppendItems("fuzz", rows)
 		if ferr := n.Flush(); err == nil {
 			err = ferr
+		}
+		if errors.Is(err, errRagged) {
+			t.Fatal(err)
 		}
 		if err != nil {
 			return

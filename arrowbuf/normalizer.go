@@ -142,16 +142,20 @@ type deferredList struct {
 type colBuf struct {
 	col Column
 	pos int // position in the schema table, for dlt column order
-	b   array.Builder
-	i64 *array.Int64Builder
-	f64 *array.Float64Builder
-	bl  *array.BooleanBuilder
-	str *array.StringBuilder
-	tsb *array.TimestampBuilder
-	d32 *array.Date32Builder
-	t64 *array.Time64Builder
-	dec *array.Decimal128Builder
-	bin *array.BinaryBuilder
+	// stamp and stagedAt mark the staged value of the current row that
+	// goes to this column, so that a second one replaces it.
+	stamp    uint64
+	stagedAt int
+	b        array.Builder
+	i64      *array.Int64Builder
+	f64      *array.Float64Builder
+	bl       *array.BooleanBuilder
+	str      *array.StringBuilder
+	tsb      *array.TimestampBuilder
+	d32      *array.Date32Builder
+	t64      *array.Time64Builder
+	dec      *array.Decimal128Builder
+	bin      *array.BinaryBuilder
 }
 
 // NewNormalizer returns a Normalizer that appends rows of load loadID and
@@ -567,19 +571,25 @@ func (n *Normalizer) resolveStaged(ts *tstate) (bool, error) {
 		}
 		if cb := st.node.col; cb != nil && pyType[st.v.k] == cb.col.DataType {
 			st.col = cb // fast path: the value already has the column's type
-			continue
+		} else {
+			cb, v, act, err := n.target(ts, st.node, &st.v)
+			if err != nil {
+				return false, err
+			}
+			switch act {
+			case actDiscardRow:
+				return false, nil
+			case actDiscardValue:
+				continue
+			}
+			st.col, st.v = cb, v
 		}
-		cb, v, act, err := n.target(ts, st.node, &st.v)
-		if err != nil {
-			return false, err
+		// Two keys can meet in one column: a variant (a -> a__v_text) and
+		// a key of that name. The later one wins, as in dlt's row dict.
+		if cb := st.col; cb.stamp == n.rowSeq {
+			n.staged[cb.stagedAt].col = nil
 		}
-		switch act {
-		case actDiscardRow:
-			return false, nil
-		case actDiscardValue:
-			continue
-		}
-		st.col, st.v = cb, v
+		st.col.stamp, st.col.stagedAt = n.rowSeq, i
 	}
 	return true, nil
 }
@@ -671,28 +681,38 @@ func (n *Normalizer) commitRow(ts *tstate, id []byte, parentID, rootID string, i
 	if err := n.ensureSys(ts); err != nil {
 		return err
 	}
+	filled := 1 // _dlt_id
 	for i := range n.staged {
 		if st := &n.staged[i]; st.col != nil {
 			if err := n.appendValue(st.col, &st.v); err != nil {
 				return err
 			}
+			filled++
 		}
 	}
 	if ts.sysRoot != nil {
 		ts.sysRoot.str.Append(rootID)
+		filled++
 	}
 	if ts.sysParent != nil {
 		ts.sysParent.str.Append(parentID)
 		ts.sysIdx.i64.Append(int64(idx))
+		filled += 2
 	}
 	if ts.sysLoad != nil {
 		ts.sysLoad.str.Append(n.loadID)
+		filled++
 	}
 	ts.sysID.str.BinaryBuilder.Append(id)
 	ts.rows++
-	for _, cb := range ts.cols {
-		if cb.b.Len() < ts.rows {
-			cb.b.AppendNull()
+	// Each staged value went to its own column (resolveStaged maps one
+	// node to one column), so a row that filled every column needs no
+	// search for the ones it left out: the usual case for API rows.
+	if filled < len(ts.cols) {
+		for _, cb := range ts.cols {
+			if cb.b.Len() < ts.rows {
+				cb.b.AppendNull()
+			}
 		}
 	}
 	ts.seen = true

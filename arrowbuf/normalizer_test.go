@@ -187,6 +187,7 @@ func FuzzNormalizeJSON(f *testing.F) {
 		`[1,"x",null,[[]],{"":{"":[]}}]`,
 		`[{"a":1},{"a":"x"},{"a":2.5},{"a":true},{"a":{"b":1}},{"a":[1]}]`,
 		`[{"a-b":1,"a.b":"2","A_B":null}]`,
+		`[{"a":1,"b":2},{"a":"x","a__v_text":"y"}]`,
 	} {
 		f.Add(s)
 	}
@@ -201,13 +202,34 @@ func FuzzNormalizeJSON(f *testing.F) {
 			rows = arr
 		}
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-		n := NewNormalizer(NewSchema("f"), "1", func(tb TableBatch) error { tb.Record.Release(); return nil },
-			WithAllocator(mem), WithBatchRows(3))
-		_ = n.AppendJSON("fuzz", rows)
-		_ = n.Flush()
+		n := NewNormalizer(NewSchema("f"), "1", func(tb TableBatch) error {
+			defer tb.Record.Release()
+			return checkLengths(tb)
+		}, WithAllocator(mem), WithBatchRows(3))
+		err = n.AppendJSON("fuzz", rows)
+		if ferr := n.Flush(); err == nil {
+			err = ferr
+		}
 		n.Release()
 		mem.AssertSize(t, 0)
+		if errors.Is(err, errRagged) {
+			t.Fatal(err)
+		}
 	})
+}
+
+var errRagged = errors.New("ragged batch")
+
+// checkLengths fails a batch with a column longer or shorter than the
+// batch: a row that put two values in one column or none.
+func checkLengths(tb TableBatch) error {
+	for i, c := range tb.Record.Columns() {
+		if int64(c.Len()) != tb.Record.NumRows() {
+			return fmt.Errorf("%w: table %s column %s has %d values for %d rows", errRagged,
+				tb.Table.Name, tb.Record.Schema().Field(i).Name, c.Len(), tb.Record.NumRows())
+		}
+	}
+	return nil
 }
 
 func ExampleNewNormalizer() {
@@ -236,4 +258,47 @@ func ExampleNewNormalizer() {
 func ExampleNormalizePath() {
 	fmt.Println(NormalizePath("HTTPResponseCode"), NormalizePath("a__b"), NormalizeIdentifier("a__b"), NormalizePath("ünïcode"))
 	// Output: http_response_code a__b a_b _n_code
+}
+
+// A variant column and a key of the same name meet in one column: one value
+// per row, the later key winning, every column as long as the batch. Rows
+// from JSON and from Go values agree.
+func TestVariantNameCollision(t *testing.T) {
+	for _, tc := range []struct {
+		name, rows string
+		want       []string // a__v_text per row
+	}{
+		{"key after variant", `[{"a":1,"b":2},{"a":"x","a__v_text":"y"}]`, []string{"", "y"}},
+		{"key before variant", `[{"a":1,"b":2},{"a__v_text":"y","a":"x"}]`, []string{"", "x"}},
+		{"key alone", `[{"a":1,"b":2},{"a__v_text":"y"}]`, []string{"", "y"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var recs []TableBatch
+			n := NewNormalizer(NewSchema("e"), "1", func(tb TableBatch) error { recs = append(recs, tb); return nil })
+			defer n.Release()
+			var p fastjson.Parser
+			if err := n.AppendJSON("t", parseRows(t, &p, tc.rows)); err != nil {
+				t.Fatal(err)
+			}
+			if err := n.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) != 1 {
+				t.Fatalf("%d batches", len(recs))
+			}
+			rec := recs[0].Record
+			defer rec.Release()
+			for i, c := range rec.Columns() {
+				if c.Len() != int(rec.NumRows()) {
+					t.Fatalf("column %s has %d values for %d rows", rec.Schema().Field(i).Name, c.Len(), rec.NumRows())
+				}
+			}
+			col := rec.Column(rec.Schema().FieldIndices("a__v_text")[0]).(*array.String)
+			for i, w := range tc.want {
+				if got := col.Value(i); got != w || col.IsNull(i) != (w == "") {
+					t.Errorf("row %d: a__v_text = %q (null %v), want %q", i, got, col.IsNull(i), w)
+				}
+			}
+		})
+	}
 }
