@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -183,31 +184,52 @@ func (t *retryTransport) once(req *http.Request, attempt int) (*http.Response, e
 	return resp, nil
 }
 
-// bodySizes remembers the largest recent body so that bodies of unknown
-// length (chunked, the usual case for JSON APIs) are read into one buffer
-// of about the right size instead of one grown by doubling, which copied
-// and zeroed each page about twice over in profiles.
+// bodySizes remembers the size of recent bodies so that a body of unknown
+// length (chunked, the usual case for JSON APIs) is read into about the
+// right buffer instead of one grown by doubling, which copied and zeroed
+// each page about twice over in profiles. Reading starts small, so that the
+// small bodies of child requests do not each get a page-sized buffer, and
+// jumps to the remembered size once a body outgrows that.
 type bodySizes struct{ last atomic.Int64 }
 
+const firstRead = 16 << 10
+
 func (s *bodySizes) readAll(resp *http.Response) ([]byte, error) {
-	size := resp.ContentLength
-	if size <= 0 || size >= 1<<30 {
-		size = s.last.Load() + s.last.Load()/8
+	want := resp.ContentLength
+	if want <= 0 || want >= 1<<30 {
+		want = 0
 	}
-	if size <= 0 {
-		return io.ReadAll(resp.Body)
+	est := s.last.Load()
+	est += est / 8
+	size := want
+	if size == 0 {
+		size = min(est, firstRead)
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
-	_, err := buf.ReadFrom(resp.Body)
+	buf := make([]byte, 0, max(size, 512)+bytes.MinRead)
+	var err error
+	for {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, max(int(est)-len(buf), cap(buf)))
+		}
+		var n int
+		n, err = resp.Body.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			break
+		}
+	}
 	// Decay towards the newest size so one huge page does not fix every
 	// later buffer at its size.
-	n := int64(buf.Len())
+	n := int64(len(buf))
 	if last := s.last.Load(); n >= last {
 		s.last.Store(n)
 	} else {
 		s.last.Store(last - (last-n)/4)
 	}
-	return buf.Bytes(), err
+	return buf, err
 }
 
 // cleanNetError drops the URL (which may carry secrets in its query) from a
