@@ -325,7 +325,16 @@ func validDate(y, m, d int) bool {
 
 // parseISODate parses YYYY-MM-DD into days since the epoch.
 func parseISODate(s string) (int64, bool) {
-	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+	if len(s) != 10 {
+		return 0, false
+	}
+	return parseDays(s)
+}
+
+// parseDays parses the YYYY-MM-DD that s starts with into days since the
+// epoch.
+func parseDays(s string) (int64, bool) {
+	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
 		return 0, false
 	}
 	y, ok1 := digits(s, 0, 4)
@@ -384,13 +393,11 @@ func parseClockPrefix(s string) (us int64, n int, ok bool) {
 // into µs since the epoch, by hand because it runs per string value.
 // Plain dates and times are not date-times.
 func parseISODateTime(s string) (int64, bool) {
-	if len(s) < 16 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ' && s[10] != 't') {
+	if len(s) < 16 || (s[10] != 'T' && s[10] != ' ' && s[10] != 't') {
 		return 0, false
 	}
-	y, ok1 := digits(s, 0, 4)
-	m, ok2 := digits(s, 5, 2)
-	d, ok3 := digits(s, 8, 2)
-	if !ok1 || !ok2 || !ok3 || !validDate(y, m, d) {
+	days, ok := parseDays(s)
+	if !ok {
 		return 0, false
 	}
 	clock, n, ok := parseClockPrefix(s[11:])
@@ -434,5 +441,5 @@ func parseISODateTime(s string) (int64, bool) {
 	default:
 		return 0, false
 	}
-	return daysFromCivil(y, m, d)*86400e6 + clock - off, true
+	return days*86400e6 + clock - off, true
 }

@@ -445,35 +445,6 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 	return nil
 }
 
-// familyTables lists the tables whose root is root, from the schema and the
-// load's snapshots.
-func (l *load) familyTables(s *arrowbuf.Schema, root string) []string {
-	var out []string
-	add := func(t *arrowbuf.Table) {
-		if t.Name == root || slices.Contains(out, t.Name) {
-			return
-		}
-		if r := l.tabs.RootOf(t); r != nil && r.Name == root {
-			out = append(out, t.Name)
-		}
-	}
-	if s != nil {
-		for _, t := range s.Tables() {
-			add(t)
-		}
-	}
-	if l.req.Schema != nil && l.req.Schema != s {
-		for _, t := range l.req.Schema.Tables() {
-			add(t)
-		}
-	}
-	for _, t := range l.tabs.Snaps {
-		add(t)
-	}
-	slices.Sort(out)
-	return out
-}
-
 func (l *load) commitMerges(ctx context.Context, s *arrowbuf.Schema) error {
 	ds := l.req.Dataset
 	roots := make([]string, 0, len(l.families))
@@ -494,7 +465,7 @@ func (l *load) commitMerges(ctx context.Context, s *arrowbuf.Schema) error {
 		target := l.h.q(ds, r)
 		stg := quote(tempCatalog) + "." + qualify("main", r)
 		rootStaged := slices.Contains(fam.staged, r)
-		nested := l.familyTables(s, r)
+		nested := l.tabs.Nested(r, s, l.req.Schema)
 		// Delete target rows (and their nested rows) matched by a key.
 		for _, keys := range [][]string{pk, mk} {
 			if len(keys) == 0 || !rootStaged {
@@ -579,7 +550,7 @@ func (l *load) commitTruncate(ctx context.Context, c flow.Commit) error {
 	todo := slices.Clone(c.Truncate)
 	for _, t := range l.replaced {
 		if snap := l.tabs.Lookup(t); snap != nil && snap.Parent == "" {
-			todo = append(todo, l.familyTables(c.Schema, t)...)
+			todo = append(todo, l.tabs.Nested(t, c.Schema, l.req.Schema)...)
 		}
 	}
 	return l.truncate(ctx, todo)

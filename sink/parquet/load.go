@@ -343,31 +343,6 @@ func (l *load) finish(table string) error {
 	return nil
 }
 
-// familyTables lists the tables whose root is root (root excluded).
-func (l *load) familyTables(s *arrowbuf.Schema, root string) []string {
-	var out []string
-	add := func(t *arrowbuf.Table) {
-		if t.Name == root || slices.Contains(out, t.Name) {
-			return
-		}
-		if r := l.tabs.RootOf(t); r != nil && r.Name == root {
-			out = append(out, t.Name)
-		}
-	}
-	for _, sc := range []*arrowbuf.Schema{s, l.req.Schema} {
-		if sc != nil {
-			for _, t := range sc.Tables() {
-				add(t)
-			}
-		}
-	}
-	for _, t := range l.tabs.Snaps {
-		add(t)
-	}
-	slices.Sort(out)
-	return out
-}
-
 // Commit finishes the files and publishes the load:
 //
 //  1. staged data files are renamed into their table folders (invisible to
@@ -407,7 +382,7 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 	for t := range l.replaced {
 		empty[t] = true
 		if snap := l.tabs.Lookup(t); snap != nil && snap.Parent == "" {
-			for _, n := range l.familyTables(c.Schema, t) {
+			for _, n := range l.tabs.Nested(t, c.Schema, l.req.Schema) {
 				empty[n] = true
 			}
 		}

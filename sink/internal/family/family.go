@@ -3,7 +3,11 @@
 // destinations use it while a load runs.
 package family
 
-import "github.com/sluicehq/sluice/arrowbuf"
+import (
+	"slices"
+
+	"github.com/sluicehq/sluice/arrowbuf"
+)
 
 // Tables finds table snapshots during a load: the run's live schema first,
 // then the snapshots that arrived with batches (a load may run without a
@@ -47,4 +51,31 @@ func Disposition(t, root *arrowbuf.Table) arrowbuf.WriteDisposition {
 		return t.WriteDisposition
 	}
 	return arrowbuf.Append
+}
+
+// Nested lists, sorted, the tables whose root is root (root excluded), from
+// the given schemas (nil ones skipped) and the load's snapshots: a table
+// may be known to one and not the others.
+func (ts *Tables) Nested(root string, schemas ...*arrowbuf.Schema) []string {
+	var out []string
+	add := func(t *arrowbuf.Table) {
+		if t.Name == root || slices.Contains(out, t.Name) {
+			return
+		}
+		if r := ts.RootOf(t); r != nil && r.Name == root {
+			out = append(out, t.Name)
+		}
+	}
+	for _, sc := range schemas {
+		if sc != nil {
+			for _, t := range sc.Tables() {
+				add(t)
+			}
+		}
+	}
+	for _, t := range ts.Snaps {
+		add(t)
+	}
+	slices.Sort(out)
+	return out
 }
