@@ -69,9 +69,12 @@ func WithPreserveInsertionOrder(on bool) Option { return func(d *Destination) { 
 // in (DuckDB's memory_limit, e.g. "256MB"; "" leaves DuckDB's default of 80%
 // of RAM). DuckDB otherwise keeps every block a load writes cached, so a
 // load's memory would grow with its size; past the limit it evicts written
-// blocks and spills to a temp file. Merges at commit, which join the whole
-// load against the table, run under DuckDB's default instead. Default
-// 128MB.
+// blocks and spills to a temp file. The limit is a floor: an insert also
+// holds about one row group (122,880 rows) per thread that DuckDB cannot
+// evict, so the load raises the limit for wide rows (measured: 400 text
+// columns need ~1GB on 2 threads), never above DuckDB's default. Merges at
+// commit, which join the whole load against the table, and file imports
+// run under DuckDB's default. Default 128MB.
 func WithMemoryLimit(limit string) Option { return func(d *Destination) { d.memoryLimit = limit } }
 
 // Destination loads into one DuckDB file. It is safe for concurrent use and
@@ -176,10 +179,13 @@ var lockHolder = regexp.MustCompile(`Conflicting lock is held in (.+?) \(PID (\d
 type handle struct {
 	path    string
 	catalog string // the file's catalog name, to qualify every table
-	memory  string // DuckDB's own memory_limit, read before any load sets one
-	conn    *duckdb.Connector
-	db      *sql.DB
-	refs    int
+	// memoryBytes is DuckDB's own memory_limit, read before any load sets
+	// one; threads is DuckDB's thread count.
+	memoryBytes int64
+	threads     int
+	conn        *duckdb.Connector
+	db          *sql.DB
+	refs        int
 }
 
 var handles = struct {
@@ -216,7 +222,13 @@ func acquire(path string) (*handle, error) {
 		_ = c.Close()
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
 	}
-	if err := h.db.QueryRow("SELECT current_database(), current_setting('memory_limit')").Scan(&h.catalog, &h.memory); err != nil {
+	var memory string
+	err = h.db.QueryRow("SELECT current_database(), current_setting('memory_limit'), current_setting('threads')").
+		Scan(&h.catalog, &memory, &h.threads)
+	if err == nil {
+		h.memoryBytes, err = parseSize(memory)
+	}
+	if err != nil {
 		_ = h.db.Close()
 		_ = c.Close()
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)

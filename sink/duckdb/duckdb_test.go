@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/sink/duckdb"
@@ -266,5 +270,49 @@ func TestMergeAboveMemoryLimit(t *testing.T) {
 	}
 	if counts["items"] != n || counts["items__tags"] != 2*n {
 		t.Errorf("after two merges: %v, want %d items and %d tags", counts, n, 2*n)
+	}
+}
+
+// DuckDB keeps a row group per thread in memory while it inserts, memory
+// it cannot evict: rows wider than the memory limit allows must still load.
+func TestWideRowsAboveMemoryLimit(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads 250,000 rows of 40 columns")
+	}
+	const rows, cols, batch = 250_000, 40, 25_000
+	res := flow.NewResource("wide", func(ctx context.Context, yield flow.Yield) error {
+		fields := make([]arrow.Field, cols)
+		for c := range fields {
+			fields[c] = arrow.Field{Name: fmt.Sprintf("c%d", c), Type: arrow.BinaryTypes.String}
+		}
+		b := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(fields, nil))
+		defer b.Release()
+		for start := 0; start < rows; start += batch {
+			for i := start; i < start+batch; i++ {
+				for c := range cols {
+					b.Field(c).(*array.StringBuilder).Append(strconv.Itoa(i*cols + c))
+				}
+			}
+			if err := yield(flow.RecordBatch(b.NewRecordBatch())); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, m := range []duckdb.InsertMethod{duckdb.InsertParquet, duckdb.InsertScan} {
+		t.Run(m.String(), func(t *testing.T) {
+			dest := newDest(t, duckdb.WithMemoryLimit("16MB"), duckdb.WithInsertMethod(m))
+			p, err := flow.NewPipeline("wide", dest, flow.PipelinesDir(t.TempDir()), flow.Dataset("d"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			info, err := p.Run(context.Background(), res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.RowCounts["wide"] != rows {
+				t.Errorf("row counts %v, want %d", info.RowCounts, rows)
+			}
+		})
 	}
 }

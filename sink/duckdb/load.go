@@ -52,6 +52,7 @@ type load struct {
 	pending     map[string]*pendingInsert
 	pendingKeys []string
 	pendingRows int64
+	memLimit    int64 // the transaction's memory_limit in bytes
 }
 
 // pendingInsert is records for one INSERT statement.
@@ -108,6 +109,10 @@ func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Loa
 			l.close()
 			return nil, fmt.Errorf("duckdb: begin load into %s: %w", d.path, err)
 		}
+	}
+	if l.memLimit, err = memoryLimitBytes(ctx, conn); err != nil {
+		l.close()
+		return nil, fmt.Errorf("duckdb: begin load into %s: %w", d.path, err)
 	}
 	removeStrayStages(d.path)
 	// Refresh and replace: tables dropped or emptied before any row of this
@@ -266,6 +271,10 @@ func (l *load) write(ctx context.Context, t *arrowbuf.Table, b arrowbuf.TableBat
 	}
 	target := quote(catalog) + "." + qualify(schema, t.Name)
 	if l.d.method == InsertAppender {
+		// The appender fills one row group at a time on this connection.
+		if err := l.fitMemory(ctx, insertNeed(rowBytes(b.Record), 1)); err != nil {
+			return err
+		}
 		return insertAppender(ctx, l.conn, catalog, schema, t.Name, cols, t.Columns, b.Record, seq)
 	}
 	key := target + "\x00" + b.Record.Schema().String()
@@ -291,7 +300,7 @@ func (l *load) write(ctx context.Context, t *arrowbuf.Table, b arrowbuf.TableBat
 		if p.stage.rows >= stageRows {
 			st := p.stage
 			p.stage = nil
-			return st.insert(ctx, l.conn, p.target, p.cols, p.casts)
+			return l.insertStaged(ctx, st, p)
 		}
 		return nil
 	}
@@ -315,13 +324,19 @@ func (l *load) flush(ctx context.Context) error {
 			st := p.stage
 			p.stage = nil
 			if err == nil {
-				err = st.insert(ctx, l.conn, p.target, p.cols, p.casts)
+				err = l.insertStaged(ctx, st, p)
 			} else {
 				st.abort()
 			}
 		}
 		if err == nil && len(p.recs) > 0 {
-			err = insertScan(ctx, l.conn, p.target, p.cols, p.casts, p.recs, p.seqBases)
+			var width int64
+			for _, r := range p.recs {
+				width = max(width, rowBytes(r))
+			}
+			if err = l.fitMemory(ctx, insertNeed(width, l.h.threads)); err == nil {
+				err = insertScan(ctx, l.conn, p.target, p.cols, p.casts, p.recs, p.seqBases)
+			}
 		}
 		for _, r := range p.recs {
 			r.Release()
@@ -419,7 +434,7 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 		// not all of that spills, so a limit sized for streaming inserts
 		// can fail them (measured: 2M rows with children at 128MB). They
 		// run with DuckDB's own default limit.
-		if err := l.exec(ctx, "SET memory_limit = '"+strings.ReplaceAll(l.h.memory, "'", "")+"'"); err != nil {
+		if err := l.fitMemory(ctx, l.h.memoryBytes); err != nil {
 			return fmt.Errorf("duckdb: commit load %s: %w", l.req.LoadID, err)
 		}
 	}
@@ -695,6 +710,10 @@ func (l *load) importFile(ctx context.Context, t *arrowbuf.Table, f *arrowbuf.Im
 		from = "read_json(" + lit + ", format = 'newline_delimited')"
 	default:
 		return fmt.Errorf("unknown file format %q (want csv, parquet or jsonl)", f.Format)
+	}
+	// A file's rows may be of any width: DuckDB's default limit applies.
+	if err := l.fitMemory(ctx, l.h.memoryBytes); err != nil {
+		return err
 	}
 	ds := l.req.Dataset
 	if len(t.Columns) > 0 {

@@ -31,6 +31,8 @@ type stagedFile struct {
 	f    *os.File
 	w    *pqarrow.FileWriter
 	rows int64
+	// rowBytes is the widest batch's estimated row size in DuckDB.
+	rowBytes int64
 }
 
 // stagePattern names the staged files of the database at dbPath; only the
@@ -80,6 +82,7 @@ func (s *stagedFile) write(rec arrow.RecordBatch) error {
 		return fmt.Errorf("stage parquet: %w", err)
 	}
 	s.rows += rec.NumRows()
+	s.rowBytes = max(s.rowBytes, rowBytes(rec))
 	return nil
 }
 
@@ -104,4 +107,14 @@ func (s *stagedFile) abort() {
 func (s *stagedFile) remove() {
 	_ = os.Remove(s.path)
 	liveStages.Delete(s.path)
+}
+
+// insertStaged inserts a staged file after fitting the memory limit to its
+// rows; the file is removed either way.
+func (l *load) insertStaged(ctx context.Context, st *stagedFile, p *pendingInsert) error {
+	if err := l.fitMemory(ctx, insertNeed(st.rowBytes, l.h.threads)); err != nil {
+		st.abort()
+		return err
+	}
+	return st.insert(ctx, l.conn, p.target, p.cols, p.casts)
 }
