@@ -233,6 +233,7 @@ func acquire(path string) (*handle, error) {
 		_ = c.Close()
 		return nil, fmt.Errorf("duckdb: open %s: %w", path, err)
 	}
+	returnFreedMemory()
 	handles.m[path] = h
 	return h, nil
 }

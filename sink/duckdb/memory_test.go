@@ -1,6 +1,9 @@
 package duckdb
 
-import "testing"
+import (
+	"runtime"
+	"testing"
+)
 
 func TestParseSize(t *testing.T) {
 	for _, c := range []struct {
@@ -29,5 +32,14 @@ func TestInsertNeedGrowsWithWidth(t *testing.T) {
 	// (measured to need about 1GB on 2 threads) do not.
 	if narrow > 128<<20 || wide < 1<<30 {
 		t.Errorf("insertNeed: narrow %d MiB, wide %d MiB", narrow>>20, wide>>20)
+	}
+}
+
+func TestReturnFreedMemory(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("DuckDB uses jemalloc on Linux only")
+	}
+	if !returnFreedMemory() {
+		t.Error("DuckDB's jemalloc (duckdb_je_mallctl) not found in the linked DuckDB")
 	}
 }
