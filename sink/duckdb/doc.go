@@ -33,7 +33,7 @@
 //   - Commit writes _dlt_version, _dlt_pipeline_state and _dlt_loads with
 //     dlt's columns, drops Commit.Drop tables and commits.
 //   - Write owns and releases the record in every case, also on error.
-//   - Memory: a load streams under WithMemoryLimit (default 128MB), raised
+//   - Memory: a load streams under WithMemoryLimit (default 64MB), raised
 //     for inserts of wide rows to what DuckDB's in-flight row groups need
 //     and, for merges and file imports, to DuckDB's own default. Opening a
 //     file sets DuckDB's jemalloc (Linux builds) to return freed pages at

@@ -74,7 +74,7 @@ func WithPreserveInsertionOrder(on bool) Option { return func(d *Destination) { 
 // evict, so the load raises the limit for wide rows (measured: 400 text
 // columns need ~1GB on 2 threads), never above DuckDB's default. Merges at
 // commit, which join the whole load against the table, and file imports
-// run under DuckDB's default. Default 128MB.
+// run under DuckDB's default. Default 64MB.
 func WithMemoryLimit(limit string) Option { return func(d *Destination) { d.memoryLimit = limit } }
 
 // Destination loads into one DuckDB file. It is safe for concurrent use and
@@ -94,7 +94,7 @@ func New(path string, opts ...Option) *Destination {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	d := &Destination{path: path, mem: memory.DefaultAllocator, memoryLimit: "128MB", method: InsertParquet}
+	d := &Destination{path: path, mem: memory.DefaultAllocator, memoryLimit: "64MB", method: InsertParquet}
 	for _, o := range opts {
 		o(d)
 	}

@@ -67,7 +67,7 @@ func main() {
 	repeat := flag.Int("repeat", 3, "runs of each measurement; the table shows the median by rate (peak RSS: the highest)")
 	phase := flag.String("phase", "", "internal: run one measurement and print JSON")
 	shape := flag.String("shape", "flat", "internal: the shape of -phase")
-	flag.StringVar(&memLimit, "duckdb-memory", "128MB", "DuckDB memory_limit during loads (the destination's default)")
+	flag.StringVar(&memLimit, "duckdb-memory", "64MB", "DuckDB memory_limit during loads (the destination's default)")
 	flag.StringVar(&insert, "insert", "parquet", "DuckDB insert method: parquet (the default), scan or appender")
 	flag.IntVar(&batchRows, "batch-rows", 0, "rows per record batch (0: the pipeline default)")
 	flag.IntVar(&workers, "workers", 0, "normalizer goroutines (0: the pipeline default)")
