@@ -42,7 +42,7 @@ type client struct {
 	retry       Retry
 	concurrency int
 	log         *slog.Logger
-	parsers     fastjson.ParserPool
+	parsers     parserList
 	sleep       func(ctx context.Context, d time.Duration) error
 }
 
@@ -52,7 +52,7 @@ type client struct {
 const DefaultMaxConcurrency = 50
 
 func newClient(cc ClientConfig, hc *http.Client, log *slog.Logger) (*client, error) {
-	c := &client{headers: cc.Headers, log: log, retry: cc.Retry.withDefaults(), concurrency: cc.MaxConcurrency, sleep: sleepCtx}
+	c := &client{headers: cc.Headers, log: log, retry: cc.Retry.withDefaults(), concurrency: cc.MaxConcurrency, sleep: sleepCtx, parsers: newParserList()}
 	if cc.BaseURL != "" {
 		u, err := url.Parse(cc.BaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -127,7 +127,7 @@ type page struct {
 
 func (p *page) release(c *client) {
 	if p.parser != nil {
-		c.parsers.Put(p.parser)
+		c.parsers.Put(p.parser, len(p.resp.Body))
 		p.parser = nil
 	}
 }

@@ -990,7 +990,9 @@ func (e *endpoint) emit(p *page, rows []*fastjson.Value, extra []extraField, yie
 		extraParser := e.c.parsers.Get()
 		vals := make([]*fastjson.Value, 0, len(extra))
 		keys := make([]string, 0, len(extra))
+		parsed := 0
 		for _, x := range extra {
+			parsed = max(parsed, len(x.raw))
 			v, err := extraParser.ParseBytes(x.raw)
 			if err != nil {
 				continue
@@ -998,7 +1000,7 @@ func (e *endpoint) emit(p *page, rows []*fastjson.Value, extra []extraField, yie
 			vals = append(vals, deepCopy(arena, v))
 			keys = append(keys, x.key)
 		}
-		e.c.parsers.Put(extraParser)
+		e.c.parsers.Put(extraParser, parsed)
 		for _, r := range rows {
 			if r.Type() != fastjson.TypeObject {
 				continue
