@@ -43,6 +43,7 @@ type client struct {
 	concurrency int
 	log         *slog.Logger
 	parsers     parserList
+	bodies      *bodySizes // the transport's, which reads every body
 	sleep       func(ctx context.Context, d time.Duration) error
 }
 
@@ -98,6 +99,8 @@ func newClient(cc ClientConfig, hc *http.Client, log *slog.Logger) (*client, err
 		limiter: lim,
 		sleep:   func(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) },
 	}
+	rt.sizes.free = make(chan []byte, bodiesKept)
+	c.bodies = &rt.sizes
 	c.http = &http.Client{Transport: rt, Jar: jar, CheckRedirect: redirect}
 	return c, nil
 }
@@ -122,13 +125,21 @@ func (c *client) resolve(path string) (*url.URL, error) {
 type page struct {
 	resp    *Response
 	parser  *fastjson.Parser
+	buf     []byte // the buffer the transport read the body into
 	ignored bool
 }
 
+// release returns the parser and the body's buffer for reuse: the parsed
+// values live in the parser's copy of the body, and nothing reads the
+// response after its rows are released.
 func (p *page) release(c *client) {
 	if p.parser != nil {
 		c.parsers.Put(p.parser, len(p.resp.Body))
 		p.parser = nil
+	}
+	if p.buf != nil {
+		c.bodies.put(p.buf)
+		p.buf = nil
 	}
 }
 
@@ -234,6 +245,9 @@ func (c *client) fetch(ctx context.Context, r *Request, auth Auth, actions []Res
 			return nil, &HTTPError{StatusCode: resp.StatusCode, Method: hr.Method, Path: r.URL.Path}
 		}
 		p := &page{resp: resp}
+		if _, ok := hresp.Body.(bufferedBody); ok {
+			p.buf = data
+		}
 		if resp.StatusCode == http.StatusNoContent || len(bytes.TrimSpace(resp.Body)) == 0 {
 			return p, nil
 		}

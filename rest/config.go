@@ -140,7 +140,9 @@ type ResponseAction struct {
 }
 
 // Response is what response hooks and paginators see of one response.
-// Hooks may change StatusCode, Header and Body.
+// Hooks may change StatusCode, Header and Body. Body's buffer is reused for
+// a later response once the page's rows are loaded: a hook or paginator
+// that keeps the bytes beyond its call must copy them.
 type Response struct {
 	StatusCode int
 	Header     http.Header

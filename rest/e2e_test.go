@@ -217,3 +217,36 @@ func TestE2EIncrementalTwoRuns(t *testing.T) {
 		})
 	}
 }
+
+// Body buffers are reused once a page's rows are released: every value
+// loaded must come from its own page, never from a later body read into a
+// reused buffer (poisoned here when put back).
+func TestE2EReusedBodies(t *testing.T) {
+	poisonBodies = true
+	defer func() { poisonBodies = false }()
+	const pages, per = 60, 200
+	pad := strings.Repeat("x", 100) // pages above the smallest kept buffer
+	srv := serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+		p := atoi(r.URL.Query().Get("page"), 0)
+		rows := make([]map[string]any, per)
+		for i := range rows {
+			id := p*per + i
+			rows[i] = map[string]any{"id": id, "name": fmt.Sprintf("item %d %s", id, pad), "tags": []string{fmt.Sprint("t", id)}}
+		}
+		body := map[string]any{"data": rows}
+		if p+1 < pages {
+			body["next"] = fmt.Sprintf("%s/items?page=%d", "http://"+r.Host, p+1)
+		}
+		writeJSON(w, body)
+	}})
+	cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":{"type":"json_link","next_url_path":"next"}},"resources":["items"]}`, srv.URL))
+	e := newE2E(t)
+	e.run(cfg)
+	want := fmt.Sprintf("%d|%d|0", pages*per, pages*per)
+	if got := e.query(`SELECT count(*), count(DISTINCT id), count(*) FILTER (WHERE name <> 'item ' || id || ' ` + pad + `') FROM rest_e2e_dataset.items`); got[0] != want {
+		t.Errorf("items: count, distinct ids, wrong names = %v, want %s", got, want)
+	}
+	if got := e.query(`SELECT count(*) FILTER (WHERE t.value <> 't' || i.id) FROM rest_e2e_dataset.items__tags t JOIN rest_e2e_dataset.items i ON t._dlt_parent_id = i._dlt_id`); got[0] != "0" {
+		t.Errorf("tags not matching their item: %v", got)
+	}
+}

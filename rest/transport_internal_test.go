@@ -26,3 +26,28 @@ func TestBodySizesReadAll(t *testing.T) {
 		t.Fatalf("declared length: %q, %v", got, err)
 	}
 }
+
+func TestBodySizesKeepsBuffers(t *testing.T) {
+	s := &bodySizes{free: make(chan []byte, bodiesKept)}
+	page := make([]byte, 0, 64<<10)
+	s.put(page)
+	if got := s.newBuffer(32 << 10); cap(got) != cap(page) || &got[:1][0] != &page[:1][0] {
+		t.Error("a kept buffer big enough was not reused")
+	}
+	for _, c := range []struct {
+		name string
+		size int
+	}{{"small", firstRead - 1}, {"big", bigBody + 1}} {
+		s.put(make([]byte, 0, c.size))
+		if len(s.free) != 0 {
+			t.Errorf("%s buffer (%d bytes) was kept", c.name, c.size)
+			<-s.free
+		}
+	}
+	s.put(page)
+	if got := s.newBuffer(128 << 10); cap(got) < 128<<10 {
+		t.Errorf("newBuffer(128KiB) has capacity %d", cap(got))
+	}
+	var none *bodySizes
+	none.put(page) // a client without a transport's list keeps nothing
+}
