@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -285,19 +286,7 @@ func copyFile(src, dst string) error {
 		return err
 	}
 	defer in.Close()
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	if err := out.Sync(); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return writeSynced(dst, in)
 }
 
 func (l *load) write(table string, rec arrow.RecordBatch) error {
@@ -602,12 +591,15 @@ func mkTableDir(dir string) error {
 	return touch(filepath.Join(dir, initFile))
 }
 
-func writeFileSync(p string, b []byte) error {
+func writeFileSync(p string, b []byte) error { return writeSynced(p, bytes.NewReader(b)) }
+
+// writeSynced writes r to a new file at p and syncs it to disk.
+func writeSynced(p string, r io.Reader) error {
 	f, err := os.Create(p)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(b); err != nil {
+	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
 		return err
 	}
