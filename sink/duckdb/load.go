@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/sink/internal/family"
+	"github.com/sluicehq/sluice/sink/internal/loadstate"
 )
 
 // schemaEngineVersion is dlt's schema engine version stored in _dlt_version.
@@ -33,13 +34,12 @@ type mergeFamily struct {
 }
 
 type load struct {
+	loadstate.State // Begin's context, end and first failure
+
 	d      *Destination
 	h      *handle
 	conn   *sql.Conn
 	req    flow.LoadRequest
-	ctx    context.Context // Begin's context: cancelling it fails the load
-	done   bool
-	err    error               // first failure; the load can only roll back
 	tables map[string][]string // "catalog.schema.table" -> known columns
 	tabs   family.Tables
 	// emptied tables of replace families this load.
@@ -89,7 +89,7 @@ func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Loa
 		return nil, fmt.Errorf("duckdb: begin load into %s: %w", d.path, err)
 	}
 	l := &load{
-		d: d, h: h, conn: conn, req: req, ctx: ctx,
+		d: d, h: h, conn: conn, req: req, State: loadstate.State{Name: "duckdb", Ctx: ctx},
 		tables:   map[string][]string{},
 		tabs:     family.Tables{Schema: req.Schema, Snaps: map[string]*arrowbuf.Table{}},
 		emptied:  map[string]bool{},
@@ -135,30 +135,6 @@ func (l *load) exec(ctx context.Context, q string, args ...any) error {
 	return err
 }
 
-// fail records the first failure and returns err.
-func (l *load) fail(err error) error {
-	if l.err == nil {
-		l.err = err
-	}
-	return err
-}
-
-func (l *load) check(ctx context.Context) error {
-	if l.done {
-		return errors.New("duckdb: load already ended")
-	}
-	if l.err != nil {
-		return fmt.Errorf("duckdb: load failed earlier: %w", l.err)
-	}
-	if err := context.Cause(l.ctx); err != nil {
-		return l.fail(err)
-	}
-	if err := context.Cause(ctx); err != nil {
-		return l.fail(err)
-	}
-	return nil
-}
-
 func keysOf(t *arrowbuf.Table) (pk, mk []string) {
 	for _, c := range t.Columns {
 		if c.PrimaryKey {
@@ -179,21 +155,21 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 			rec.Release()
 		}
 	}()
-	if err := l.check(ctx); err != nil {
+	if err := l.Check(ctx); err != nil {
 		return err
 	}
 	if b.File != nil && b.Table != nil {
 		if err := l.importFile(ctx, b.Table, b.File); err != nil {
-			return l.fail(fmt.Errorf("duckdb: import %s into %s.%s: %w", b.File.Path, l.req.Dataset, b.Table.Name, err))
+			return l.Fail(fmt.Errorf("duckdb: import %s into %s.%s: %w", b.File.Path, l.req.Dataset, b.Table.Name, err))
 		}
 		return nil
 	}
 	if b.Table == nil || b.Record == nil {
-		return l.fail(errors.New("duckdb: write: batch without table or record"))
+		return l.Fail(errors.New("duckdb: write: batch without table or record"))
 	}
 	t := b.Table
 	if int(b.Record.NumCols()) != len(t.Columns) {
-		return l.fail(fmt.Errorf("duckdb: write %s: record has %d columns, table snapshot %d", t.Name, b.Record.NumCols(), len(t.Columns)))
+		return l.Fail(fmt.Errorf("duckdb: write %s: record has %d columns, table snapshot %d", t.Name, b.Record.NumCols(), len(t.Columns)))
 	}
 	if prev := l.tabs.Snaps[t.Name]; prev == nil || len(t.Columns) >= len(prev.Columns) {
 		l.tabs.Snaps[t.Name] = t
@@ -203,7 +179,7 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 		if cerr := context.Cause(ctx); cerr != nil {
 			err = cerr
 		}
-		return l.fail(fmt.Errorf("duckdb: write table %s.%s: %w", l.req.Dataset, t.Name, err))
+		return l.Fail(fmt.Errorf("duckdb: write table %s.%s: %w", l.req.Dataset, t.Name, err))
 	}
 	return nil
 }
@@ -413,7 +389,7 @@ func (l *load) ensureTable(ctx context.Context, catalog, schema string, t *arrow
 // Commit applies staged merges, truncations and drops, writes the system
 // tables and commits the transaction.
 func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
-	if err := l.check(ctx); err != nil {
+	if err := l.Check(ctx); err != nil {
 		_ = l.Rollback()
 		return err
 	}
@@ -422,7 +398,7 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 			if cerr := context.Cause(ctx); cerr != nil {
 				err = fmt.Errorf("duckdb: commit load %s: %w", l.req.LoadID, cerr)
 			}
-			l.err = err
+			l.Err = err
 			_ = l.Rollback()
 		}
 	}()
@@ -455,7 +431,7 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 	if err := l.exec(ctx, "COMMIT"); err != nil {
 		return fmt.Errorf("duckdb: commit load %s: %w", l.req.LoadID, err)
 	}
-	l.done = true
+	l.Done = true
 	l.close()
 	return nil
 }
@@ -658,10 +634,10 @@ func uniqID() string {
 
 // Rollback discards the load. It is a no-op after Commit.
 func (l *load) Rollback() error {
-	if l.done {
+	if l.Done {
 		return nil
 	}
-	l.done = true
+	l.Done = true
 	var err error
 	if l.conn != nil {
 		if _, rerr := l.conn.ExecContext(context.Background(), "ROLLBACK"); rerr != nil && !strings.Contains(rerr.Error(), "no transaction") {

@@ -31,6 +31,7 @@ import (
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/sink/internal/family"
+	"github.com/sluicehq/sluice/sink/internal/loadstate"
 )
 
 // schemaEngineVersion is dlt's schema engine version stored in _dlt_version.
@@ -44,13 +45,12 @@ var active = struct {
 }{m: map[string]bool{}}
 
 type load struct {
+	loadstate.State // Begin's context, end and first failure
+
 	d       *Destination
 	req     flow.LoadRequest
-	ctx     context.Context // Begin's context: cancelling it fails the load
 	dsDir   string
 	staging string
-	done    bool
-	err     error // first failure; the load can only roll back
 	tabs    family.Tables
 	writers map[string]*fileWriter // open file per table
 	// files are the finished data files of each table, in staging.
@@ -90,7 +90,7 @@ func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Loa
 	}
 	active.m[staging] = true
 	return &load{
-		d: d, req: req, ctx: ctx, dsDir: dsDir, staging: staging,
+		d: d, req: req, State: loadstate.State{Name: "parquet", Ctx: ctx}, dsDir: dsDir, staging: staging,
 		tabs:     family.Tables{Schema: req.Schema, Snaps: map[string]*arrowbuf.Table{}},
 		writers:  map[string]*fileWriter{},
 		files:    map[string][]string{},
@@ -164,30 +164,6 @@ func fileID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// fail records the first failure and returns err.
-func (l *load) fail(err error) error {
-	if l.err == nil {
-		l.err = err
-	}
-	return err
-}
-
-func (l *load) check(ctx context.Context) error {
-	if l.done {
-		return errors.New("parquet: load already ended")
-	}
-	if l.err != nil {
-		return fmt.Errorf("parquet: load failed earlier: %w", l.err)
-	}
-	if err := context.Cause(l.ctx); err != nil {
-		return l.fail(err)
-	}
-	if err := context.Cause(ctx); err != nil {
-		return l.fail(err)
-	}
-	return nil
-}
-
 // Write appends the record as one row group to the table's current file,
 // starting a new file when the record's columns differ from the file's or
 // the file reached the rotation limits.
@@ -195,31 +171,31 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 	if b.Record != nil {
 		defer b.Record.Release()
 	}
-	if err := l.check(ctx); err != nil {
+	if err := l.Check(ctx); err != nil {
 		return err
 	}
 	if b.File != nil && b.Table != nil {
 		if err := l.importFile(ctx, b.Table, b.File); err != nil {
-			return l.fail(fmt.Errorf("parquet: import %s into %s.%s: %w", b.File.Path, l.req.Dataset, b.Table.Name, err))
+			return l.Fail(fmt.Errorf("parquet: import %s into %s.%s: %w", b.File.Path, l.req.Dataset, b.Table.Name, err))
 		}
 		return nil
 	}
 	if b.Table == nil || b.Record == nil {
-		return l.fail(errors.New("parquet: write: batch without table or record"))
+		return l.Fail(errors.New("parquet: write: batch without table or record"))
 	}
 	t := b.Table
 	if err := checkName("table", t.Name); err != nil {
-		return l.fail(err)
+		return l.Fail(err)
 	}
 	if int(b.Record.NumCols()) != len(t.Columns) {
-		return l.fail(fmt.Errorf("parquet: write %s: record has %d columns, table snapshot %d", t.Name, b.Record.NumCols(), len(t.Columns)))
+		return l.Fail(fmt.Errorf("parquet: write %s: record has %d columns, table snapshot %d", t.Name, b.Record.NumCols(), len(t.Columns)))
 	}
 	if prev := l.tabs.Snaps[t.Name]; prev == nil || len(t.Columns) >= len(prev.Columns) {
 		l.tabs.Snaps[t.Name] = t
 	}
 	l.track(t)
 	if err := l.write(t.Name, b.Record); err != nil {
-		return l.fail(fmt.Errorf("parquet: write table %s.%s: %w", l.req.Dataset, t.Name, err))
+		return l.Fail(fmt.Errorf("parquet: write table %s.%s: %w", l.req.Dataset, t.Name, err))
 	}
 	return nil
 }
@@ -341,13 +317,13 @@ func (l *load) finish(table string) error {
 //  3. the _dlt_pipeline_state and _dlt_version files are renamed into place;
 //  4. the _dlt_loads file is renamed into place: the commit point.
 func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
-	if err := l.check(ctx); err != nil {
+	if err := l.Check(ctx); err != nil {
 		_ = l.Rollback()
 		return err
 	}
 	defer func() {
 		if err != nil {
-			l.err = err
+			l.Err = err
 			_ = l.Rollback()
 		}
 	}()
@@ -425,7 +401,7 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 	if err := context.Cause(ctx); err != nil {
 		return wrap("cancelled", err)
 	}
-	if err := context.Cause(l.ctx); err != nil {
+	if err := context.Cause(l.Ctx); err != nil {
 		return wrap("cancelled", err)
 	}
 	if err := touch(filepath.Join(l.dsDir, initFile)); err != nil {
@@ -463,7 +439,7 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 			return wrap(s.table, err)
 		}
 	}
-	l.done = true
+	l.Done = true
 	// Committed (the _dlt_loads file is in place): delete what the load
 	// superseded. A failure here leaves files readers already ignore; the
 	// next Begin deletes them.
@@ -551,10 +527,10 @@ func (l *load) hasVersion(schemaName, hash string) bool {
 
 // Rollback removes the load's staging folder. It is a no-op after Commit.
 func (l *load) Rollback() error {
-	if l.done {
+	if l.Done {
 		return nil
 	}
-	l.done = true
+	l.Done = true
 	for _, w := range l.writers {
 		w.abort()
 	}
