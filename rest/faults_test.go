@@ -237,14 +237,7 @@ func TestFaultMatrix(t *testing.T) {
 				if page != 1 || attempt > 1 {
 					return false
 				}
-				w.Header().Set("Content-Type", "application/json")
-				w.Header().Set("Content-Length", "4096")
-				fmt.Fprint(w, `{"data":[{"id":21}`)
-				http.NewResponseController(w).Flush()
-				select {
-				case <-r.Context().Done():
-				case <-time.After(10 * time.Second):
-				}
+				stallBody(w, r, "4096")
 				return true
 			}},
 		{name: "slow body on every attempt", client: `"timeout": "50ms"`,
@@ -253,13 +246,7 @@ func TestFaultMatrix(t *testing.T) {
 				if page != 1 {
 					return false
 				}
-				w.Header().Set("Content-Type", "application/json")
-				fmt.Fprint(w, `{"data":[{"id":21}`)
-				http.NewResponseController(w).Flush()
-				select {
-				case <-r.Context().Done():
-				case <-time.After(10 * time.Second):
-				}
+				stallBody(w, r, "")
 				return true
 			}},
 		{name: "huge page (50k rows in one page)", rows: huge,
@@ -477,4 +464,19 @@ func faultCounts(t *testing.T, path string) map[string]int64 {
 		out[key] = n
 	}
 	return out
+}
+
+// stallBody sends the start of a page and then nothing until the client
+// gives up (or 10 s pass); length, when set, promises a longer body.
+func stallBody(w http.ResponseWriter, r *http.Request, length string) {
+	w.Header().Set("Content-Type", "application/json")
+	if length != "" {
+		w.Header().Set("Content-Length", length)
+	}
+	fmt.Fprint(w, `{"data":[{"id":21}`)
+	http.NewResponseController(w).Flush()
+	select {
+	case <-r.Context().Done():
+	case <-time.After(10 * time.Second):
+	}
 }
