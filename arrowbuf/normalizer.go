@@ -96,6 +96,8 @@ type tstate struct {
 
 	sysLoad, sysID, sysParent, sysIdx, sysRoot *colBuf
 	sysReady                                   bool
+	// dataFull is set by a string column that reached maxBatchData.
+	dataFull bool
 }
 
 // fieldNode is one flattened path of a table: the column it feeds and the
@@ -146,16 +148,13 @@ type colBuf struct {
 	// goes to this column, so that a second one replaces it.
 	stamp    uint64
 	stagedAt int
-	b        array.Builder
-	i64      *array.Int64Builder
-	f64      *array.Float64Builder
+	b        colBuilder
+	i64      *fixedCol[int64] // bigint, timestamp, time
+	f64      *fixedCol[float64]
+	d32      *fixedCol[int32]
+	str      *varCol // text, json, binary
 	bl       *array.BooleanBuilder
-	str      *array.StringBuilder
-	tsb      *array.TimestampBuilder
-	d32      *array.Date32Builder
-	t64      *array.Time64Builder
 	dec      *array.Decimal128Builder
-	bin      *array.BinaryBuilder
 }
 
 // NewNormalizer returns a Normalizer that appends rows of load loadID and
@@ -412,26 +411,27 @@ func (n *Normalizer) localColumn(ts *tstate, c Column, pos int) *colBuf {
 		return cb
 	}
 	cb := &colBuf{col: c, pos: pos}
-	cb.b = array.NewBuilder(n.mem, ArrowType(&c))
-	switch b := cb.b.(type) {
-	case *array.Int64Builder:
-		cb.i64 = b
-	case *array.Float64Builder:
-		cb.f64 = b
-	case *array.BooleanBuilder:
-		cb.bl = b
-	case *array.StringBuilder:
-		cb.str = b
-	case *array.TimestampBuilder:
-		cb.tsb = b
-	case *array.Date32Builder:
-		cb.d32 = b
-	case *array.Time64Builder:
-		cb.t64 = b
-	case *array.Decimal128Builder:
-		cb.dec = b
-	case *array.BinaryBuilder:
-		cb.bin = b
+	switch dt := ArrowType(&c); dt.ID() {
+	case arrow.INT64, arrow.TIMESTAMP, arrow.TIME64:
+		cb.i64 = newFixedCol[int64](n.mem, dt)
+		cb.b = cb.i64
+	case arrow.FLOAT64:
+		cb.f64 = newFixedCol[float64](n.mem, dt)
+		cb.b = cb.f64
+	case arrow.DATE32:
+		cb.d32 = newFixedCol[int32](n.mem, dt)
+		cb.b = cb.d32
+	case arrow.STRING, arrow.BINARY:
+		cb.str = newVarCol(n.mem, dt, &ts.dataFull)
+		cb.b = cb.str
+	case arrow.BOOL:
+		cb.bl = array.NewBooleanBuilder(n.mem)
+		cb.b = cb.bl
+	case arrow.DECIMAL128:
+		cb.dec = array.NewDecimal128Builder(n.mem, dt.(*arrow.Decimal128Type))
+		cb.b = cb.dec
+	default:
+		cb.b = array.NewBuilder(n.mem, dt)
 	}
 	if ts.rows > 0 {
 		cb.b.AppendNulls(ts.rows)
@@ -450,21 +450,17 @@ func (n *Normalizer) appendValue(cb *colBuf, v *value) error {
 		cb.i64.Append(v.i)
 	case cb.f64 != nil:
 		cb.f64.Append(v.f)
-	case cb.bl != nil:
-		cb.bl.Append(v.b)
 	case cb.str != nil:
 		if v.k == kJSON {
 			n.scratch = jsonText(n.scratch[:0], v)
-			cb.str.BinaryBuilder.Append(n.scratch)
+			cb.str.AppendBytes(n.scratch)
 		} else {
-			cb.str.Append(v.s)
+			cb.str.AppendString(v.s)
 		}
-	case cb.tsb != nil:
-		cb.tsb.Append(arrow.Timestamp(v.i))
+	case cb.bl != nil:
+		cb.bl.Append(v.b)
 	case cb.d32 != nil:
-		cb.d32.Append(arrow.Date32(v.i))
-	case cb.t64 != nil:
-		cb.t64.Append(arrow.Time64(v.i))
+		cb.d32.Append(int32(v.i))
 	case cb.dec != nil:
 		dt := cb.dec.Type().(*arrow.Decimal128Type)
 		d, err := decimal128.FromString(v.s, dt.Precision, dt.Scale)
@@ -473,8 +469,6 @@ func (n *Normalizer) appendValue(cb *colBuf, v *value) error {
 			return fmt.Errorf("arrowbuf: column %q: decimal %q: %w", cb.col.Name, v.s, err)
 		}
 		cb.dec.Append(d)
-	case cb.bin != nil:
-		cb.bin.Append(unsafe.Slice(unsafe.StringData(v.s), len(v.s)))
 	default:
 		return fmt.Errorf("arrowbuf: column %q: no builder for %s", cb.col.Name, cb.col.DataType)
 	}
@@ -484,13 +478,30 @@ func (n *Normalizer) appendValue(cb *colBuf, v *value) error {
 // stage records a value of the current row, the last value winning when
 // two keys normalize to the same name (dlt keeps the first position).
 func (n *Normalizer) stage(node *fieldNode, v value) {
+	*n.slot(node) = v
+}
+
+// slot returns the staged value of node in the current row for the caller
+// to fill in place: values are copied once instead of through the stack.
+// The caller sets every field it reads back; the slot's kind starts null.
+func (n *Normalizer) slot(node *fieldNode) *value {
 	if node.stamp == n.rowSeq {
-		n.staged[node.stagedAt].v = v
-		return
+		v := &n.staged[node.stagedAt].v
+		v.k = kNull
+		return v
 	}
 	node.stamp = n.rowSeq
-	node.stagedAt = len(n.staged)
-	n.staged = append(n.staged, staged{node: node, v: v})
+	i := len(n.staged)
+	node.stagedAt = i
+	if i < cap(n.staged) {
+		n.staged = n.staged[:i+1]
+	} else {
+		n.staged = append(n.staged, staged{})
+	}
+	st := &n.staged[i]
+	st.node = node
+	st.v.k = kNull
+	return &st.v
 }
 
 // node returns the field node for key under parent, computing and caching
@@ -691,19 +702,19 @@ func (n *Normalizer) commitRow(ts *tstate, id []byte, parentID, rootID string, i
 		}
 	}
 	if ts.sysRoot != nil {
-		ts.sysRoot.str.Append(rootID)
+		ts.sysRoot.str.AppendString(rootID)
 		filled++
 	}
 	if ts.sysParent != nil {
-		ts.sysParent.str.Append(parentID)
+		ts.sysParent.str.AppendString(parentID)
 		ts.sysIdx.i64.Append(int64(idx))
 		filled += 2
 	}
 	if ts.sysLoad != nil {
-		ts.sysLoad.str.Append(n.loadID)
+		ts.sysLoad.str.AppendString(n.loadID)
 		filled++
 	}
-	ts.sysID.str.BinaryBuilder.Append(id)
+	ts.sysID.str.AppendBytes(id)
 	ts.rows++
 	// Each staged value went to its own column (resolveStaged maps one
 	// node to one column), so a row that filled every column needs no
@@ -716,7 +727,7 @@ func (n *Normalizer) commitRow(ts *tstate, id []byte, parentID, rootID string, i
 		}
 	}
 	ts.seen = true
-	if ts.rows >= n.batchRows {
+	if ts.rows >= n.batchRows || ts.dataFull {
 		return n.flushTable(ts)
 	}
 	return nil
@@ -735,8 +746,6 @@ func (n *Normalizer) flushTable(ts *tstate) error {
 		data := 0
 		if cb.str != nil {
 			data = cb.str.DataLen()
-		} else if cb.bin != nil {
-			data = cb.bin.DataLen()
 		}
 		arrs[i] = cb.b.NewArray()
 		if full {
@@ -745,8 +754,6 @@ func (n *Normalizer) flushTable(ts *tstate) error {
 			cb.b.Reserve(ts.rows)
 			if cb.str != nil {
 				cb.str.ReserveData(data)
-			} else if cb.bin != nil {
-				cb.bin.ReserveData(data)
 			}
 		}
 	}
@@ -755,7 +762,7 @@ func (n *Normalizer) flushTable(ts *tstate) error {
 		a.Release()
 	}
 	tbl := n.s.snapshot(ts.name, ts.cols)
-	ts.rows = 0
+	ts.rows, ts.dataFull = 0, false
 	return n.emit(TableBatch{Table: tbl, Record: rec})
 }
 
@@ -890,14 +897,17 @@ func (n *Normalizer) visitKV(k []byte, v *fastjson.Value) {
 			n.staged[nd.stagedAt].v = value{}
 		}
 	case fastjson.TypeTrue:
-		n.stage(nd, value{k: kBool, b: true})
+		sv := n.slot(nd)
+		sv.k, sv.b = kBool, true
 	case fastjson.TypeFalse:
-		n.stage(nd, value{k: kBool})
+		sv := n.slot(nd)
+		sv.k, sv.b = kBool, false
 	case fastjson.TypeString:
 		b, _ := v.StringBytes()
-		n.stage(nd, value{k: kStr, s: unsafe.String(unsafe.SliceData(b), len(b))})
+		sv := n.slot(nd)
+		sv.k, sv.s = kStr, unsafe.String(unsafe.SliceData(b), len(b))
 	case fastjson.TypeNumber:
-		n.stage(nd, jsonNumber(v, n))
+		n.jsonNumber(v, n.slot(nd))
 	case fastjson.TypeObject:
 		o, _ := v.Object()
 		if lvl <= 0 || n.isJSONColumn(ts, nd) {
@@ -994,24 +1004,26 @@ func (n *Normalizer) scalarRow(ts *tstate, jv *fastjson.Value, gv any, parentID,
 	return n.commitRow(ts, []byte(childID(parentID, ts.name, idx)), parentID, rootID, idx)
 }
 
-// jsonNumber reads a JSON number as bigint when it is written as an
-// integer that fits, else as double (Python's json does the same split).
-func jsonNumber(v *fastjson.Value, n *Normalizer) value {
+// jsonNumber reads a JSON number into dst: bigint when it is written as
+// an integer that fits, else double (Python's json does the same split).
+func (n *Normalizer) jsonNumber(v *fastjson.Value, dst *value) {
 	n.scratch = v.MarshalTo(n.scratch[:0])
 	raw := n.scratch
 	// One pass for the common case; fastjson's own parsers build an error
 	// value for every miss.
 	if i, ok := parseInt64(raw); ok {
-		return value{k: kInt, i: i}
+		dst.k, dst.i = kInt, i
+		return
 	}
 	if isInteger(raw) {
 		// Too big for bigint: keep the digits as a decimal.
 		if _, ok := new(big.Int).SetString(string(raw), 10); ok {
-			return value{k: kDecimal, s: string(raw)}
+			dst.k, dst.s = kDecimal, string(raw)
+			return
 		}
 	}
-	f, _ := v.Float64()
-	return value{k: kFloat, f: f}
+	dst.k = kFloat
+	dst.f, _ = v.Float64()
 }
 
 // isInteger reports whether b is an optionally signed run of digits.
