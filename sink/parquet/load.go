@@ -665,7 +665,10 @@ func newFileWriter(path string, schema *arrow.Schema, codec compress.Compression
 	if err != nil {
 		return nil, err
 	}
-	w := &fileWriter{path: path, schema: schema, f: f, bw: bufio.NewWriterSize(f, 1<<20)}
+	// A buffer that stays in the CPU cache: write(2) copies it into the
+	// page cache, and with 1 MiB buffers that copy ran from memory
+	// (nested loads: ~4% slower end to end).
+	w := &fileWriter{path: path, schema: schema, f: f, bw: bufio.NewWriterSize(f, 128<<10)}
 	w.cw = &countWriter{w: w.bw}
 	props, aprops := writerProps(codec, dict, mem)
 	w.fw, err = pqarrow.NewFileWriter(schema, w.cw, props, aprops)
