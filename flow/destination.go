@@ -36,6 +36,13 @@ type Destination interface {
 	OpenDataset(ctx context.Context, dataset string) (DatasetReader, error)
 }
 
+// BatchSizer is implemented by a Destination that loads best from record
+// batches of a given number of rows per table. A pipeline uses it unless
+// the BatchRows option is given.
+type BatchSizer interface {
+	BatchRows() int
+}
+
 // LoadRequest describes the load Begin starts.
 type LoadRequest struct {
 	Dataset    string

@@ -51,8 +51,9 @@ func NormalizeWorkers(n int) PipelineOption {
 }
 
 // BatchRows sets how many rows per table are gathered into one record batch
-// before it goes to the destination (default 50,000: the DuckDB sink joins
-// two into one insert, and smaller batches keep less memory in flight).
+// before it goes to the destination. The default is the destination's own
+// (see BatchSizer), else 50,000: larger batches cost less per row, smaller
+// ones keep less memory in flight.
 func BatchRows(n int) PipelineOption {
 	return func(p *Pipeline) {
 		if n > 0 {
@@ -82,12 +83,18 @@ func NewPipeline(name string, dest Destination, opts ...PipelineOption) (*Pipeli
 	if dest == nil {
 		return nil, errors.New("flow: pipeline needs a destination")
 	}
-	p := &Pipeline{name: NormalizePipelineName(name), dest: dest, workers: runtime.GOMAXPROCS(0), batchRows: 50_000}
+	p := &Pipeline{name: NormalizePipelineName(name), dest: dest, workers: runtime.GOMAXPROCS(0)}
 	if !validName.MatchString(p.name) {
 		return nil, fmt.Errorf("flow: pipeline name %q: must have letters, digits or _", name)
 	}
 	for _, o := range opts {
 		o(p)
+	}
+	if p.batchRows == 0 {
+		p.batchRows = 50_000
+		if bs, ok := dest.(BatchSizer); ok && bs.BatchRows() > 0 {
+			p.batchRows = bs.BatchRows()
+		}
 	}
 	if p.dataset == "" {
 		p.dataset = p.name + "_dataset"

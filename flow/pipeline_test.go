@@ -535,3 +535,79 @@ func TestParquetFileFormatIntoDuckDB(t *testing.T) {
 		})
 	}
 }
+
+// sizedDest records the rows of every batch it is given and asks for
+// batches of want rows when want > 0 (flow.BatchSizer).
+type sizedDest struct {
+	want  int
+	sizes *[]int64
+}
+
+func (d sizedDest) Kind() string     { return "sized" }
+func (d sizedDest) Location() string { return "" }
+func (d sizedDest) Begin(context.Context, flow.LoadRequest) (flow.Load, error) {
+	return sizedLoad(d), nil
+}
+func (d sizedDest) LastState(context.Context, string, string) (*flow.StoredState, error) {
+	return nil, flow.ErrNoState
+}
+func (d sizedDest) LastSchema(context.Context, string, string) ([]byte, error) {
+	return nil, flow.ErrNoState
+}
+func (d sizedDest) OpenDataset(context.Context, string) (flow.DatasetReader, error) {
+	return nil, errors.New("sized has no data")
+}
+
+type sizedLoad sizedDest
+
+func (l sizedLoad) Write(_ context.Context, b arrowbuf.TableBatch) error {
+	*l.sizes = append(*l.sizes, b.Rows())
+	b.Release()
+	return nil
+}
+func (sizedLoad) Commit(context.Context, flow.Commit) error { return nil }
+func (sizedLoad) Rollback() error                           { return nil }
+
+// batchSizedDest is a sizedDest that says which batch size it wants.
+type batchSizedDest struct{ sizedDest }
+
+func (d batchSizedDest) BatchRows() int { return d.want }
+
+func TestBatchRowsFromDestination(t *testing.T) {
+	cases := []struct {
+		name string
+		dest func(sizes *[]int64) flow.Destination
+		opts []flow.PipelineOption
+		want []int64
+	}{
+		{"destination's size", func(s *[]int64) flow.Destination { return batchSizedDest{sizedDest{40, s}} }, nil, []int64{40, 40, 20}},
+		{"option wins", func(s *[]int64) flow.Destination { return batchSizedDest{sizedDest{40, s}} },
+			[]flow.PipelineOption{flow.BatchRows(70)}, []int64{70, 30}},
+		{"no size: default", func(s *[]int64) flow.Destination { return sizedDest{0, s} }, nil, []int64{100}},
+		{"zero: default", func(s *[]int64) flow.Destination { return batchSizedDest{sizedDest{0, s}} }, nil, []int64{100}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var sizes []int64
+			opts := append([]flow.PipelineOption{flow.PipelinesDir(t.TempDir()), flow.NormalizeWorkers(1)}, c.opts...)
+			p, err := flow.NewPipeline("sized", c.dest(&sizes), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := flow.NewResource("r", func(ctx context.Context, yield flow.Yield) error {
+				for i := range 100 {
+					if err := yield(flow.ItemsBatch(map[string]any{"id": i})); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+			if _, err := p.Run(context.Background(), res); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(sizes, c.want) {
+				t.Fatalf("batch rows %v, want %v", sizes, c.want)
+			}
+		})
+	}
+}

@@ -87,7 +87,10 @@ type Destination struct {
 	memoryLimit   string
 }
 
-var _ flow.Destination = (*Destination)(nil)
+var (
+	_ flow.Destination = (*Destination)(nil)
+	_ flow.BatchSizer  = (*Destination)(nil)
+)
 
 // New returns a destination for the DuckDB file at path (made absolute).
 func New(path string, opts ...Option) *Destination {
@@ -100,6 +103,13 @@ func New(path string, opts ...Option) *Destination {
 	}
 	return d
 }
+
+// BatchRows is the record batch size a pipeline uses for this destination
+// (flow.BatchSizer): 25,000 rows per table. Batches are staged into files
+// of up to a million rows before each insert, so their size costs the
+// insert nothing, while every batch in flight is memory: a 10M-row load
+// peaked at ~270 MB resident with 25,000-row batches, ~320 MB with 50,000.
+func (d *Destination) BatchRows() int { return 25_000 }
 
 // Kind returns "duckdb".
 func (d *Destination) Kind() string { return "duckdb" }

@@ -69,9 +69,10 @@ func main() {
 	shape := flag.String("shape", "flat", "internal: the shape of -phase")
 	flag.StringVar(&memLimit, "duckdb-memory", "64MB", "DuckDB memory_limit during loads (the destination's default)")
 	flag.StringVar(&insert, "insert", "parquet", "DuckDB insert method: parquet (the default), scan or appender")
-	flag.IntVar(&batchRows, "batch-rows", 0, "rows per record batch (0: the pipeline default)")
+	flag.IntVar(&batchRows, "batch-rows", 0, "rows per record batch (0: the destination's default: DuckDB 25,000, Parquet 50,000)")
 	flag.IntVar(&workers, "workers", 0, "normalizer goroutines (0: the pipeline default)")
 	cpuProfile := flag.String("cpuprofile", "", "with -phase: write a CPU profile here")
+	memProfile := flag.String("memprofile", "", "with -phase: write an allocation profile here")
 	flag.Parse()
 
 	if *phase != "" {
@@ -86,6 +87,16 @@ func main() {
 		pprof.StopCPUProfile()
 		if err != nil {
 			fail(err)
+		}
+		if *memProfile != "" {
+			f, err := os.Create(*memProfile)
+			if err == nil {
+				err = pprof.Lookup("allocs").WriteTo(f, 0)
+				f.Close()
+			}
+			if err != nil {
+				fail(err)
+			}
 		}
 		json.NewEncoder(os.Stdout).Encode(res)
 		return
