@@ -481,13 +481,13 @@ func (n *Normalizer) stage(node *fieldNode, v value) {
 	*n.slot(node) = v
 }
 
-// slot returns the staged value of node in the current row for the caller
-// to fill in place: values are copied once instead of through the stack.
-// The caller sets every field it reads back; the slot's kind starts null.
+// slot returns the staged value of node in the current row, zeroed, for
+// the caller to fill in place: a value is written once instead of being
+// copied through the stack (~7% of the normalizer on nested rows).
 func (n *Normalizer) slot(node *fieldNode) *value {
 	if node.stamp == n.rowSeq {
 		v := &n.staged[node.stagedAt].v
-		v.k = kNull
+		*v = value{}
 		return v
 	}
 	node.stamp = n.rowSeq
@@ -500,7 +500,7 @@ func (n *Normalizer) slot(node *fieldNode) *value {
 	}
 	st := &n.staged[i]
 	st.node = node
-	st.v.k = kNull
+	st.v = value{}
 	return &st.v
 }
 
