@@ -38,11 +38,14 @@ type validity struct {
 	nulls int
 }
 
-// grow keeps room for capRows bits, once the bitmap exists.
+// grow keeps room for capRows bits, once the bitmap exists. New bytes are
+// cleared: not every allocator zeroes memory.
 func (v *validity) grow(capRows int) {
 	if v.buf != nil {
+		old := len(v.bits)
 		v.buf.Reserve(int(bitutil.BytesForBits(int64(capRows))))
 		v.bits = v.buf.Buf()
+		clear(v.bits[old:])
 	}
 }
 
@@ -53,8 +56,8 @@ func (v *validity) setNulls(mem memory.Allocator, i, k, capRows int) {
 		v.grow(capRows)
 		bitutil.SetBitsTo(v.bits, 0, int64(i), true)
 	}
-	// The bits from i on are clear: memory comes zeroed and positions only
-	// move forward within a batch.
+	// The bits from i on are clear: grow clears new bytes and positions
+	// only move forward within a batch.
 	v.nulls += k
 }
 
@@ -193,13 +196,17 @@ func newVarCol(mem memory.Allocator, dt arrow.DataType, full *bool) *varCol {
 }
 
 func (c *varCol) growRows(need int) {
-	if c.offBuf == nil {
+	first := c.offBuf == nil
+	if first {
 		c.offBuf = memory.NewResizableBuffer(c.mem)
 	}
 	capRows := nextCap(max(len(c.offs)-1, 0), need)
 	c.offBuf.Reserve((capRows + 1) * 4)
 	b := c.offBuf.Buf()
 	c.offs = unsafe.Slice((*int32)(unsafe.Pointer(unsafe.SliceData(b))), len(b)/4)
+	if first {
+		c.offs[0] = 0
+	}
 	c.valid.grow(len(c.offs) - 1)
 }
 

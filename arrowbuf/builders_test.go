@@ -48,55 +48,84 @@ func TestBuildersMatchArrow(t *testing.T) {
 		{"batches", "v5 n1 a0 v3 a0 n2 a0 r100 v10 a0"},
 		{"reserve then grow", "r10 v50 n1 v500 a0"},
 	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			str := newVarCol(mem, arrow.BinaryTypes.String, nil)
-			ref := array.NewStringBuilder(mem)
-			i64 := newFixedCol[int64](mem, arrow.PrimitiveTypes.Int64)
-			refI := array.NewInt64Builder(mem)
-			d32 := newFixedCol[int32](mem, arrow.FixedWidthTypes.Date32)
-			refD := array.NewDate32Builder(mem)
-			defer func() {
-				for _, b := range []colBuilder{str, ref, i64, refI, d32, refD} {
-					b.Release()
-				}
-			}()
-			for n, o := range ops(c.spec) {
-				switch o.kind {
-				case 'v':
-					s := strings.Repeat("x", o.i%7) + strconv.Itoa(o.i)
-					str.AppendString(s)
-					ref.Append(s)
-					i64.Append(int64(o.i) * 1e12)
-					refI.Append(int64(o.i) * 1e12)
-					d32.Append(int32(o.i))
-					refD.Append(arrow.Date32(o.i))
-				case 'n':
-					for _, b := range []colBuilder{str, ref, i64, refI, d32, refD} {
-						b.AppendNulls(o.k)
-					}
-				case 'r':
-					for _, b := range []colBuilder{str, ref, i64, refI, d32, refD} {
-						b.Reserve(o.k)
-					}
-					str.ReserveData(o.k * 10)
-				case 'a':
-					if str.Len() != ref.Len() || i64.Len() != refI.Len() {
-						t.Fatalf("op %d: Len %d/%d, want %d/%d", n, str.Len(), i64.Len(), ref.Len(), refI.Len())
-					}
-					for _, pair := range [][2]colBuilder{{str, ref}, {i64, refI}, {d32, refD}} {
-						got, want := pair[0].NewArray(), pair[1].NewArray()
-						if !array.Equal(got, want) || got.NullN() != want.NullN() {
-							t.Errorf("op %d: got %v (%d nulls), want %v (%d nulls)", n, got, got.NullN(), want, want.NullN())
-						}
-						got.Release()
-						want.Release()
-					}
-				}
+	allocators := []struct {
+		name string
+		mem  memory.Allocator
+	}{{"zeroed", memory.NewGoAllocator()}, {"dirty", dirtyAllocator{memory.NewGoAllocator()}}}
+	for _, a := range allocators {
+		for _, c := range cases {
+			t.Run(a.name+"/"+c.name, func(t *testing.T) { checkBuildersMatchArrow(t, a.mem, c.spec) })
+		}
+	}
+}
+
+// dirtyAllocator hands out memory full of set bits, as an allocator that
+// does not zero may.
+type dirtyAllocator struct{ memory.Allocator }
+
+func (d dirtyAllocator) Allocate(size int) []byte {
+	b := d.Allocator.Allocate(size)
+	for i := range b {
+		b[i] = 0xFF
+	}
+	return b
+}
+
+func (d dirtyAllocator) Reallocate(size int, b []byte) []byte {
+	old := len(b)
+	b = d.Allocator.Reallocate(size, b)
+	for i := old; i < len(b); i++ {
+		b[i] = 0xFF
+	}
+	return b
+}
+
+func checkBuildersMatchArrow(t *testing.T, alloc memory.Allocator, spec string) {
+	mem := memory.NewCheckedAllocator(alloc)
+	defer mem.AssertSize(t, 0)
+	str := newVarCol(mem, arrow.BinaryTypes.String, nil)
+	ref := array.NewStringBuilder(mem)
+	i64 := newFixedCol[int64](mem, arrow.PrimitiveTypes.Int64)
+	refI := array.NewInt64Builder(mem)
+	d32 := newFixedCol[int32](mem, arrow.FixedWidthTypes.Date32)
+	refD := array.NewDate32Builder(mem)
+	defer func() {
+		for _, b := range []colBuilder{str, ref, i64, refI, d32, refD} {
+			b.Release()
+		}
+	}()
+	for n, o := range ops(spec) {
+		switch o.kind {
+		case 'v':
+			s := strings.Repeat("x", o.i%7) + strconv.Itoa(o.i)
+			str.AppendString(s)
+			ref.Append(s)
+			i64.Append(int64(o.i) * 1e12)
+			refI.Append(int64(o.i) * 1e12)
+			d32.Append(int32(o.i))
+			refD.Append(arrow.Date32(o.i))
+		case 'n':
+			for _, b := range []colBuilder{str, ref, i64, refI, d32, refD} {
+				b.AppendNulls(o.k)
 			}
-		})
+		case 'r':
+			for _, b := range []colBuilder{str, ref, i64, refI, d32, refD} {
+				b.Reserve(o.k)
+			}
+			str.ReserveData(o.k * 10)
+		case 'a':
+			if str.Len() != ref.Len() || i64.Len() != refI.Len() {
+				t.Fatalf("op %d: Len %d/%d, want %d/%d", n, str.Len(), i64.Len(), ref.Len(), refI.Len())
+			}
+			for _, pair := range [][2]colBuilder{{str, ref}, {i64, refI}, {d32, refD}} {
+				got, want := pair[0].NewArray(), pair[1].NewArray()
+				if !array.Equal(got, want) || got.NullN() != want.NullN() {
+					t.Errorf("op %d: got %v (%d nulls), want %v (%d nulls)", n, got, got.NullN(), want, want.NullN())
+				}
+				got.Release()
+				want.Release()
+			}
+		}
 	}
 }
 
