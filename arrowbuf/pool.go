@@ -105,3 +105,12 @@ func (p *PoolAllocator) Free(b []byte) {
 }
 
 var _ memory.Allocator = (*PoolAllocator)(nil)
+
+// MakeArrowDefault makes DefaultPool arrow's process-wide default
+// allocator (memory.DefaultAllocator). arrow's Parquet writer takes its
+// encoders' buffers from the default allocator whatever allocator it is
+// given, and grows them by doubling for every page; from the pool those
+// buffers are reused (REST -> Parquet: ~5% faster flat, ~2% nested). A
+// program calls it once at start, before other goroutines use arrow; the
+// sluice command does.
+func MakeArrowDefault() { memory.DefaultAllocator = DefaultPool }

@@ -24,6 +24,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"github.com/spf13/cobra"
 
+	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/cmd/sluice/internal/redact"
 )
 
@@ -40,6 +41,7 @@ const (
 )
 
 func main() {
+	arrowbuf.MakeArrowDefault()
 	os.Exit(Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

@@ -25,6 +25,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/bench"
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/sink/duckdb"
@@ -59,6 +60,7 @@ type result struct {
 func (r result) rate() float64 { return float64(r.Rows) / r.Seconds }
 
 func main() {
+	arrowbuf.MakeArrowDefault() // as the sluice command does
 	rows := flag.Int("rows", 1_000_000, "records to load per run")
 	pageSize := flag.Int("page", 1000, "records per page")
 	shapes := flag.String("shapes", "flat,nested", "record shapes to run: flat, nested (5 children per record)")
