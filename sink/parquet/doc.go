@@ -55,10 +55,12 @@
 //     text and json as strings (VARCHAR), binary as BLOB, bool, int64,
 //     double. The Arrow schema is stored too, so pqarrow reads the batch
 //     types back. Compression is Snappy (WithCompression), dictionary
-//     encoding is off (WithDictionary). Importing this package registers
-//     s2's standard Snappy block encoder as arrow-go's Snappy codec for the
-//     process: the same format, about 30% faster to write than arrow-go's
-//     default ("better") encoder for ~10% larger files.
+//     encoding is off (WithDictionary); random row ids (_dlt_id) are
+//     stored uncompressed with DELTA_LENGTH_BYTE_ARRAY encoding, which
+//     makes them smaller than compressing could. Importing this package
+//     registers s2's standard Snappy block encoder as arrow-go's Snappy
+//     codec for the process: the same format, about 30% faster to write
+//     than arrow-go's default ("better") encoder for ~10% larger files.
 //   - OpenDataset opens an in-memory DuckDB database with one view per table
 //     over its committed files, named like the table, and views over the
 //     system files; Query runs SQL over them. The reader sees the files that

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	pq "github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	_ "github.com/duckdb/duckdb-go/v2"
@@ -456,5 +459,43 @@ func TestKillDuringReplaceCommit(t *testing.T) {
 	}
 	if got := sinktest.Rows(t, d, "ds", "SELECT id FROM items ORDER BY id"); !reflect.DeepEqual(got, want) {
 		t.Fatalf("after cleanup: rows %v, want %v", got, want)
+	}
+}
+
+// TestRowIDEncoding: _dlt_id is written delta-length encoded and
+// uncompressed, the other columns with the destination's codec, and the
+// ids read back as written, through arrow and through DuckDB.
+func TestRowIDEncoding(t *testing.T) {
+	bucket := t.TempDir()
+	d := parquet.New(bucket)
+	rows := make([][]any, 3000)
+	for i := range rows {
+		rows[i] = []any{i, "1700000000.1", fmt.Sprintf("id%012d", i*7919%3000)}
+	}
+	sinktest.Load(t, d, "ds", "1700000000.1", flow.Commit{}, sinktest.Batch(t, itemsTable(arrowbuf.Append), rows...))
+	paths := dataFiles(t, filepath.Join(bucket, "ds", "items"))
+	if len(paths) != 1 {
+		t.Fatalf("data files %v", paths)
+	}
+	r, err := file.OpenParquetFile(paths[0], false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	rg := r.MetaData().RowGroup(0)
+	for i := range rg.NumColumns() {
+		cc, err := rg.ColumnChunk(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := cc.PathInSchema().String()
+		delta := slices.Contains(cc.Encodings(), pq.Encodings.DeltaLengthByteArray)
+		if id := name == "_dlt_id"; delta != id || (cc.Compression() == compress.Codecs.Uncompressed) != id {
+			t.Errorf("column %s: encodings %v, codec %v", name, cc.Encodings(), cc.Compression())
+		}
+	}
+	got := sinktest.Rows(t, d, "ds", `SELECT count(*), count(DISTINCT _dlt_id), min(_dlt_id), max(_dlt_id) FROM items`)
+	if want := [][]any{{int64(3000), int64(3000), "id000000000000", "id000000002999"}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("ids read back: %v, want %v", got, want)
 	}
 }
