@@ -23,7 +23,10 @@ import (
 // as are buffers never freed. Memory it hands out is zeroed and 64-byte
 // aligned, as memory.GoAllocator's is. It is safe for concurrent use.
 type PoolAllocator struct {
-	classes  [maxClass - minClass + 1]sync.Pool
+	classes [maxClass - minClass + 1]sync.Pool
+	// holders keeps the *[]byte a pooled buffer travels in once the
+	// buffer is handed out, so that Free needs no new one.
+	holders  sync.Pool
 	fallback memory.GoAllocator
 	// poison fills freed buffers with a pattern, so that a use after free
 	// shows as wrong data in tests rather than passing silently.
@@ -58,7 +61,10 @@ func (p *PoolAllocator) Allocate(size int) []byte {
 		return p.fallback.Allocate(size)
 	}
 	if v := p.classes[c-minClass].Get(); v != nil {
-		buf := *(v.(*[]byte))
+		h := v.(*[]byte)
+		buf := *h
+		*h = nil
+		p.holders.Put(h)
 		buf = buf[:size]
 		clear(buf)
 		return buf
@@ -101,7 +107,12 @@ func (p *PoolAllocator) Free(b []byte) {
 			b[i] = 0xCD
 		}
 	}
-	p.classes[bits.Len(uint(c))-1-minClass].Put(&b)
+	h, _ := p.holders.Get().(*[]byte)
+	if h == nil {
+		h = new([]byte)
+	}
+	*h = b
+	p.classes[bits.Len(uint(c))-1-minClass].Put(h)
 }
 
 var _ memory.Allocator = (*PoolAllocator)(nil)

@@ -124,3 +124,14 @@ func TestPoolNormalizerRecords(t *testing.T) {
 		t.Fatalf("emitted %d batches, checked %d rows: the test did not exercise reuse", emitted, checked)
 	}
 }
+
+// TestPoolRecyclesWithoutAllocating: once warm, a buffer going back and
+// forth through the pool allocates nothing (the holder it travels in is
+// reused too).
+func TestPoolRecyclesWithoutAllocating(t *testing.T) {
+	p := NewPoolAllocator()
+	p.Free(p.Allocate(8 << 10))
+	if n := testing.AllocsPerRun(200, func() { p.Free(p.Allocate(8 << 10)) }); n != 0 {
+		t.Errorf("%v allocations per Allocate/Free, want 0", n)
+	}
+}
