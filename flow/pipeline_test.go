@@ -536,39 +536,30 @@ func TestParquetFileFormatIntoDuckDB(t *testing.T) {
 	}
 }
 
-// sizedDest records the rows of every batch it is given and asks for
-// batches of want rows when want > 0 (flow.BatchSizer).
+// sizedDest is discard (bench_test.go) recording the rows of every batch
+// it is given.
 type sizedDest struct {
+	discard
 	want  int
 	sizes *[]int64
 }
 
-func (d sizedDest) Kind() string     { return "sized" }
-func (d sizedDest) Location() string { return "" }
 func (d sizedDest) Begin(context.Context, flow.LoadRequest) (flow.Load, error) {
-	return sizedLoad(d), nil
-}
-func (d sizedDest) LastState(context.Context, string, string) (*flow.StoredState, error) {
-	return nil, flow.ErrNoState
-}
-func (d sizedDest) LastSchema(context.Context, string, string) ([]byte, error) {
-	return nil, flow.ErrNoState
-}
-func (d sizedDest) OpenDataset(context.Context, string) (flow.DatasetReader, error) {
-	return nil, errors.New("sized has no data")
+	return sizedLoad{sizes: d.sizes}, nil
 }
 
-type sizedLoad sizedDest
+type sizedLoad struct {
+	discardLoad
+	sizes *[]int64
+}
 
 func (l sizedLoad) Write(_ context.Context, b arrowbuf.TableBatch) error {
 	*l.sizes = append(*l.sizes, b.Rows())
 	b.Release()
 	return nil
 }
-func (sizedLoad) Commit(context.Context, flow.Commit) error { return nil }
-func (sizedLoad) Rollback() error                           { return nil }
 
-// batchSizedDest is a sizedDest that says which batch size it wants.
+// batchSizedDest is a sizedDest that names its batch size (flow.BatchSizer).
 type batchSizedDest struct{ sizedDest }
 
 func (d batchSizedDest) BatchRows() int { return d.want }
@@ -580,11 +571,11 @@ func TestBatchRowsFromDestination(t *testing.T) {
 		opts []flow.PipelineOption
 		want []int64
 	}{
-		{"destination's size", func(s *[]int64) flow.Destination { return batchSizedDest{sizedDest{40, s}} }, nil, []int64{40, 40, 20}},
-		{"option wins", func(s *[]int64) flow.Destination { return batchSizedDest{sizedDest{40, s}} },
+		{"destination's size", func(s *[]int64) flow.Destination { return batchSizedDest{sizedDest{want: 40, sizes: s}} }, nil, []int64{40, 40, 20}},
+		{"option wins", func(s *[]int64) flow.Destination { return batchSizedDest{sizedDest{want: 40, sizes: s}} },
 			[]flow.PipelineOption{flow.BatchRows(70)}, []int64{70, 30}},
-		{"no size: default", func(s *[]int64) flow.Destination { return sizedDest{0, s} }, nil, []int64{100}},
-		{"zero: default", func(s *[]int64) flow.Destination { return batchSizedDest{sizedDest{0, s}} }, nil, []int64{100}},
+		{"no size: default", func(s *[]int64) flow.Destination { return sizedDest{sizes: s} }, nil, []int64{100}},
+		{"zero: default", func(s *[]int64) flow.Destination { return batchSizedDest{sizedDest{sizes: s}} }, nil, []int64{100}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
