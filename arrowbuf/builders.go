@@ -247,19 +247,18 @@ func appendVar[S string | []byte](c *varCol, s S) {
 	c.offs[c.n] = int32(c.end)
 }
 
-func (c *varCol) Len() int      { return c.n }
-func (c *varCol) DataLen() int  { return c.end }
-func (c *varCol) AppendNull()   { c.AppendNulls(1) }
-func (c *varCol) Reserve(k int) { c.reserveRows(k) }
+func (c *varCol) Len() int     { return c.n }
+func (c *varCol) DataLen() int { return c.end }
+func (c *varCol) AppendNull()  { c.AppendNulls(1) }
 
-func (c *varCol) reserveRows(k int) {
+func (c *varCol) Reserve(k int) {
 	if c.n+k >= len(c.offs) {
 		c.growRows(c.n + k)
 	}
 }
 
 func (c *varCol) AppendNulls(k int) {
-	c.reserveRows(k)
+	c.Reserve(k)
 	c.valid.setNulls(c.mem, c.n, k, len(c.offs)-1)
 	for i := range k {
 		c.offs[c.n+1+i] = int32(c.end)

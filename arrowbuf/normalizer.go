@@ -896,12 +896,9 @@ func (n *Normalizer) visitKV(k []byte, v *fastjson.Value) {
 		if nd.stamp == n.rowSeq {
 			n.staged[nd.stagedAt].v = value{}
 		}
-	case fastjson.TypeTrue:
+	case fastjson.TypeTrue, fastjson.TypeFalse:
 		sv := n.slot(nd)
-		sv.k, sv.b = kBool, true
-	case fastjson.TypeFalse:
-		sv := n.slot(nd)
-		sv.k, sv.b = kBool, false
+		sv.k, sv.b = kBool, v.Type() == fastjson.TypeTrue
 	case fastjson.TypeString:
 		b, _ := v.StringBytes()
 		sv := n.slot(nd)
