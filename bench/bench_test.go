@@ -2,9 +2,12 @@ package bench_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"path/filepath"
 	"testing"
+
+	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/sluicehq/sluice/bench"
 	"github.com/sluicehq/sluice/flow"
@@ -13,36 +16,98 @@ import (
 
 const benchRows = 200_000
 
+// TestCeilingAndPipelineLoadTheSameRows checks that the ceiling does the
+// pipeline's work: the same tables, columns, types and row counts.
 func TestCeilingAndPipelineLoadTheSameRows(t *testing.T) {
-	pages := bench.Pages(5000, 500, bench.Flat)
-	dir := t.TempDir()
-	ctx := context.Background()
-	n, err := bench.Ceiling(ctx, duckdb.New(filepath.Join(dir, "c.duckdb")), pages, len(pages), 2000)
-	if err != nil || n != 5000 {
-		t.Fatalf("ceiling loaded %d rows, err %v", n, err)
+	for _, tc := range []struct {
+		shape bench.Shape
+		want  map[string]int64
+	}{
+		{bench.Flat, map[string]int64{"users": 5000}},
+		{bench.Nested, map[string]int64{"users": 5000, "users__orders": 25000}},
+	} {
+		t.Run(string(tc.shape), func(t *testing.T) {
+			pages := bench.Pages(5000, 500, tc.shape)
+			dir := t.TempDir()
+			ctx := context.Background()
+			ceiling, pipeline := filepath.Join(dir, "c.duckdb"), filepath.Join(dir, "p.duckdb")
+			var total int64
+			for _, n := range tc.want {
+				total += n
+			}
+			roots, all, err := bench.Ceiling(ctx, duckdb.New(ceiling), tc.shape, pages, len(pages), 2000)
+			if err != nil || roots != 5000 || all != total {
+				t.Fatalf("ceiling loaded %d root rows, %d in all, err %v", roots, all, err)
+			}
+			p, err := flow.NewPipeline("b", duckdb.New(pipeline), flow.PipelinesDir(dir), flow.Dataset("bench"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Run(ctx, bench.PagesResource("users", pages, len(pages))); err != nil {
+				t.Fatal(err)
+			}
+			got, want := dataTables(t, ceiling), dataTables(t, pipeline)
+			if len(want) != len(tc.want) {
+				t.Fatalf("pipeline made tables %v, want %v", want, tc.want)
+			}
+			for name, rows := range tc.want {
+				if want[name].rows != rows {
+					t.Errorf("pipeline: %s has %d rows, want %d", name, want[name].rows, rows)
+				}
+				if got[name] != want[name] {
+					t.Errorf("%s: ceiling made %+v, pipeline %+v", name, got[name], want[name])
+				}
+			}
+		})
 	}
-	p, err := flow.NewPipeline("b", duckdb.New(filepath.Join(dir, "p.duckdb")), flow.PipelinesDir(dir))
+}
+
+type tableShape struct {
+	columns string // name type, ...
+	rows    int64
+}
+
+// dataTables reads the data tables of the bench dataset in a DuckDB file.
+func dataTables(t *testing.T, path string) map[string]tableShape {
+	t.Helper()
+	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := p.Run(ctx, bench.PagesResource("users", pages, 2*len(pages)))
+	defer db.Close()
+	rows, err := db.Query(`SELECT table_name, string_agg(column_name || ' ' || data_type, ', ' ORDER BY ordinal_position)
+		FROM information_schema.columns WHERE table_schema = 'bench' AND table_name NOT LIKE '_dlt%' GROUP BY table_name`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.RowCounts["users"] != 10000 {
-		t.Fatalf("pipeline loaded %v", info.RowCounts)
+	defer rows.Close()
+	out := map[string]tableShape{}
+	for rows.Next() {
+		var name string
+		var ts tableShape
+		if err := rows.Scan(&name, &ts.columns); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow(`SELECT count(*) FROM bench."` + name + `"`).Scan(&ts.rows); err != nil {
+			t.Fatal(err)
+		}
+		out[name] = ts
 	}
-	rr, err := p.Dataset().Table(ctx, "users")
-	if err != nil {
+	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	defer rr.Release()
-	want := []string{"id", "name", "email", "age", "score", "active", "created_at", "country", "address__city", "address__zip", "_dlt_load_id", "_dlt_id"}
-	for i, f := range rr.Schema().Fields() {
-		if i >= len(want) || f.Name != want[i] {
-			t.Fatalf("columns %v, want %v", rr.Schema(), want)
+	if _, nested := out["users__orders"]; nested {
+		// Every child row names an existing parent, and the list index counts
+		// each parent's children from 0.
+		var orphans, badIdx int64
+		err := db.QueryRow(`SELECT count(*) FILTER (WHERE u._dlt_id IS NULL),
+			count(*) FILTER (WHERE o._dlt_list_idx <> (o.order_id % 5))
+			FROM bench.users__orders o LEFT JOIN bench.users u ON o._dlt_parent_id = u._dlt_id`).Scan(&orphans, &badIdx)
+		if err != nil || orphans != 0 || badIdx != 0 {
+			t.Errorf("%s: %d child rows without a parent, %d with a wrong list index (err %v)", path, orphans, badIdx, err)
 		}
 	}
+	return out
 }
 
 func BenchmarkCeiling(b *testing.B) {
@@ -51,7 +116,7 @@ func BenchmarkCeiling(b *testing.B) {
 	b.SetBytes(bench.Bytes(pages))
 	for i := 0; b.Loop(); i++ {
 		dest := duckdb.New(filepath.Join(b.TempDir(), fmt.Sprint(i, ".duckdb")))
-		if _, err := bench.Ceiling(context.Background(), dest, pages, len(pages), 100_000); err != nil {
+		if _, _, err := bench.Ceiling(context.Background(), dest, bench.Flat, pages, len(pages), 100_000); err != nil {
 			b.Fatal(err)
 		}
 	}
