@@ -111,16 +111,20 @@ func dataTables(t *testing.T, path string) map[string]tableShape {
 }
 
 func BenchmarkCeiling(b *testing.B) {
-	pages := bench.Pages(benchRows, 1000, bench.Flat)
-	b.ReportAllocs()
-	b.SetBytes(bench.Bytes(pages))
-	for i := 0; b.Loop(); i++ {
-		dest := duckdb.New(filepath.Join(b.TempDir(), fmt.Sprint(i, ".duckdb")))
-		if _, _, err := bench.Ceiling(context.Background(), dest, bench.Flat, pages, len(pages), 100_000); err != nil {
-			b.Fatal(err)
-		}
+	for _, shape := range []bench.Shape{bench.Flat, bench.Nested} {
+		b.Run(string(shape), func(b *testing.B) {
+			pages := bench.Pages(benchRows, 1000, shape)
+			b.ReportAllocs()
+			b.SetBytes(bench.Bytes(pages))
+			for i := 0; b.Loop(); i++ {
+				dest := duckdb.New(filepath.Join(b.TempDir(), fmt.Sprint(i, ".duckdb")))
+				if _, _, err := bench.Ceiling(context.Background(), dest, shape, pages, len(pages), 100_000); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(benchRows*b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
 	}
-	b.ReportMetric(float64(benchRows*b.N)/b.Elapsed().Seconds(), "rows/s")
 }
 
 func BenchmarkPipelineDuckDB(b *testing.B) {
