@@ -67,7 +67,8 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "records to load per run")
 	pageSize := flag.Int("page", 1000, "records per page")
 	shapes := flag.String("shapes", "flat,nested", "record shapes to run: flat, nested (5 children per record)")
-	phases := flag.String("phases", "ceiling,pages-duckdb,rest-duckdb,ceiling-parquet,rest-parquet", "runs per shape")
+	phases := flag.String("phases", "ceiling,pages-duckdb,rest-duckdb,ceiling-parquet,rest-parquet",
+		"runs per shape (ceiling: fastjson -> Arrow -> DuckDB; ceiling-parquet: the same into Parquet; pages-duckdb: the pipeline without HTTP)")
 	latency := flag.Bool("latency", true, "also time 1,000 child requests against a 50 ms API")
 	repeat := flag.Int("repeat", 3, "runs of each measurement; the table shows the median by rate (peak RSS: the highest)")
 	phase := flag.String("phase", "", "internal: run one measurement and print JSON")
