@@ -18,8 +18,9 @@ import (
 // freeze mode rejects a new table, column or data type.
 var ErrContract = errors.New("arrowbuf: schema contract violation")
 
-// EngineVersion is the dlt schema engine version written to documents.
-const EngineVersion = 9
+// EngineVersion is dlt 1.11's schema engine version: the schema document's
+// engine_version and the _dlt_version row's must agree.
+const EngineVersion = 11
 
 // DefaultMaxTableNesting is dlt's default max_table_nesting.
 const DefaultMaxTableNesting = 1000

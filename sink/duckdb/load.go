@@ -19,9 +19,6 @@ import (
 	"github.com/sluicehq/sluice/sink/internal/loadstate"
 )
 
-// schemaEngineVersion is dlt's schema engine version stored in _dlt_version.
-const schemaEngineVersion = 11
-
 // tempCatalog holds the staging tables of merges.
 const tempCatalog = "temp"
 
@@ -592,7 +589,7 @@ func (l *load) writeSystem(ctx context.Context, c flow.Commit) error {
 		}
 		if n == 0 {
 			if err := l.exec(ctx, "INSERT INTO "+t+" VALUES (?, ?, ?, ?, ?, ?)",
-				c.SchemaVersion, schemaEngineVersion, now, schemaName, c.SchemaHash, string(c.SchemaJSON)); err != nil {
+				c.SchemaVersion, arrowbuf.EngineVersion, now, schemaName, c.SchemaHash, string(c.SchemaJSON)); err != nil {
 				return fmt.Errorf("_dlt_version: %w", err)
 			}
 		}

@@ -34,9 +34,6 @@ import (
 	"github.com/sluicehq/sluice/sink/internal/loadstate"
 )
 
-// schemaEngineVersion is dlt's schema engine version stored in _dlt_version.
-const schemaEngineVersion = 11
-
 // active holds the staging folders of loads in progress in this process, so
 // that Begin's cleanup leaves them alone.
 var active = struct {
@@ -481,7 +478,7 @@ func (l *load) writeSystem(c flow.Commit) (sys []stagedSys, loads stagedSys, err
 	if len(c.SchemaJSON) > 0 && !l.hasVersion(schemaName, c.SchemaHash) {
 		s, err := put(versionTable, schemaName+sep+l.req.LoadID+sep+pathSafe(c.SchemaHash)+sysExt, versionDoc{
 			VersionHash: c.SchemaHash, SchemaName: schemaName, Version: c.SchemaVersion,
-			EngineVersion: schemaEngineVersion, InsertedAt: isoTime(now), Schema: string(c.SchemaJSON)})
+			EngineVersion: arrowbuf.EngineVersion, InsertedAt: isoTime(now), Schema: string(c.SchemaJSON)})
 		if err != nil {
 			return nil, loads, err
 		}
