@@ -223,9 +223,32 @@ func (n *Normalizer) table(name, parent, rootName string) (*tstate, error) {
 		propRoot: info.propRoot, detChildID: info.merge, maxNesting: info.maxNesting, wd: info.wd,
 		nodes: map[string]*fieldNode{}, colByName: map[string]*colBuf{}}
 	ts.top = &fieldNode{children: map[string]*fieldNode{}}
+	// Columns the table already has with a type (hinted, or from earlier
+	// loads) are in every batch, null where rows lack them: dlt creates a
+	// hinted column with a data type even when no row carries it.
+	cols, pos := n.s.typedColumns(name)
+	for i, c := range cols {
+		n.localColumn(ts, c, pos[i])
+	}
 	n.tables[name] = ts
 	n.order = append(n.order, ts)
 	return ts, nil
+}
+
+// typedColumns returns the table's data columns that have a type, with
+// their positions.
+func (s *Schema) typedColumns(table string) ([]Column, []int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var cols []Column
+	var pos []int
+	for i, c := range s.byName[table].Columns {
+		if c.DataType != "" && !IsSystemColumn(c.Name) {
+			cols = append(cols, *c)
+			pos = append(pos, i)
+		}
+	}
+	return cols, pos
 }
 
 type tableInfo struct {
