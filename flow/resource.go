@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/sluicehq/sluice/arrowbuf"
 )
 
@@ -260,6 +262,33 @@ func MapItems(fn func(item any) (any, error)) Step {
 			}
 			if m != nil {
 				out.Items = append(out.Items, m)
+			}
+		}
+		return out, nil
+	}
+}
+
+// MapJSON is a Step like MapItems that keeps JSON batches JSON: jsonFn maps
+// each parsed value and may build new values in a (which lives as long as
+// the batch) or reuse parts of the old one, so objects keep their key order
+// and with it dlt's column order. Other batches go through goFn as in
+// MapItems. A nil result drops the item.
+func MapJSON(jsonFn func(v *fastjson.Value, a *fastjson.Arena) (*fastjson.Value, error), goFn func(item any) (any, error)) Step {
+	goStep := MapItems(goFn)
+	return func(ctx context.Context, b Batch) (Batch, error) {
+		if b.JSON == nil {
+			return goStep(ctx, b)
+		}
+		out := b.derive()
+		out.JSON = make([]*fastjson.Value, 0, len(b.JSON))
+		a := new(fastjson.Arena)
+		for _, v := range b.JSON {
+			m, err := jsonFn(v, a)
+			if err != nil {
+				return out, err
+			}
+			if m != nil {
+				out.JSON = append(out.JSON, m)
 			}
 		}
 		return out, nil
