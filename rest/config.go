@@ -163,10 +163,13 @@ type ResponseHook func(ctx context.Context, resp *Response) error
 // fields is set. Filter and Map are expr-lang expressions over the record;
 // MapFields sets fields from expressions; the Go forms take funcs.
 type ProcessingStep struct {
-	Filter     string
-	Map        string
-	MapFields  map[string]string
-	FilterFunc func(item any) (bool, error)
-	MapFunc    func(item any) (any, error)
-	Step       flow.Step
+	Filter    string
+	Map       string
+	MapFields map[string]string
+	// MapFieldOrder is the order new MapFields fields are added in (the
+	// spec's); fields it does not name follow sorted.
+	MapFieldOrder []string
+	FilterFunc    func(item any) (bool, error)
+	MapFunc       func(item any) (any, error)
+	Step          flow.Step
 }

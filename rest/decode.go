@@ -12,7 +12,7 @@ import (
 // scalars) as dlt's RESTAPIConfig and returns it. Errors are *ConfigError
 // naming the field under prefix ("source.resources[0]: unknown field
 // \"params\""); they never include values, which may be secrets.
-func DecodeConfig(raw any, prefix string) (*Config, error) {
+func DecodeConfig(raw any, prefix string, opts ...DecodeOption) (*Config, error) {
 	o, err := newObj(prefix, raw)
 	if err != nil {
 		return nil, err
@@ -56,6 +56,13 @@ func DecodeConfig(raw any, prefix string) (*Config, error) {
 	}
 	if err := o.done(); err != nil {
 		return nil, err
+	}
+	var do decodeOptions
+	for _, opt := range opts {
+		opt(&do)
+	}
+	if do.keyOrder != nil {
+		applyKeyOrder(cfg, prefix, do.keyOrder)
 	}
 	return cfg, nil
 }

@@ -275,7 +275,7 @@ func compileStep(s ProcessingStep) (flow.Step, error) {
 	case s.Map != "":
 		return transform.MapRecord(s.Map)
 	case s.MapFields != nil:
-		return transform.MapFields(s.MapFields)
+		return mapFieldsStep(s)
 	case s.FilterFunc != nil:
 		return flow.FilterItems(s.FilterFunc), nil
 	case s.MapFunc != nil:

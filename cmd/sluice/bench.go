@@ -129,7 +129,7 @@ func (a *app) bench(ctx context.Context, specPath string, f benchFlags) error {
 // concurrency (0 keeps the spec's) and requests sent through hc, narrowed to
 // --resources and limited to --limit pages.
 func benchSource(s *spec.Spec, concurrency int, hc *http.Client, f benchFlags, log *slog.Logger) (*flow.Source, error) {
-	cfg, err := rest.DecodeConfig(s.Source, "source")
+	cfg, err := rest.DecodeConfig(s.Source, "source", rest.KeyOrder(s.KeyOrder))
 	if err != nil {
 		return nil, err
 	}

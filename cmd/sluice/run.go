@@ -105,7 +105,7 @@ func (a *app) addSecrets(values ...string) {
 
 // buildSource decodes the spec's source into a REST source.
 func buildSource(s *spec.Spec, log *slog.Logger) (*flow.Source, error) {
-	cfg, err := rest.DecodeConfig(s.Source, "source")
+	cfg, err := rest.DecodeConfig(s.Source, "source", rest.KeyOrder(s.KeyOrder))
 	if err != nil {
 		return nil, err
 	}

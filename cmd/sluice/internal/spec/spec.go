@@ -53,6 +53,9 @@ type Spec struct {
 	// Secrets lists the secret values the spec used, to redact them from
 	// output.
 	Secrets []string
+	// KeyOrder is the order of each map's keys as written, by path
+	// ("source.resources[0].columns"), for rest.KeyOrder.
+	KeyOrder map[string][]string
 }
 
 // Error is a problem at a path of the spec.
@@ -83,7 +86,7 @@ var topKeys = []string{"pipeline_name", "dataset_name", "destination", "max_tabl
 // only Secrets, so that the caller can mask them: an error may quote a
 // field's value (an unknown destination type), and that value may hold one.
 func Parse(data []byte, name, dir string, secrets *Secrets) (sp *Spec, err error) {
-	tree, err := Decode(data, name)
+	tree, order, err := decodeOrdered(data, name)
 	if err != nil {
 		return nil, err
 	}
@@ -106,7 +109,7 @@ func Parse(data []byte, name, dir string, secrets *Secrets) (sp *Spec, err error
 	if err := checkKeys("", root, topKeys); err != nil {
 		return nil, err
 	}
-	s := &Spec{Secrets: used}
+	s := &Spec{Secrets: used, KeyOrder: order}
 
 	pn, ok := root["pipeline_name"]
 	if !ok || pn == nil {
@@ -308,22 +311,30 @@ func editDistance(a, b string) int {
 // Decode parses YAML or JSON into a JSON-shaped tree: map[string]any, []any,
 // string, int64, float64, bool and nil. Only one document is allowed.
 func Decode(data []byte, name string) (any, error) {
+	tree, _, err := decodeOrdered(data, name)
+	return tree, err
+}
+
+// decodeOrdered is Decode that also returns the key order of every map by
+// its path ("source.resources[0].columns"), which the tree's Go maps lose.
+func decodeOrdered(data []byte, name string) (any, map[string][]string, error) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, &Error{Msg: name + ": the spec is empty"}
+		return nil, nil, &Error{Msg: name + ": the spec is empty"}
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.UseOrderedMap())
 	var tree any
 	if err := dec.Decode(&tree); err != nil {
-		return nil, yamlError(name, err)
+		return nil, nil, yamlError(name, err)
 	}
 	var extra any
 	if err := dec.Decode(&extra); err == nil {
-		return nil, &Error{Msg: name + ": holds more than one YAML document"}
+		return nil, nil, &Error{Msg: name + ": holds more than one YAML document"}
 	} else if !errors.Is(err, io.EOF) {
-		return nil, yamlError(name, err)
+		return nil, nil, yamlError(name, err)
 	}
-	budget := maxNodes
-	return jsonShape(tree, 0, &budget)
+	sh := shaper{budget: maxNodes, order: map[string][]string{}}
+	tree, err := sh.shape(tree, "", 0)
+	return tree, sh.order, err
 }
 
 func yamlError(name string, err error) error {
@@ -350,19 +361,50 @@ const (
 	maxNodes = 1 << 20
 )
 
-func jsonShape(v any, depth int, budget *int) (any, error) {
+// shaper turns a decoded YAML tree into JSON shapes, counting nodes against
+// budget and noting each map's key order.
+type shaper struct {
+	budget int
+	order  map[string][]string
+}
+
+func keyPath(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func (sh *shaper) shape(v any, path string, depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, &Error{Msg: "the spec is nested too deeply"}
 	}
-	if *budget--; *budget < 0 {
+	if sh.budget--; sh.budget < 0 {
 		return nil, &Error{Msg: "the spec is too large (more than a million values, counting YAML aliases)"}
 	}
 	switch v := v.(type) {
 	case nil, string, bool, float64, int64:
 		return v, nil
+	case yaml.MapSlice:
+		m := make(map[string]any, len(v))
+		keys := make([]string, 0, len(v))
+		for _, item := range v {
+			k := fmt.Sprint(item.Key)
+			if _, dup := m[k]; dup {
+				return nil, errAt(keyPath(path, k), "duplicate key")
+			}
+			n, err := sh.shape(item.Value, keyPath(path, k), depth+1)
+			if err != nil {
+				return nil, err
+			}
+			m[k] = n
+			keys = append(keys, k)
+		}
+		sh.order[path] = keys
+		return m, nil
 	case map[string]any:
 		for k, e := range v {
-			n, err := jsonShape(e, depth+1, budget)
+			n, err := sh.shape(e, keyPath(path, k), depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -372,7 +414,7 @@ func jsonShape(v any, depth int, budget *int) (any, error) {
 	case map[any]any:
 		m := make(map[string]any, len(v))
 		for k, e := range v {
-			n, err := jsonShape(e, depth+1, budget)
+			n, err := sh.shape(e, keyPath(path, fmt.Sprint(k)), depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -382,7 +424,7 @@ func jsonShape(v any, depth int, budget *int) (any, error) {
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
-			n, err := jsonShape(e, depth+1, budget)
+			n, err := sh.shape(e, fmt.Sprintf("%s[%d]", path, i), depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -397,7 +439,7 @@ func jsonShape(v any, depth int, budget *int) (any, error) {
 	case int:
 		return int64(v), nil
 	case uint:
-		return jsonShape(uint64(v), depth, budget)
+		return sh.shape(uint64(v), path, depth)
 	case int8, int16, int32, uint8, uint16, uint32:
 		n, _ := strconv.ParseInt(fmt.Sprint(v), 10, 64)
 		return n, nil

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -301,5 +302,43 @@ func TestAliasBomb(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("took %v", d)
+	}
+}
+
+func TestKeyOrder(t *testing.T) {
+	const text = `pipeline_name: p
+source:
+  resources:
+    - name: r
+      columns:
+        zeta: {data_type: bigint}
+        alpha: {data_type: text}
+        mid: {data_type: text}
+      processing_steps:
+        - map: {zz: "1", aa: "2"}
+  resource_defaults: &d
+    columns: {b: {data_type: text}, a: {data_type: text}}
+  other:
+    <<: *d
+    extra: 1
+`
+	s, err := Parse([]byte(text), "spec.yaml", t.TempDir(), &Secrets{Env: env(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string][]string{
+		"":                            {"pipeline_name", "source"},
+		"source":                      {"resources", "resource_defaults", "other"},
+		"source.resources[0].columns": {"zeta", "alpha", "mid"},
+		"source.resources[0].processing_steps[0].map": {"zz", "aa"},
+		"source.resource_defaults.columns":            {"b", "a"},
+	} {
+		if got := s.KeyOrder[path]; !slices.Equal(got, want) {
+			t.Errorf("KeyOrder[%q] = %q, want %q", path, got, want)
+		}
+	}
+	other := s.Source.(map[string]any)["other"].(map[string]any)
+	if _, ok := other["columns"]; !ok || other["extra"] != int64(1) {
+		t.Errorf("merge key not applied: %v", other)
 	}
 }
