@@ -302,3 +302,42 @@ func TestVariantNameCollision(t *testing.T) {
 		})
 	}
 }
+
+// TestTextIntoBool checks dlt's str2bool: a bool column takes yes/no words
+// in any case and nothing else; other text goes to the variant column.
+func TestTextIntoBool(t *testing.T) {
+	for _, tc := range []struct {
+		text    string
+		want    string // the bool column's value, "" for null
+		variant bool   // the text went to flag__v_text
+	}{
+		{"true", "true", false}, {"YES", "true", false}, {"t", "true", false}, {"1", "true", false},
+		{"No", "false", false}, {"f", "false", false}, {"0", "false", false},
+		{"on", "", true}, {"OFF", "", true}, {" true", "", true}, {"false ", "", true},
+	} {
+		t.Run(tc.text, func(t *testing.T) {
+			var recs []TableBatch
+			n := NewNormalizer(NewSchema("e"), "1", func(tb TableBatch) error { recs = append(recs, tb); return nil })
+			defer n.Release()
+			var p fastjson.Parser
+			rows, _ := json.Marshal([]map[string]any{{"flag": true}, {"flag": tc.text}})
+			if err := n.AppendJSON("t", parseRows(t, &p, string(rows))); err != nil {
+				t.Fatal(err)
+			}
+			if err := n.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			rec := recs[0].Record
+			defer rec.Release()
+			flag := rec.Column(rec.Schema().FieldIndices("flag")[0])
+			got := ""
+			if flag.IsValid(1) {
+				got = flag.ValueStr(1)
+			}
+			hasVariant := len(rec.Schema().FieldIndices("flag__v_text")) == 1
+			if got != tc.want || hasVariant != tc.variant {
+				t.Errorf("%q: flag %q, variant column %v; want %q, %v", tc.text, got, hasVariant, tc.want, tc.variant)
+			}
+		})
+	}
+}

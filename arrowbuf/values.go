@@ -129,10 +129,12 @@ func coerce(to DataType, v *value) (value, bool) {
 	case TypeBool:
 		switch v.k {
 		case kStr:
-			switch strings.ToLower(strings.TrimSpace(v.s)) {
-			case "y", "yes", "t", "true", "on", "1":
+			// dlt's str2bool: these words in any case, nothing else
+			// (no "on"/"off", no surrounding spaces).
+			switch strings.ToLower(v.s) {
+			case "y", "yes", "t", "true", "1":
 				return value{k: kBool, b: true}, true
-			case "n", "no", "f", "false", "off", "0":
+			case "n", "no", "f", "false", "0":
 				return value{k: kBool}, true
 			}
 			return value{}, false
