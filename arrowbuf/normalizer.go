@@ -489,7 +489,11 @@ func (n *Normalizer) appendValue(cb *colBuf, v *value) error {
 		d, err := decimal128.FromString(v.s, dt.Precision, dt.Scale)
 		if err != nil {
 			// Out of range for the column: dlt would fail the load too.
-			return fmt.Errorf("arrowbuf: column %q: decimal %q: %w", cb.col.Name, v.s, err)
+			num := v.s
+			if len(num) > 40 {
+				num = num[:37] + "..."
+			}
+			return fmt.Errorf("arrowbuf: column %q: the number %s does not fit its type decimal(%d,%d)", cb.col.Name, num, dt.Precision, dt.Scale)
 		}
 		cb.dec.Append(d)
 	default:

@@ -341,3 +341,16 @@ func TestTextIntoBool(t *testing.T) {
 		})
 	}
 }
+
+func TestNumberTooBigForDecimal(t *testing.T) {
+	n := NewNormalizer(NewSchema("e"), "1", func(tb TableBatch) error { tb.Record.Release(); return nil })
+	defer n.Release()
+	var p fastjson.Parser
+	err := n.AppendJSON("t", parseRows(t, &p, `[{"v":123456789012345678901234567890123}]`))
+	if err == nil {
+		err = n.Flush()
+	}
+	if err == nil || !strings.Contains(err.Error(), `column "v": the number 123456789012345678901234567890123 does not fit its type decimal(38,9)`) {
+		t.Fatalf("err = %v", err)
+	}
+}
