@@ -290,6 +290,58 @@ func TestRedactVerbose(t *testing.T) {
 	}
 }
 
+// TestRedactOnlyReferenced: only the secrets a spec references are masked,
+// and only values long enough to mask without garbling the load info (a
+// masked "1" or "5" used to turn the load id into "179***814246.41373***").
+func TestRedactOnlyReferenced(t *testing.T) {
+	tests := []struct {
+		name    string
+		secrets string // flat keys put before the [api] section
+		env     map[string]string
+		headers string // the spec's client headers
+	}{
+		{name: "unreferenced number", secrets: "retries = 1\n"},
+		{name: "unreferenced word", secrets: "unused = \"blog_data\"\nother = \"LOADED\"\n"},
+		{name: "referenced short secret", env: map[string]string{"START_ID": "5"},
+			headers: `{X-Key: "${api.key}", X-Start: "${START_ID}"}`},
+		{name: "referenced three chars", secrets: "tiny = \"loa\"\n",
+			headers: `{X-Key: "${api.key}", X-Tiny: "${tiny}"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := setup(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			if err := os.WriteFile(spec.SecretsFile, []byte(tt.secrets+"[api]\nkey = \""+fileToken+"\"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			api := newBlogAPI(t)
+			text := blogSpec(api.URL+"/", e.db)
+			if tt.headers != "" {
+				text = strings.Replace(text, `headers: {X-Key: "${api.key}"}`, "headers: "+tt.headers, 1)
+			}
+			r := sluice(t, t.Context(), "", "run", writeSpec(t, text))
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if strings.Contains(r.stdout, "***") {
+				t.Errorf("masked output:\n%s", r.stdout)
+			}
+			m := loadInfoRE.FindStringSubmatch(r.stdout)
+			if m == nil {
+				t.Fatalf("load info:\n%s", r.stdout)
+			}
+			if m[1] != e.db {
+				t.Errorf("location %q, want %q", m[1], e.db)
+			}
+			if ids := queryDB(t, e.db, "SELECT load_id FROM blog_data._dlt_loads"); len(ids) != 1 || ids[0] != m[2] {
+				t.Errorf("_dlt_loads.load_id = %v, load info says %s", ids, m[2])
+			}
+		})
+	}
+}
+
 // TestRunParquet loads into a Parquet bucket and reads it back through
 // pipeline info and the data browser.
 func TestRunParquet(t *testing.T) {

@@ -66,7 +66,9 @@ interrupted). A progress line is shown on stderr when it is a terminal.`,
 }
 
 // loadSpec reads a spec with the secrets of the working dir and registers
-// every secret value with the redactor.
+// the values of the secrets the spec references with the redactor. Values
+// of secrets.toml the spec does not use are not masked: they never reach a
+// request, and masking them (say `retries = 1`) garbles unrelated output.
 func (a *app) loadSpec(path string) (*spec.Spec, error) {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -77,7 +79,6 @@ func (a *app) loadSpec(path string) (*spec.Spec, error) {
 		return nil, err
 	}
 	secrets := &spec.Secrets{File: file}
-	a.addSecrets(secrets.FileValues()...)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
