@@ -342,6 +342,43 @@ func TestRedactOnlyReferenced(t *testing.T) {
 	}
 }
 
+// TestRunDatasetName: dataset_name and --dataset take dlt's snake_case
+// table identifier rule ("MyData Set" is my_data_set, not mydata_set).
+func TestRunDatasetName(t *testing.T) {
+	tests := []struct {
+		name    string
+		dataset string // the spec's dataset_name line
+		args    []string
+		want    string
+	}{
+		{name: "spec", dataset: "dataset_name: MyData Set", want: "my_data_set"},
+		{name: "flag", dataset: "dataset_name: blog_data", args: []string{"--dataset", "rawEvents-2024"}, want: "raw_events_2024"},
+		{name: "default", dataset: "", want: "blog_dataset"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := setup(t)
+			api := newBlogAPI(t)
+			text := strings.Replace(blogSpec(api.URL+"/", e.db), "dataset_name: blog_data", tt.dataset, 1)
+			args := append(append([]string{"run"}, tt.args...), writeSpec(t, text))
+			r := sluice(t, t.Context(), "", args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if !strings.Contains(r.stdout, "into dataset "+tt.want+"\n") {
+				t.Errorf("load info:\n%s", r.stdout)
+			}
+			if got := queryDB(t, e.db, "SELECT count(*) FROM "+tt.want+".posts"); len(got) != 1 || got[0] != "25" {
+				t.Errorf("%s.posts rows = %v", tt.want, got)
+			}
+			r = sluice(t, t.Context(), "", "pipeline", "blog", "info")
+			if !strings.Contains(r.stdout, "dataset: "+tt.want+"\n") {
+				t.Errorf("info: %d %s %s", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
 // TestRunParquet loads into a Parquet bucket and reads it back through
 // pipeline info and the data browser.
 func TestRunParquet(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -93,13 +94,18 @@ func (a *app) loadSpec(path string) (*spec.Spec, error) {
 	return s, err
 }
 
-// addSecrets registers secret values with the redactor, with the form a
+// addSecrets registers secret values with the redactor, with the forms a
 // secret takes in a pipeline or dataset name.
 func (a *app) addSecrets(values ...string) {
 	for _, v := range values {
 		a.secrets.Add(v)
-		if n := flow.NormalizePipelineName(v); n != v && len(n) >= 6 {
-			a.secrets.Add(n)
+		d := flow.NormalizeDatasetName(v)
+		// snake_case prefixes a leading digit with "_", which a secret in
+		// the middle of a name does not get.
+		for _, n := range []string{flow.NormalizePipelineName(v), d, strings.TrimPrefix(d, "_")} {
+			if n != v && len(n) >= 6 {
+				a.secrets.Add(n)
+			}
 		}
 	}
 }
@@ -129,7 +135,7 @@ func (a *app) run(ctx context.Context, specPath string, f runFlags) error {
 		return err
 	}
 	if f.dataset != "" {
-		if s.DatasetName, err = spec.NormalizeName("--dataset", f.dataset); err != nil {
+		if s.DatasetName, err = spec.NormalizeDatasetName("--dataset", f.dataset); err != nil {
 			return usageErrorf("%v", err)
 		}
 	}
