@@ -622,6 +622,18 @@ func TestShow(t *testing.T) {
 	if !strings.Contains(string(html), "/api/tables") || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
 		t.Errorf("index page: %s", resp.Header.Get("Content-Type"))
 	}
+	// The table list is in the page itself, for a reader without
+	// JavaScript: each table a link to its view, with its row count.
+	for _, want := range []string{
+		`<a class="table-link" href="#table=comments&amp;offset=0&amp;limit=50" data-name="comments" data-rows="50"><span class="name">comments</span> <span class="rows">50</span></a>`,
+		`<a class="table-link" href="#table=posts&amp;offset=0&amp;limit=50" data-name="posts" data-rows="25"><span class="name">posts</span> <span class="rows">25</span></a>`,
+		`<a class="table-link" href="#table=posts__tags&amp;offset=0&amp;limit=50" data-name="posts__tags" data-rows="50">`,
+		"dataset blog_data",
+	} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("index page lacks %s", want)
+		}
+	}
 
 	post := func(sqlText string) (int, apiRows, string) {
 		body, _ := json.Marshal(map[string]string{"sql": sqlText})
