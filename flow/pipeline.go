@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/sluicehq/sluice/arrowbuf"
 )
 
 // Pipeline loads sources into one dataset of one destination. A Pipeline
@@ -30,7 +32,8 @@ type Pipeline struct {
 // PipelineOption configures a Pipeline.
 type PipelineOption func(*Pipeline)
 
-// Dataset sets the dataset name (default <pipeline>_dataset).
+// Dataset sets the dataset name (default <pipeline>_dataset). NewPipeline
+// normalizes it with NormalizeDatasetName: "MyData Set" is my_data_set.
 func Dataset(name string) PipelineOption { return func(p *Pipeline) { p.dataset = name } }
 
 // PipelinesDir sets where working state is kept (default
@@ -65,7 +68,8 @@ func BatchRows(n int) PipelineOption {
 var validName = regexp.MustCompile(`^[a-z0-9_]+$`)
 
 // NormalizePipelineName lowercases a name and turns other characters into
-// underscores, as pipeline and dataset names must be [a-z0-9_]+.
+// underscores, as pipeline names must be [a-z0-9_]+. Dataset names take
+// NormalizeDatasetName.
 func NormalizePipelineName(name string) string {
 	var b strings.Builder
 	for _, r := range strings.ToLower(name) {
@@ -76,6 +80,16 @@ func NormalizePipelineName(name string) string {
 		}
 	}
 	return b.String()
+}
+
+// NormalizeDatasetName normalizes a dataset name as dlt does: with the
+// snake_case naming convention's table identifier rule, so "MyData Set" is
+// my_data_set, the schema name dlt would use. A blank name stays blank.
+func NormalizeDatasetName(name string) string {
+	if strings.TrimSpace(name) == "" {
+		return ""
+	}
+	return arrowbuf.NormalizeTableIdentifier(name)
 }
 
 // NewPipeline returns a pipeline named name loading into dest.
@@ -96,8 +110,12 @@ func NewPipeline(name string, dest Destination, opts ...PipelineOption) (*Pipeli
 			p.batchRows = bs.BatchRows()
 		}
 	}
+	p.dataset = NormalizeDatasetName(p.dataset)
 	if p.dataset == "" {
-		p.dataset = p.name + "_dataset"
+		p.dataset = NormalizeDatasetName(p.name + "_dataset")
+	}
+	if !validName.MatchString(p.dataset) {
+		return nil, fmt.Errorf("flow: dataset name %q: must have letters, digits or _", p.dataset)
 	}
 	if p.dir == "" {
 		p.dir = DefaultPipelinesDir()

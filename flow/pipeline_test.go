@@ -602,3 +602,41 @@ func TestBatchRowsFromDestination(t *testing.T) {
 		})
 	}
 }
+
+// TestDatasetNameNormalized: the dataset name takes dlt's snake_case table
+// identifier rule, as dlt names the schema ("MyData Set" is my_data_set,
+// not mydata_set).
+func TestDatasetNameNormalized(t *testing.T) {
+	tests := []struct {
+		name     string
+		pipeline string
+		opts     []flow.PipelineOption
+		want     string
+	}{
+		{"camel case and space", "p", []flow.PipelineOption{flow.Dataset("MyData Set")}, "my_data_set"},
+		{"dashes", "p", []flow.PipelineOption{flow.Dataset("raw-Events")}, "raw_events"},
+		{"already normalized", "p", []flow.PipelineOption{flow.Dataset("blog_data")}, "blog_data"},
+		{"default", "Blog", nil, "blog_dataset"},
+		{"blank is default", "blog", []flow.PipelineOption{flow.Dataset("  ")}, "blog_dataset"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t)
+			opts := append([]flow.PipelineOption{flow.PipelinesDir(e.pipeDir)}, tt.opts...)
+			p, err := flow.NewPipeline(tt.pipeline, duckdb.New(e.dbPath), opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.DatasetName(); got != tt.want {
+				t.Fatalf("DatasetName() = %q, want %q", got, tt.want)
+			}
+			info := e.run(p, source.Slice("users", users(2)))
+			if info.Dataset != tt.want {
+				t.Errorf("load info dataset %q, want %q", info.Dataset, tt.want)
+			}
+			if got := e.query("SELECT count(*) FROM " + tt.want + ".users"); got[0][0] != "2" {
+				t.Errorf("%s.users rows = %v", tt.want, got)
+			}
+		})
+	}
+}

@@ -113,7 +113,6 @@ func (a *app) init(source, destination string, force bool) error {
 		if err != nil {
 			return err
 		}
-		a.secrets.Add(spec.SecretValues(vals)...)
 		if _, ok := vals[initSecretName]; ok {
 			secretsNote = "kept as it was"
 		} else {

@@ -8,7 +8,8 @@
 //	sluice pipeline NAME drop         drop a pipeline's dataset and working state
 //
 // Everything the command prints goes through a redactor that masks the
-// values of the secrets it read (${NAME} in the spec, .sluice/secrets.toml).
+// values of the secrets the spec references (${NAME}, from the environment
+// or .sluice/secrets.toml), except values under redact.MinLen characters.
 // On failure it exits non-zero and prints one line on stderr naming what is
 // wrong.
 package main
@@ -143,8 +144,9 @@ spec holding dlt's rest_api source config.
   sluice pipeline rest_api_github show
 
 Secrets: ${NAME} in a spec string is read from the environment variable NAME,
-else from .sluice/secrets.toml in the working directory. Secret values are
-masked (***) in everything sluice prints.
+else from .sluice/secrets.toml in the working directory. The values of the
+secrets a spec references are masked (***) in everything sluice prints, except
+values shorter than 4 characters, which would garble numbers and paths.
 
 Working state lives in $SLUICE_PIPELINES_DIR/<pipeline_name>/ (default
 ~/.sluice/pipelines).`,

@@ -290,6 +290,95 @@ func TestRedactVerbose(t *testing.T) {
 	}
 }
 
+// TestRedactOnlyReferenced: only the secrets a spec references are masked,
+// and only values long enough to mask without garbling the load info (a
+// masked "1" or "5" used to turn the load id into "179***814246.41373***").
+func TestRedactOnlyReferenced(t *testing.T) {
+	tests := []struct {
+		name    string
+		secrets string // flat keys put before the [api] section
+		env     map[string]string
+		headers string // the spec's client headers
+	}{
+		{name: "unreferenced number", secrets: "retries = 1\n"},
+		{name: "unreferenced word", secrets: "unused = \"blog_data\"\nother = \"LOADED\"\n"},
+		{name: "referenced short secret", env: map[string]string{"START_ID": "5"},
+			headers: `{X-Key: "${api.key}", X-Start: "${START_ID}"}`},
+		{name: "referenced three chars", secrets: "tiny = \"loa\"\n",
+			headers: `{X-Key: "${api.key}", X-Tiny: "${tiny}"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := setup(t)
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			if err := os.WriteFile(spec.SecretsFile, []byte(tt.secrets+"[api]\nkey = \""+fileToken+"\"\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			api := newBlogAPI(t)
+			text := blogSpec(api.URL+"/", e.db)
+			if tt.headers != "" {
+				text = strings.Replace(text, `headers: {X-Key: "${api.key}"}`, "headers: "+tt.headers, 1)
+			}
+			r := sluice(t, t.Context(), "", "run", writeSpec(t, text))
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if strings.Contains(r.stdout, "***") {
+				t.Errorf("masked output:\n%s", r.stdout)
+			}
+			m := loadInfoRE.FindStringSubmatch(r.stdout)
+			if m == nil {
+				t.Fatalf("load info:\n%s", r.stdout)
+			}
+			if m[1] != e.db {
+				t.Errorf("location %q, want %q", m[1], e.db)
+			}
+			if ids := queryDB(t, e.db, "SELECT load_id FROM blog_data._dlt_loads"); len(ids) != 1 || ids[0] != m[2] {
+				t.Errorf("_dlt_loads.load_id = %v, load info says %s", ids, m[2])
+			}
+		})
+	}
+}
+
+// TestRunDatasetName: dataset_name and --dataset take dlt's snake_case
+// table identifier rule ("MyData Set" is my_data_set, not mydata_set).
+func TestRunDatasetName(t *testing.T) {
+	tests := []struct {
+		name    string
+		dataset string // the spec's dataset_name line
+		args    []string
+		want    string
+	}{
+		{name: "spec", dataset: "dataset_name: MyData Set", want: "my_data_set"},
+		{name: "flag", dataset: "dataset_name: blog_data", args: []string{"--dataset", "rawEvents-2024"}, want: "raw_events_2024"},
+		{name: "default", dataset: "", want: "blog_dataset"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := setup(t)
+			api := newBlogAPI(t)
+			text := strings.Replace(blogSpec(api.URL+"/", e.db), "dataset_name: blog_data", tt.dataset, 1)
+			args := append(append([]string{"run"}, tt.args...), writeSpec(t, text))
+			r := sluice(t, t.Context(), "", args...)
+			if r.code != 0 {
+				t.Fatalf("exit %d: %s", r.code, r.stderr)
+			}
+			if !strings.Contains(r.stdout, "into dataset "+tt.want+"\n") {
+				t.Errorf("load info:\n%s", r.stdout)
+			}
+			if got := queryDB(t, e.db, "SELECT count(*) FROM "+tt.want+".posts"); len(got) != 1 || got[0] != "25" {
+				t.Errorf("%s.posts rows = %v", tt.want, got)
+			}
+			r = sluice(t, t.Context(), "", "pipeline", "blog", "info")
+			if !strings.Contains(r.stdout, "dataset: "+tt.want+"\n") {
+				t.Errorf("info: %d %s %s", r.code, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
 // TestRunParquet loads into a Parquet bucket and reads it back through
 // pipeline info and the data browser.
 func TestRunParquet(t *testing.T) {
@@ -532,6 +621,18 @@ func TestShow(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(html), "/api/tables") || !strings.Contains(resp.Header.Get("Content-Type"), "text/html") {
 		t.Errorf("index page: %s", resp.Header.Get("Content-Type"))
+	}
+	// The table list is in the page itself, for a reader without
+	// JavaScript: each table a link to its view, with its row count.
+	for _, want := range []string{
+		`<a class="table-link" href="#table=comments&amp;offset=0&amp;limit=50" data-name="comments" data-rows="50"><span class="name">comments</span> <span class="rows">50</span></a>`,
+		`<a class="table-link" href="#table=posts&amp;offset=0&amp;limit=50" data-name="posts" data-rows="25"><span class="name">posts</span> <span class="rows">25</span></a>`,
+		`<a class="table-link" href="#table=posts__tags&amp;offset=0&amp;limit=50" data-name="posts__tags" data-rows="50">`,
+		"dataset blog_data",
+	} {
+		if !strings.Contains(string(html), want) {
+			t.Errorf("index page lacks %s", want)
+		}
 	}
 
 	post := func(sqlText string) (int, apiRows, string) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -66,7 +67,9 @@ interrupted). A progress line is shown on stderr when it is a terminal.`,
 }
 
 // loadSpec reads a spec with the secrets of the working dir and registers
-// every secret value with the redactor.
+// the values of the secrets the spec references with the redactor. Values
+// of secrets.toml the spec does not use are not masked: they never reach a
+// request, and masking them (say `retries = 1`) garbles unrelated output.
 func (a *app) loadSpec(path string) (*spec.Spec, error) {
 	wd, err := os.Getwd()
 	if err != nil {
@@ -77,7 +80,6 @@ func (a *app) loadSpec(path string) (*spec.Spec, error) {
 		return nil, err
 	}
 	secrets := &spec.Secrets{File: file}
-	a.addSecrets(secrets.FileValues()...)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -92,13 +94,18 @@ func (a *app) loadSpec(path string) (*spec.Spec, error) {
 	return s, err
 }
 
-// addSecrets registers secret values with the redactor, with the form a
+// addSecrets registers secret values with the redactor, with the forms a
 // secret takes in a pipeline or dataset name.
 func (a *app) addSecrets(values ...string) {
 	for _, v := range values {
 		a.secrets.Add(v)
-		if n := flow.NormalizePipelineName(v); n != v && len(n) >= 6 {
-			a.secrets.Add(n)
+		d := flow.NormalizeDatasetName(v)
+		// snake_case prefixes a leading digit with "_", which a secret in
+		// the middle of a name does not get.
+		for _, n := range []string{flow.NormalizePipelineName(v), d, strings.TrimPrefix(d, "_")} {
+			if n != v && len(n) >= 6 {
+				a.secrets.Add(n)
+			}
 		}
 	}
 }
@@ -129,7 +136,7 @@ func (a *app) run(ctx context.Context, specPath string, f runFlags) error {
 		return err
 	}
 	if f.dataset != "" {
-		if s.DatasetName, err = spec.NormalizeName("--dataset", f.dataset); err != nil {
+		if s.DatasetName, err = spec.NormalizeDatasetName("--dataset", f.dataset); err != nil {
 			return usageErrorf("%v", err)
 		}
 	}

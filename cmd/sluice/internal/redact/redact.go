@@ -13,10 +13,16 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode/utf8"
 )
 
 // Mask replaces a secret in output.
 const Mask = "***"
+
+// MinLen is the shortest secret value masked, in characters. A shorter value
+// ("1", "abc") is left alone: it matches inside load ids, timings, paths and
+// words, so masking it would garble unrelated output while hiding little.
+const MinLen = 4
 
 // Set is a set of secret values. Its zero value is empty and ready to use;
 // it is safe for concurrent use.
@@ -26,8 +32,8 @@ type Set struct {
 	replacer *strings.Replacer
 }
 
-// Add adds secret values, with their URL-escaped and base64 forms. Empty
-// values are ignored.
+// Add adds secret values, with their URL-escaped and base64 forms. Values
+// shorter than MinLen characters are ignored.
 func (s *Set) Add(values ...string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -36,7 +42,7 @@ func (s *Set) Add(values ...string) {
 	}
 	changed := false
 	for _, v := range values {
-		if v == "" {
+		if utf8.RuneCountInString(v) < MinLen {
 			continue
 		}
 		for _, f := range forms(v) {

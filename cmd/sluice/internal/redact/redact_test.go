@@ -30,6 +30,29 @@ func TestString(t *testing.T) {
 	}
 }
 
+// TestShortValuesKept: values under MinLen characters are not masked, as
+// they would match inside load ids, timings and paths.
+func TestShortValuesKept(t *testing.T) {
+	tests := []struct {
+		name, value, in, want string
+	}{
+		{"one digit", "1", "completed in 0.51 seconds", "completed in 0.51 seconds"},
+		{"three chars", "abc", "/tmp/abc/x", "/tmp/abc/x"},
+		{"three runes", "äöü", "käöüse", "käöüse"},
+		{"four chars masked", "abcd", "/tmp/abcd/x", "/tmp/***/x"},
+		{"five digits masked", "12345", "id 0.123456", "id 0.***6"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := &Set{}
+			set.Add(tt.value)
+			if got := set.String(tt.in); got != tt.want {
+				t.Errorf("String(%q) with secret %q = %q, want %q", tt.in, tt.value, got, tt.want)
+			}
+		})
+	}
+}
+
 func TestLongestFirst(t *testing.T) {
 	set := &Set{}
 	set.Add("secret", "secret-longer")

@@ -116,20 +116,6 @@ func (s *Secrets) Lookup(name string) (string, bool) {
 	return "", false
 }
 
-// FileValues returns every value of the secrets file: all are redacted from
-// output, used or not.
-func (s *Secrets) FileValues() []string { return SecretValues(s.File) }
-
-// SecretValues returns the values of a secrets map, sorted.
-func SecretValues(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for _, v := range m {
-		out = append(out, v)
-	}
-	sort.Strings(out)
-	return out
-}
-
 var secretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$`)
 
 // Expand replaces every ${NAME} in s with its secret value and reports the

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/goccy/go-yaml"
 
@@ -118,9 +119,13 @@ func Parse(data []byte, name, dir string, secrets *Secrets) (sp *Spec, err error
 	if s.PipelineName, err = nameField("pipeline_name", pn); err != nil {
 		return nil, err
 	}
-	s.DatasetName = s.PipelineName + "_dataset"
+	s.DatasetName = flow.NormalizeDatasetName(s.PipelineName + "_dataset")
 	if dn, ok := root["dataset_name"]; ok && dn != nil {
-		if s.DatasetName, err = nameField("dataset_name", dn); err != nil {
+		str, ok := dn.(string)
+		if !ok {
+			return nil, errAt("dataset_name", "expected a string, got %s", show(dn))
+		}
+		if s.DatasetName, err = NormalizeDatasetName("dataset_name", str); err != nil {
 			return nil, err
 		}
 	}
@@ -146,7 +151,7 @@ func Parse(data []byte, name, dir string, secrets *Secrets) (sp *Spec, err error
 	return s, nil
 }
 
-// NormalizeName normalizes a pipeline or dataset name to [a-z0-9_]+ and
+// NormalizeName normalizes a pipeline name to [a-z0-9_]+ and
 // rejects names that are left with no letter or digit. path names the field
 // in the error.
 func NormalizeName(path, name string) (string, error) {
@@ -155,6 +160,18 @@ func NormalizeName(path, name string) (string, error) {
 		return "", errAt(path, "%q is not a valid name: it needs letters or digits", name)
 	}
 	return n, nil
+}
+
+// NormalizeDatasetName normalizes a dataset name as dlt does (see
+// flow.NormalizeDatasetName: "MyData Set" is my_data_set) and rejects names
+// with no letter or digit. path names the field in the error.
+func NormalizeDatasetName(path, name string) (string, error) {
+	// The same rule as for pipeline names: snake_case would turn " " or "日本"
+	// into a made-up name ("x") instead of failing.
+	if !strings.ContainsFunc(name, func(r rune) bool { return r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) }) {
+		return "", errAt(path, "%q is not a valid name: it needs letters or digits", name)
+	}
+	return flow.NormalizeDatasetName(name), nil
 }
 
 func nameField(path string, v any) (string, error) {

@@ -62,6 +62,15 @@ func TestParseFields(t *testing.T) {
 			func(s *Spec) bool { return s.Source.(map[string]any)["t"] == "2024-01-25T11:21:28Z" }},
 		{"null dataset is default", "pipeline_name: b\ndataset_name: null\nsource: {}\n",
 			func(s *Spec) bool { return s.DatasetName == "b_dataset" }},
+		// dlt's snake_case table identifier rule, not just lower-casing.
+		{"dataset snake_case", "pipeline_name: b\ndataset_name: MyData Set\nsource: {}\n",
+			func(s *Spec) bool { return s.DatasetName == "my_data_set" }},
+		{"dataset camelCase and dashes", "pipeline_name: b\ndataset_name: rawEvents-2024\nsource: {}\n",
+			func(s *Spec) bool { return s.DatasetName == "raw_events_2024" }},
+		{"dataset leading digit", "pipeline_name: b\ndataset_name: 2024 data\nsource: {}\n",
+			func(s *Spec) bool { return s.DatasetName == "_2024_data" }},
+		{"default dataset from a normalized pipeline name", "pipeline_name: My Blog\nsource: {}\n",
+			func(s *Spec) bool { return s.DatasetName == "my_blog_dataset" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
