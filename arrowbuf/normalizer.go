@@ -983,8 +983,9 @@ func (n *Normalizer) normalizeList(d deferredList, parentID, rootID string) erro
 	if d.jv != nil {
 		arr, _ := d.jv.Array()
 		for i, item := range arr {
-			if item.Type() == fastjson.TypeObject || item.Type() == fastjson.TypeArray {
-				if err := n.jsonRow(child, item, parentID, rootID, i, d.lvl); err != nil {
+			switch item.Type() {
+			case fastjson.TypeObject, fastjson.TypeArray:
+				if err := n.jsonRow(child, item, parentID, rootID, i, itemLevel(d.lvl, item.Type() == fastjson.TypeArray)); err != nil {
 					return err
 				}
 				continue
@@ -998,7 +999,8 @@ func (n *Normalizer) normalizeList(d deferredList, parentID, rootID string) erro
 	for i, item := range d.gv {
 		switch item.(type) {
 		case map[string]any, []any:
-			if err := n.goRow(child, item, parentID, rootID, i, d.lvl); err != nil {
+			_, isList := item.([]any)
+			if err := n.goRow(child, item, parentID, rootID, i, itemLevel(d.lvl, isList)); err != nil {
 				return err
 			}
 		default:
@@ -1008,6 +1010,17 @@ func (n *Normalizer) normalizeList(d deferredList, parentID, rootID string) erro
 		}
 	}
 	return nil
+}
+
+// itemLevel is the nesting level left to a list item's row: a list in a
+// list becomes an intermediate row holding it as "list", which dlt counts
+// as one level deeper than the list (max_table_nesting 2 keeps a list of
+// lists as a json "list" column of the first child table).
+func itemLevel(lvl int, isList bool) int {
+	if isList {
+		return lvl - 1
+	}
+	return lvl
 }
 
 // scalarRow writes a list item that is a scalar as a row with a "value"

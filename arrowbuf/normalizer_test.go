@@ -354,3 +354,52 @@ func TestNumberTooBigForDecimal(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestListOfListsNesting checks dlt's levels for lists of lists: the
+// intermediate row holding an inner list counts as one level deeper than
+// its list, so a max_table_nesting of 2 keeps the inner lists as a json
+// "list" column of the first child table.
+func TestListOfListsNesting(t *testing.T) {
+	const rows = `[{"id":1,"grid":[[[1,2],[3]],[[4]]]}]`
+	for _, tc := range []struct {
+		nesting int // 0: dlt's default
+		want    string
+	}{
+		{1, "n: id _dlt_load_id _dlt_id | n__grid: list _dlt_parent_id _dlt_list_idx _dlt_id"},
+		{2, "n: id _dlt_load_id _dlt_id | n__grid: list _dlt_parent_id _dlt_list_idx _dlt_id"},
+		{3, "n: id _dlt_load_id _dlt_id | n__grid: _dlt_parent_id _dlt_list_idx _dlt_id | n__grid__list: list _dlt_parent_id _dlt_list_idx _dlt_id"},
+		{0, "n: id _dlt_load_id _dlt_id | n__grid: _dlt_parent_id _dlt_list_idx _dlt_id | n__grid__list: _dlt_parent_id _dlt_list_idx _dlt_id | n__grid__list__list: value _dlt_parent_id _dlt_list_idx _dlt_id"},
+	} {
+		t.Run(fmt.Sprint(tc.nesting), func(t *testing.T) {
+			s := NewSchema("e")
+			h := TableHints{}
+			if tc.nesting > 0 {
+				h.MaxTableNesting = &tc.nesting
+			}
+			if err := s.ApplyHints("n", "n", h); err != nil {
+				t.Fatal(err)
+			}
+			var tables []string
+			n := NewNormalizer(s, "1", func(tb TableBatch) error {
+				defer tb.Record.Release()
+				var cols []string
+				for _, f := range tb.Record.Schema().Fields() {
+					cols = append(cols, f.Name)
+				}
+				tables = append(tables, tb.Table.Name+": "+strings.Join(cols, " "))
+				return nil
+			})
+			defer n.Release()
+			var p fastjson.Parser
+			if err := n.AppendJSON("n", parseRows(t, &p, rows)); err != nil {
+				t.Fatal(err)
+			}
+			if err := n.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Join(tables, " | "); got != tc.want {
+				t.Errorf("tables\n %s\nwant\n %s", got, tc.want)
+			}
+		})
+	}
+}
