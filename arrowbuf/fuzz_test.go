@@ -11,14 +11,14 @@ import (
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/valyala/fastjson"
 )
 
 // FuzzNamingIdempotent: a normalized identifier or path is a fixed point
 // (normalizing it again changes nothing), so names stored in a schema map
-// to themselves on the next run. The exceptions are dlt's: the name of a
-// blank key, "_", which as an identifier of its own becomes "x", and the
-// empty path dlt makes of a key of separators only ("__"), which the
-// normalizer names like a blank key (see TestSeparatorOnlyKey).
+// to themselves on the next run. The exception is dlt's empty path of a key
+// of separators only ("__"), which the normalizer names like a blank key,
+// "_empty" (see TestSeparatorOnlyKey).
 func FuzzNamingIdempotent(f *testing.F) {
 	for _, s := range []string{"", "CamelCase", "a__b", "a___b", "__a__", "ünïcode", "123", "end___", "+plus", "-", "ab|cd@e",
 		"HTTPResponseCode", "_dlt_id", "a b\tc", "١٢٣", "x__", "__", "A__B__C", "a-__-b", strings.Repeat("Ab", 40)} {
@@ -184,8 +184,8 @@ func FuzzNormalizeItems(f *testing.F) {
 }
 
 // TestSeparatorOnlyKey: keys made only of "__" (dlt's path for them is "")
-// become the blank-key column "_", in JSON, Go values and Arrow records, not
-// a column without a name (which DuckDB rejects).
+// become the blank-key column "_empty", in JSON, Go values and Arrow
+// records, not a column without a name (which DuckDB rejects).
 func TestSeparatorOnlyKey(t *testing.T) {
 	s := NewSchema("sep")
 	n := NewNormalizer(s, "1", func(tb TableBatch) error { tb.Record.Release(); return nil })
@@ -200,7 +200,29 @@ func TestSeparatorOnlyKey(t *testing.T) {
 	for _, c := range s.Table("t").Columns {
 		names = append(names, c.Name)
 	}
-	if !slices.Contains(names, "_") || !slices.Contains(names, "a___") || slices.Contains(names, "") {
-		t.Errorf("columns %v, want _ and a___", names)
+	if !slices.Contains(names, "_empty") || !slices.Contains(names, "a___empty") || slices.Contains(names, "") {
+		t.Errorf("columns %v, want _empty and a___empty", names)
+	}
+}
+
+// TestBlankKeys: blank and whitespace-only keys become dlt's "_empty", at
+// the top and inside objects.
+func TestBlankKeys(t *testing.T) {
+	s := NewSchema("blank")
+	n := NewNormalizer(s, "1", func(tb TableBatch) error { tb.Record.Release(); return nil })
+	defer n.Release()
+	var p fastjson.Parser
+	if err := n.AppendJSON("t", parseRows(t, &p, `[{"":1,"x":{"  ":2},"y":3}]`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range s.Table("t").Columns {
+		names = append(names, c.Name)
+	}
+	if got := strings.Join(names, " "); got != "_empty x___empty y _dlt_load_id _dlt_id" {
+		t.Errorf("columns %q", got)
 	}
 }

@@ -13,8 +13,9 @@ import (
 // names, as dlt's snake_case convention does.
 const PathSeparator = "__"
 
-// emptyKeyIdentifier is what dlt names a blank data key.
-const emptyKeyIdentifier = "_"
+// emptyKeyIdentifier is what dlt names a blank data key (its relational
+// normalizer's EMPTY_KEY_IDENTIFIER, used as it is, not normalized).
+const emptyKeyIdentifier = "_empty"
 
 // identCache memoizes unbounded normalizations: the hot path normalizes the
 // same few keys millions of times.
