@@ -123,8 +123,26 @@ type IncrementalConfig struct {
 	// RangeStart is "closed" (default: rows at the start value are kept
 	// unless already loaded) or "open" (rows at the start value are dropped).
 	RangeStart string
-	// RangeEnd is "open" (default, dlt's): rows at the end value are dropped.
+	// RangeEnd is "open" (default, dlt's: rows at the end value are
+	// dropped) or "closed" (kept).
 	RangeEnd string
+	// RowOrder is "asc" or "desc" when the API returns rows ordered by the
+	// cursor (in the direction of LastValueFunc: "asc" oldest first). Paging
+	// then stops at the first row past the end value ("asc") or before the
+	// start value ("desc"), as dlt closes the resource; pages are fetched
+	// one by one.
+	RowOrder string
+	// PrimaryKey identifies rows at the start value that were loaded by
+	// the previous run; nil: the resource's primary_key (else the whole
+	// row); empty: no deduplication (dlt's primary_key=()).
+	PrimaryKey []string
+	// Lag moves the start value back from the stored last value (not past
+	// InitialValue): seconds for date-time cursors, days for dates, units
+	// for numbers. Deduplication is then off; use merge.
+	Lag float64
+	// AllowExternalSchedulers is accepted for dlt compatibility and has no
+	// effect: no external scheduler (Airflow) provides the range here.
+	AllowExternalSchedulers bool
 	// StartParam and EndParam are the legacy query parameters.
 	StartParam string
 	EndParam   string

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/sluicehq/sluice/arrowbuf"
@@ -675,9 +676,36 @@ func decodeIncremental(path string, v any, legacy bool) (*IncrementalConfig, err
 	if c.RangeEnd, _, err = o.str("range_end"); err != nil {
 		return nil, err
 	} else if c.RangeEnd != "" {
-		if err := oneOf(o.at("range_end"), "range_end", c.RangeEnd, "open"); err != nil {
+		if err := oneOf(o.at("range_end"), "range_end", c.RangeEnd, "open", "closed"); err != nil {
 			return nil, err
 		}
+	}
+	if c.RowOrder, _, err = o.str("row_order"); err != nil {
+		return nil, err
+	} else if c.RowOrder != "" {
+		if err := oneOf(o.at("row_order"), "row_order", c.RowOrder, "asc", "desc"); err != nil {
+			return nil, err
+		}
+	}
+	if c.PrimaryKey, _, err = o.strList("primary_key"); err != nil {
+		return nil, err
+	}
+	if c.Lag, _, err = o.number("lag"); err != nil {
+		return nil, err
+	} else if c.Lag < 0 || math.IsNaN(c.Lag) || math.IsInf(c.Lag, 0) {
+		return nil, errAt(o.at("lag"), "want a number of seconds (date-time cursors) or units (numeric cursors), not negative")
+	} else if c.Lag != 0 && c.InitialValue != nil {
+		// The cursor's kind is known before any data when initial_value
+		// gives it; the error names the kind, not the value.
+		if _, err := transform.ApplyLag(c.InitialValue, c.Lag, transform.Max); err != nil {
+			return nil, errAt(o.at("lag"), "%v (initial_value is %s)", err, transform.Kind(c.InitialValue))
+		}
+	}
+	if c.AllowExternalSchedulers, _, err = o.boolean("allow_external_schedulers"); err != nil {
+		return nil, err
+	}
+	if c.EndValue != nil && !transform.Comparable(c.InitialValue, c.EndValue) {
+		return nil, errAt(o.at("end_value"), "%s cannot be compared with initial_value (%s)", transform.Kind(c.EndValue), transform.Kind(c.InitialValue))
 	}
 	if !legacy {
 		if c.StartParam, _, err = o.str("start_param"); err != nil {

@@ -68,8 +68,11 @@
 //	                   last_value_func (max|min), convert (EXPR over
 //	                   `value`), on_cursor_value_missing
 //	                   (raise|include|exclude), range_start (closed|open),
-//	                   range_end (open), and the legacy start_param,
-//	                   end_param
+//	                   range_end (open|closed), row_order (asc|desc),
+//	                   primary_key (string or list; [] turns boundary
+//	                   dedup off), lag (number), allow_external_schedulers
+//	                   (accepted, no effect: no external scheduler here),
+//	                   and the legacy start_param, end_param
 //	params values:     scalars and lists, or the legacy
 //	                   {type: resolve, resource, field} and
 //	                   {type: incremental, cursor_path, initial_value, ...}
@@ -94,11 +97,25 @@
 //     is a single page. A paginator that asks for the same request twice is
 //     an error, not an endless loop.
 //   - Pages that do not depend on the previous response (offset and
-//     page_number once the total is known) are fetched concurrently.
+//     page_number once the total is known) are fetched concurrently,
+//     unless the incremental has a row_order.
 //   - data_selector is a JSONPath ("data", "results.posts", "$.data[*]",
 //     "$['a-b']", "$..id"); a single matched list is expanded. Without one,
 //     the root list, or a list under data, items, results, records, ... is
 //     used; a lone object is one row. 204 or an empty body is no rows.
+//   - Incremental, as dlt's: a cursor value that does not compare with
+//     the start, end or last value (a number against a string; int and
+//     float compare as numbers, ISO date strings as times) fails the run,
+//     naming the kinds only. The boundary rows loaded before are matched
+//     by the incremental's primary_key, else the resource's, else the
+//     whole row. lag starts the next run that far before the stored last
+//     value (seconds for date-times, days for dates, units for numbers;
+//     never before initial_value) and turns boundary dedup off. With
+//     end_value a run is a stateless backfill: it starts at initial_value
+//     and leaves state as it was. row_order asc|desc (rows ordered in the
+//     direction of last_value_func) stops paging at the first row past
+//     end_value (asc) or before the start (desc); such pages are fetched
+//     one by one.
 //   - Child resources (those with resources.<parent> placeholders or
 //     resolve params) are transformers: one request sequence per parent
 //     item, as many at once as the client's max_concurrency.

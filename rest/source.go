@@ -205,9 +205,6 @@ func (b *builder) build(i int, visiting []string) (*flow.Resource, error) {
 	}
 	if ep.inc != nil {
 		res = res.AddStep(ep.inc.inc.Step())
-		if ep.inc.cfg.RangeStart == "open" {
-			res = res.AddStep(ep.inc.openStart())
-		}
 	}
 	steps := append(append([]ProcessingStep(nil), rc.ProcessingSteps...), b.opts.steps[rc.Name]...)
 	for k, s := range steps {
@@ -431,30 +428,18 @@ type incremental struct {
 	convert func(any) (any, error)
 }
 
-// openStart drops rows at exactly the start value (range_start: open).
-func (in *incremental) openStart() flow.Step {
-	p := transform.MustPath(in.cfg.CursorPath)
-	return func(ctx context.Context, b flow.Batch) (flow.Batch, error) {
-		start, err := in.inc.StartValue(ctx)
-		if err != nil || start == nil {
-			return b, err
-		}
-		if b.JSON != nil {
-			kept := b.JSON[:0]
-			for _, v := range b.JSON {
-				if x, ok := p.Get(v); ok && transform.Compare(x, start) == 0 {
-					continue
-				}
-				kept = append(kept, v)
-			}
-			b.JSON = kept
-			return b, nil
-		}
-		return flow.FilterItems(func(item any) (bool, error) {
-			x, ok := p.Get(item)
-			return !ok || transform.Compare(x, start) != 0, nil
-		})(ctx, b)
+// canClose reports whether a page of an ordered source (row_order) holds a
+// row past the range, after which no row can load; nil in is never done.
+func (in *incremental) canClose(ctx context.Context, rows []*fastjson.Value) bool {
+	if in == nil || in.cfg.RowOrder == "" {
+		return false
 	}
+	for _, r := range rows {
+		if in.inc.CanClose(ctx, r) {
+			return true
+		}
+	}
+	return false
 }
 
 // value returns an incremental placeholder's value, converted.
@@ -727,7 +712,18 @@ func newIncremental(c *IncrementalConfig, pk []string) (*incremental, error) {
 		ic.LastValue = transform.Min
 	}
 	ic.OnMissing = c.OnCursorValueMissing
-	ic.PrimaryKey = pk
+	ic.RangeStart, ic.RangeEnd = c.RangeStart, c.RangeEnd
+	ic.RowOrder = c.RowOrder
+	ic.Lag = c.Lag
+	switch {
+	case c.PrimaryKey == nil:
+		// dlt: the incremental's primary_key defaults to the resource's.
+		ic.PrimaryKey = pk
+	case len(c.PrimaryKey) == 0:
+		ic.NoDedup = true
+	default:
+		ic.PrimaryKey = c.PrimaryKey
+	}
 	in.inc = ic
 	switch {
 	case c.ConvertFunc != nil:
@@ -917,10 +913,12 @@ func (e *endpoint) paginate(ctx context.Context, req *Request, extra []extraFiel
 			p.release(e.c)
 			return e.wrap(err)
 		}
+		// Decided before emit: the rows are released with the batch.
+		done := e.inc.canClose(ctx, rows)
 		if err := e.emit(p, rows, extra, yield); err != nil {
 			return err
 		}
-		if !more {
+		if !more || done {
 			return nil
 		}
 		if sameRequest(cur, req) {
@@ -928,7 +926,9 @@ func (e *endpoint) paginate(ctx context.Context, req *Request, extra []extraFiel
 		}
 		if first {
 			first = false
-			if pl, ok := pg.(Planner); ok {
+			// Ordered rows (row_order) are paged one by one, so paging can
+			// stop at the first row out of range.
+			if pl, ok := pg.(Planner); ok && (e.inc == nil || e.inc.cfg.RowOrder == "") {
 				if reqs, ok := pl.Plan(req); ok {
 					return e.fetchAll(ctx, reqs, extra, yield)
 				}

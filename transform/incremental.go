@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -26,11 +27,19 @@ const (
 	Min LastValueFunc = "min"
 )
 
+// ErrCursorType is the error of a cursor value that cannot be compared
+// with the start, end or last value (a number against a string): dlt's
+// IncrementalCursorInvalidCoercion. Loading on would silently drop rows.
+var ErrCursorType = errors.New("cannot be compared")
+
 // Incremental loads only new data: it tracks the max (or min) of a cursor
 // field over loaded rows in resource state, and filters rows that were
 // loaded before (dlt's dlt.sources.incremental). The next run starts from
 // the stored last value, inclusive, and drops the rows seen at exactly that
 // value, whose hashes it keeps (bounded: only rows at the last value).
+//
+// With EndValue set the run is a stateless backfill, as in dlt: it starts
+// from InitialValue and neither reads nor writes state.
 type Incremental struct {
 	CursorPath   string
 	InitialValue any
@@ -38,9 +47,26 @@ type Incremental struct {
 	LastValue    LastValueFunc
 	// PrimaryKey identifies rows at the boundary; empty: the whole row.
 	PrimaryKey []string
+	// NoDedup keeps rows at the start value that were loaded before (dlt's
+	// primary_key=()). Lag and EndValue turn deduplication off too.
+	NoDedup bool
 	// OnMissing: "raise" (default), "include" or "exclude" rows without the
 	// cursor field.
 	OnMissing string
+	// RangeStart is "closed" (default: rows at the start value are kept
+	// unless loaded before) or "open" (dropped).
+	RangeStart string
+	// RangeEnd is "open" (default: rows at EndValue are dropped) or
+	// "closed" (kept).
+	RangeEnd string
+	// Lag moves the start back from a stored last value (never past
+	// InitialValue), so late updates load again: seconds for date-time
+	// cursors (days for plain dates), units for numbers. The destination
+	// deduplicates (merge), so boundary deduplication is off.
+	Lag float64
+	// RowOrder is "asc" or "desc" when rows arrive ordered in the
+	// direction of LastValue ("asc": oldest first); see CanClose.
+	RowOrder string
 
 	path    Path
 	keyPath []Path
@@ -56,6 +82,7 @@ type incRun struct {
 	lastHash  map[string]bool
 	st        *flow.ResourceState
 	key       string
+	stateless bool // end_value set: state is neither read nor written
 }
 
 // NewIncremental returns an incremental on cursorPath.
@@ -101,6 +128,15 @@ func (in *Incremental) bind(ctx context.Context) (*incRun, error) {
 		return r.(*incRun), nil
 	}
 	r := &incRun{st: st, key: in.CursorPath, startHash: map[string]bool{}, lastHash: map[string]bool{}}
+	if in.EndValue != nil {
+		// A backfill between two values does not move the cursor that
+		// regular runs resume from (dlt keeps no state with end_value).
+		r.stateless = true
+		r.start, r.last = in.InitialValue, in.InitialValue
+		actual, _ := in.runs.LoadOrStore(st, r)
+		return actual.(*incRun), nil
+	}
+	var err error
 	st.Lock(func(m map[string]any) {
 		incs, _ := m["incremental"].(map[string]any)
 		if incs == nil {
@@ -113,7 +149,8 @@ func (in *Incremental) bind(ctx context.Context) (*incRun, error) {
 			cur = map[string]any{"initial_value": normalizeStateValue(in.InitialValue)}
 			incs[in.CursorPath] = cur
 		}
-		r.start = cur["last_value"]
+		stored := cur["last_value"]
+		r.start = stored
 		if r.start == nil {
 			r.start = in.InitialValue
 		}
@@ -128,7 +165,15 @@ func (in *Incremental) bind(ctx context.Context) (*incRun, error) {
 		for h := range r.startHash {
 			r.lastHash[h] = true
 		}
+		if stored != nil && in.Lag != 0 {
+			// Only the start moves back: the last value stays, so a run
+			// that sees nothing newer does not drift back by lag each time.
+			r.start, err = in.lagged(stored)
+		}
 	})
+	if err != nil {
+		return nil, err
+	}
 	actual, _ := in.runs.LoadOrStore(st, r)
 	return actual.(*incRun), nil
 }
@@ -223,46 +268,113 @@ func (in *Incremental) keep(r *incRun, item any) (bool, error) {
 			return false, fmt.Errorf("transform: incremental cursor %q missing in a row", in.CursorPath)
 		}
 	}
-	newer := func(a, b any) int { // >0: a is newer than b
-		c := Compare(a, b)
-		if in.LastValue == Min {
-			return -c
+	if in.EndValue != nil {
+		c, err := in.newer(val, in.EndValue, "end value")
+		if err != nil {
+			return false, err
 		}
-		return c
+		if c > 0 || (c == 0 && in.RangeEnd != "closed") {
+			return false, nil
+		}
 	}
-	if in.EndValue != nil && newer(val, in.EndValue) >= 0 {
-		return false, nil
-	}
+	dedup := in.dedup()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.start != nil {
-		c := newer(val, r.start)
+		c, err := in.newer(val, r.start, "start value")
+		if err != nil {
+			return false, err
+		}
 		if c < 0 {
 			return false, nil
 		}
-		if c == 0 && r.startHash[in.rowHash(item)] {
+		if c == 0 && (in.RangeStart == "open" || dedup && r.startHash[in.rowHash(item)]) {
 			return false, nil
 		}
 	}
 	c := 1
 	if r.last != nil {
-		c = newer(val, r.last)
+		var err error
+		if c, err = in.newer(val, r.last, "last value"); err != nil {
+			return false, err
+		}
 	}
 	if c > 0 {
 		r.last = val
-		r.lastHash = map[string]bool{in.rowHash(item): true}
-	} else if c == 0 {
+		clear(r.lastHash)
+	}
+	if c >= 0 && dedup {
 		r.lastHash[in.rowHash(item)] = true
 	}
 	return true, nil
 }
 
+// dedup reports whether rows at the start value are matched against those
+// loaded at the last value of the previous run.
+func (in *Incremental) dedup() bool {
+	return !in.NoDedup && in.Lag == 0 && in.EndValue == nil
+}
+
+// newer compares a row's cursor value with the start, end or last value in
+// the direction of LastValue: >0 when val is newer. Values of kinds that do
+// not compare are an error naming the kinds only: the other value may come
+// from a secret.
+func (in *Incremental) newer(val, other any, what string) (int, error) {
+	if !Comparable(val, other) {
+		return 0, fmt.Errorf("transform: incremental cursor %q: value %s (%s) %w with the %s (%s)",
+			in.CursorPath, showValue(val), Kind(val), ErrCursorType, what, Kind(other))
+	}
+	c := Compare(val, other)
+	if in.LastValue == Min {
+		return -c, nil
+	}
+	return c, nil
+}
+
+// CanClose reports whether item shows that no later row of an ordered
+// source (RowOrder) can load: "asc" and item is past the end value, "desc"
+// and item is before the start value. A source stops requesting pages
+// then, as dlt closes the resource. Without RowOrder it is always false.
+func (in *Incremental) CanClose(ctx context.Context, item any) bool {
+	if in.RowOrder != "asc" && in.RowOrder != "desc" {
+		return false
+	}
+	r, err := in.bind(ctx)
+	if err != nil {
+		return false
+	}
+	val, ok := in.path.Get(item)
+	if !ok || val == nil {
+		return false
+	}
+	if in.RowOrder == "asc" {
+		if in.EndValue == nil {
+			return false
+		}
+		c, err := in.newer(val, in.EndValue, "end value")
+		return err == nil && (c > 0 || c == 0 && in.RangeEnd != "closed")
+	}
+	r.mu.Lock()
+	start := r.start
+	r.mu.Unlock()
+	if start == nil {
+		return false
+	}
+	c, err := in.newer(val, start, "start value")
+	return err == nil && (c < 0 || c == 0 && in.RangeStart == "open")
+}
+
 func (in *Incremental) save(r *incRun) {
+	if r.stateless {
+		return
+	}
 	r.mu.Lock()
 	last := r.last
 	hashes := make([]any, 0, len(r.lastHash))
-	for h := range r.lastHash {
-		hashes = append(hashes, h)
+	if in.dedup() {
+		for h := range r.lastHash {
+			hashes = append(hashes, h)
+		}
 	}
 	r.mu.Unlock()
 	r.st.Lock(func(m map[string]any) {
@@ -291,6 +403,117 @@ func (in *Incremental) rowHash(item any) string {
 	}
 	sum := sha256.Sum256(raw)
 	return base64.RawURLEncoding.EncodeToString(sum[:12])
+}
+
+// lagged moves a stored last value back by Lag (forward for Min), not
+// past the initial value.
+func (in *Incremental) lagged(last any) (any, error) {
+	v, err := ApplyLag(last, in.Lag, in.LastValue)
+	if err != nil {
+		return nil, fmt.Errorf("transform: incremental cursor %q: %w", in.CursorPath, err)
+	}
+	if in.InitialValue != nil {
+		c, err := in.newer(v, in.InitialValue, "initial value")
+		if err != nil {
+			return nil, err
+		}
+		if c < 0 {
+			v = in.InitialValue
+		}
+	}
+	return v, nil
+}
+
+// ApplyLag moves v back by lag (forward for Min): numbers by lag units,
+// time values and ISO date-time strings by lag seconds, plain ISO dates
+// ("2024-01-02") by lag days. A string keeps its layout. Other values are
+// an error, as in dlt.
+func ApplyLag(v any, lag float64, fn LastValueFunc) (any, error) {
+	if fn == Min {
+		lag = -lag
+	}
+	switch x := v.(type) {
+	case int64:
+		if lag == math.Trunc(lag) {
+			return x - int64(lag), nil
+		}
+	case int:
+		if lag == math.Trunc(lag) {
+			return int64(x) - int64(lag), nil
+		}
+	case time.Time:
+		return x.Add(-seconds(lag)), nil
+	case string:
+		if t, err := time.Parse("2006-01-02", x); err == nil {
+			return t.AddDate(0, 0, -int(math.Ceil(lag))).Format("2006-01-02"), nil
+		}
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
+			if t, err := time.Parse(layout, x); err == nil {
+				return t.Add(-seconds(lag)).Format(layout), nil
+			}
+		}
+		return nil, fmt.Errorf("lag needs a numeric or ISO date-time cursor, not a string that is not a date-time")
+	}
+	if f, ok := toFloat(v); ok {
+		return f - lag, nil
+	}
+	return nil, fmt.Errorf("lag needs a numeric or ISO date-time cursor, not %s", Kind(v))
+}
+
+func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
+
+// Kind names the kind of a cursor value for messages: "a number", "a
+// string", "a date-time", "a boolean", "null".
+func Kind(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case time.Time:
+		return "a date-time"
+	case bool:
+		return "a boolean"
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "a list"
+	case int, int8, int16, int32, int64, uint, uint8, uint16, uint32, uint64, float32, float64, json.Number:
+		return "a number"
+	}
+	return fmt.Sprintf("a %T", v)
+}
+
+// Comparable reports whether Compare orders a and b meaningfully: both
+// numbers, both strings, both booleans, or date-times (time values, or
+// strings that hold ISO date-times). A number and a string are not: as text
+// 10 sorts before "5".
+func Comparable(a, b any) bool {
+	ka, kb := Kind(a), Kind(b)
+	if ka == "a date-time" && kb == "a string" {
+		_, ok := parseTime(b)
+		return ok
+	}
+	if kb == "a date-time" && ka == "a string" {
+		_, ok := parseTime(a)
+		return ok
+	}
+	switch ka {
+	case "an object", "a list", "null":
+		return false
+	}
+	return ka == kb
+}
+
+// showValue renders a row's cursor value for an error, shortened.
+func showValue(v any) string {
+	if s, ok := v.(string); ok {
+		if len(s) > 40 {
+			s = s[:40] + "..."
+		}
+		return strconv.Quote(s)
+	}
+	return FormatValue(v)
 }
 
 // Compare orders two cursor values: numbers numerically, ISO date-times by

@@ -2,8 +2,11 @@ package transform_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/valyala/fastjson"
 
@@ -124,6 +127,56 @@ func TestCompare(t *testing.T) {
 	}
 }
 
+func TestComparable(t *testing.T) {
+	ts := time.Date(2024, 1, 2, 0, 0, 0, 0, time.UTC)
+	tests := []struct {
+		a, b any
+		want bool
+	}{
+		{int64(1), 2.5, true}, {int64(10), "5", false}, {"5", 10, false},
+		{"2024-01-02T00:00:00Z", "2024-01-01", true}, {"b", "a", true},
+		{ts, "2024-01-01", true}, {ts, "soon", false}, {ts, 5, false},
+		{true, false, true}, {true, 1, false}, {nil, 1, false}, {map[string]any{}, map[string]any{}, false},
+	}
+	for _, tc := range tests {
+		if got := transform.Comparable(tc.a, tc.b); got != tc.want {
+			t.Errorf("Comparable(%v, %v) = %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+func TestApplyLag(t *testing.T) {
+	tests := []struct {
+		v    any
+		lag  float64
+		fn   transform.LastValueFunc
+		want string // %v of the result, or "error"
+	}{
+		{int64(10), 3, transform.Max, "7"},
+		{int64(10), 3, transform.Min, "13"},
+		{int64(10), 0.5, transform.Max, "9.5"},
+		{2.5, 1, transform.Max, "1.5"},
+		{"2024-01-05T00:00:00Z", 90, transform.Max, "2024-01-04T23:58:30Z"},
+		{"2024-01-05T00:00:00+02:00", 3600, transform.Min, "2024-01-05T01:00:00+02:00"},
+		{"2024-01-05T10:00:00.5", 1, transform.Max, "2024-01-05T09:59:59.5"},
+		{"2024-01-05 10:00:00", 60, transform.Max, "2024-01-05 09:59:00"},
+		{"2024-01-05", 2, transform.Max, "2024-01-03"},
+		{time.Date(2024, 1, 5, 0, 0, 0, 0, time.UTC), 60, transform.Max, "2024-01-04 23:59:00 +0000 UTC"},
+		{"abc", 1, transform.Max, "error"},
+		{true, 1, transform.Max, "error"},
+	}
+	for _, tc := range tests {
+		got, err := transform.ApplyLag(tc.v, tc.lag, tc.fn)
+		res := fmt.Sprint(got)
+		if err != nil {
+			res = "error"
+		}
+		if res != tc.want {
+			t.Errorf("ApplyLag(%v, %v, %s) = %s (%v), want %s", tc.v, tc.lag, tc.fn, res, err, tc.want)
+		}
+	}
+}
+
 func TestIncrementalFilter(t *testing.T) {
 	rows := []map[string]any{
 		{"id": 1, "ts": 10}, {"id": 2, "ts": 20}, {"id": 3, "ts": 20}, {"id": 4, "ts": 5}, {"id": 5, "ts": 40},
@@ -136,6 +189,9 @@ func TestIncrementalFilter(t *testing.T) {
 		{"initial value drops older", &transform.Incremental{CursorPath: "ts", InitialValue: 10}, "[1 2 3 5]"},
 		{"end value is exclusive", &transform.Incremental{CursorPath: "ts", InitialValue: 10, EndValue: 40}, "[1 2 3]"},
 		{"min keeps older", &transform.Incremental{CursorPath: "ts", InitialValue: 20, LastValue: transform.Min}, "[1 2 3 4]"},
+		{"start open", &transform.Incremental{CursorPath: "ts", InitialValue: 10, RangeStart: "open"}, "[2 3 5]"},
+		{"end closed", &transform.Incremental{CursorPath: "ts", InitialValue: 10, EndValue: 40, RangeEnd: "closed"}, "[1 2 3 5]"},
+		{"float start", &transform.Incremental{CursorPath: "ts", InitialValue: 19.5}, "[2 3 5]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,6 +212,28 @@ func TestIncrementalFilter(t *testing.T) {
 			}
 		})
 	}
+	t.Run("cursor kinds", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			inc  *transform.Incremental
+			want string
+		}{
+			{"string start", &transform.Incremental{CursorPath: "ts", InitialValue: "s3cr3t"},
+				`incremental cursor "ts": value 10 (a number) cannot be compared with the start value (a string)`},
+			{"string end", &transform.Incremental{CursorPath: "ts", InitialValue: 1, EndValue: "s3cr3t"},
+				`incremental cursor "ts": value 10 (a number) cannot be compared with the end value (a string)`},
+			{"mixed rows", &transform.Incremental{CursorPath: "id"},
+				`incremental cursor "id": value "x" (a string) cannot be compared with the last value (a number)`},
+		} {
+			r := flow.NewResource("r", func(ctx context.Context, yield flow.Yield) error {
+				return yield(items(append(rows, map[string]any{"id": "x", "ts": 50})...))
+			}).AddStep(tc.inc.Step())
+			_, err := flow.Collect(context.Background(), r)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, transform.ErrCursorType) || strings.Contains(err.Error(), "s3cr3t") {
+				t.Errorf("%s: err = %v, want %s", tc.name, err, tc.want)
+			}
+		}
+	})
 	t.Run("missing cursor", func(t *testing.T) {
 		for mode, want := range map[string]string{"": "error", "include": "2", "exclude": "1"} {
 			inc := &transform.Incremental{CursorPath: "ts", OnMissing: mode}
