@@ -97,8 +97,10 @@
 //     page_number once the total is known) are fetched concurrently.
 //   - data_selector is a JSONPath ("data", "results.posts", "$.data[*]",
 //     "$['a-b']", "$..id"); a single matched list is expanded. Without one,
-//     the root list, or a list under data, items, results, records, ... is
-//     used; a lone object is one row. 204 or an empty body is no rows.
+//     only a list holds records, as in dlt: the root list; else the least
+//     nested list under data, items, results, records, ...; else the least
+//     nested list (up to 3 keys deep); a response with no list is one row.
+//     204 or an empty body is no rows.
 //   - Child resources (those with resources.<parent> placeholders or
 //     resolve params) are transformers: one request sequence per parent
 //     item, as many at once as the client's max_concurrency.
