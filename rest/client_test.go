@@ -1,9 +1,11 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -117,13 +119,13 @@ func TestRetries(t *testing.T) {
 			}
 			writeJSON(w, rowsOf(1, 3))
 		}, 2, "", 0},
-		{"invalid JSON is retried", ``, func(n int32, w http.ResponseWriter, r *http.Request) {
+		{"invalid JSON is not retried", ``, func(n int32, w http.ResponseWriter, r *http.Request) {
 			if n <= 2 {
 				w.Write([]byte(`[{"id":1},{"id"`))
 				return
 			}
 			writeJSON(w, rowsOf(1, 3))
-		}, 3, "", 0},
+		}, 1, "200 response is not JSON (content type text/plain)", 0},
 		{"400 is not retried", ``, func(n int32, w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(400)
 		}, 1, "400 Bad Request", 0},
@@ -260,5 +262,49 @@ func TestBaseURLJoin(t *testing.T) {
 	var he *HTTPError
 	if errors.As(fmt.Errorf("x: %w", &HTTPError{StatusCode: 404, Method: "GET", Path: "/a"}), &he) && he.Error() != "rest: GET /a: 404 Not Found" {
 		t.Errorf("HTTPError = %q", he.Error())
+	}
+}
+
+// TestNotJSONFailsAtOnce: a complete response that does not parse is not
+// retried (as in dlt), logs no retry warnings, and its error names the
+// method, the path without the query, and the content type.
+func TestNotJSONFailsAtOnce(t *testing.T) {
+	tests := []struct {
+		name, contentType, body, want string
+	}{
+		{"HTML page", "text/html; charset=utf-8", "<html><body>Maintenance</body></html>",
+			"rest: GET /items: 200 response is not JSON (content type text/html)"},
+		{"broken JSON", "application/json", `{"data": [1,`,
+			"rest: GET /items: 200 response is not valid JSON (content type application/json)"},
+		{"no content type", "", "OK",
+			"rest: GET /items: 200 response is not JSON (no content type)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				w.Header()["Content-Type"] = nil // no sniffing
+				if tc.contentType != "" {
+					w.Header().Set("Content-Type", tc.contentType)
+				}
+				fmt.Fprint(w, tc.body)
+			}})
+			cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q},"resources":[{"name":"items","endpoint":{"params":{"token":"qsecret"}}}]}`, srv.URL))
+			var logs bytes.Buffer
+			_, err := tryCollect(cfg, "items", Logger(slog.New(slog.NewTextHandler(&logs, nil))))
+			if err == nil || !strings.Contains(err.Error(), `resource "items": `+tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "qsecret") || strings.Count(err.Error(), `"items"`) != 1 {
+				t.Fatalf("err = %v: want the resource once and no query", err)
+			}
+			if n := calls.Load(); n != 1 {
+				t.Fatalf("%d requests, want 1 (no retries)", n)
+			}
+			if strings.Contains(logs.String(), "level=WARN") {
+				t.Fatalf("warnings logged:\n%s", logs.String())
+			}
+		})
 	}
 }

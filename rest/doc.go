@@ -105,13 +105,14 @@
 //     resolve params) are transformers: one request sequence per parent
 //     item, as many at once as the client's max_concurrency.
 //     include_from_parent adds _<parent>_<field> (normalized) to each row.
-//   - Retries: 429, 5xx, connection errors, timeouts, truncated bodies and
-//     invalid JSON are retried with exponential backoff (dlt's 5 attempts),
+//   - Retries: 429, 5xx, connection errors, timeouts and truncated bodies
+//     are retried with exponential backoff (dlt's 5 attempts),
 //     Retry-After (seconds or an HTTP date; <= 0 ignored) honoured up to
 //     max_retry_delay. Other statuses >= 400 fail with an *HTTPError naming
 //     method, status and URL path (never the query or headers), unless a
 //     response action ignores them. A 401 makes an oauth2 auth fetch a new
-//     token once and retry.
+//     token once and retry. A complete body that is not JSON (an HTML page
+//     served with 200) fails at once, naming its content type.
 //   - The HTTP stack is a chain of RoundTrippers: retries (outermost) ->
 //     rate limit -> concurrency limit -> the transport. One client, one
 //     limiter and one concurrency limit serve all resources of a source.
