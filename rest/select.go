@@ -14,6 +14,17 @@ func recordKey(k []byte) bool {
 	return false
 }
 
+// metaKey reports keys that hold metadata, not records: dlt's
+// NON_RECORD_KEY_PATTERNS and a few more.
+func metaKey(k []byte) bool {
+	switch string(k) {
+	case "meta", "metadata", "pagination", "links", "_links", "extras", "headers",
+		"paging", "page", "errors", "error", "warnings", "cursor", "cursors":
+		return true
+	}
+	return false
+}
+
 // maxListDepth is how many keys deep dlt's find_all_lists looks for lists.
 const maxListDepth = 3
 
@@ -71,33 +82,45 @@ func dropNulls(a []*fastjson.Value) []*fastjson.Value {
 // record key (data, items, results, ...) wins, else the least nested list
 // at all, up to maxListDepth keys deep. With no list, the whole response is
 // one row ({"data": {...}, "status": "ok"} is one row with data__* columns).
-// One addition to dlt: a null under a top-level record key with no list
-// anywhere ({"data": null}) is an empty page, not a row of nulls.
+// Two additions to dlt: in the fallback, a list under a metadata key
+// ("errors": [], "meta": {"tags": [...]}) is taken only when there is no
+// other; and a null under a top-level record key with no list anywhere
+// ({"data": null}) is an empty page, not a row of nulls.
 func detectData(root *fastjson.Value) *fastjson.Value {
 	if root.Type() != fastjson.TypeObject {
 		return root
 	}
+	type node struct {
+		o    *fastjson.Object
+		meta bool // under a metadata key
+	}
 	top, _ := root.Object()
-	level := []*fastjson.Object{top}
-	var least, found *fastjson.Value // least: the first list seen, breadth first
+	level := []node{{o: top}}
+	// least and leastMeta are the first lists seen, breadth first.
+	var found, least, leastMeta *fastjson.Value
 	for depth := 1; depth <= maxListDepth && len(level) > 0; depth++ {
-		var next []*fastjson.Object
-		for _, o := range level {
-			o.Visit(func(k []byte, v *fastjson.Value) {
+		var next []node
+		for _, n := range level {
+			n.o.Visit(func(k []byte, v *fastjson.Value) {
 				if found != nil {
 					return
 				}
 				switch v.Type() {
 				case fastjson.TypeArray:
-					if recordKey(k) {
+					switch {
+					case recordKey(k):
 						found = v
-					} else if least == nil {
+					case n.meta || metaKey(k):
+						if leastMeta == nil {
+							leastMeta = v
+						}
+					case least == nil:
 						least = v
 					}
 				case fastjson.TypeObject:
 					if depth < maxListDepth {
 						inner, _ := v.Object()
-						next = append(next, inner)
+						next = append(next, node{o: inner, meta: n.meta || metaKey(k)})
 					}
 				}
 			})
@@ -109,6 +132,9 @@ func detectData(root *fastjson.Value) *fastjson.Value {
 	}
 	if least != nil {
 		return least
+	}
+	if leastMeta != nil {
+		return leastMeta
 	}
 	var null *fastjson.Value
 	top.Visit(func(k []byte, v *fastjson.Value) {

@@ -98,6 +98,11 @@ func TestDetectData(t *testing.T) {
 		{`{"a":{"b":{"tags":[1]}},"c":{"d":[2]}}`, `[2]`},
 		{`{"tags":[1],"x":{"y":{"entries":[2]}}}`, `[2]`},
 		{`{"data":null,"status":"ok"}`, `null`},
+		// Lists under metadata keys are the records only if nothing else is.
+		{`{"errors":[],"users":[1]}`, `[1]`},
+		{`{"meta":{"tags":["a"]},"users":[1]}`, `[1]`},
+		{`{"links":[{"rel":"self"}],"id":1}`, `[{"rel":"self"}]`},
+		{`{"meta":{"items":[1]},"users":[2]}`, `[1]`},
 		{`{"data":{"id":1},"status":"ok"}`, `{"data":{"id":1},"status":"ok"}`},
 	}
 	for _, tc := range tests {
