@@ -108,7 +108,7 @@ func newClient(cc ClientConfig, hc *http.Client, log *slog.Logger) (*client, err
 // resolve joins a path to the base URL as dlt does ("users" and "/users"
 // both go under the base path); a full URL is used as is.
 func (c *client) resolve(path string) (*url.URL, error) {
-	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+	if isFullURL(path) {
 		return url.Parse(path)
 	}
 	if c.base == nil {
@@ -119,6 +119,13 @@ func (c *client) resolve(path string) (*url.URL, error) {
 		return nil, fmt.Errorf("rest: bad endpoint path")
 	}
 	return c.base.ResolveReference(rel), nil
+}
+
+// isFullURL reports whether an endpoint path is used as is, not joined to
+// the base URL.
+func isFullURL(path string) bool {
+	hasPrefix := func(p string) bool { return len(path) >= len(p) && strings.EqualFold(path[:len(p)], p) }
+	return hasPrefix("http://") || hasPrefix("https://")
 }
 
 // page is one fetched response with its parsed body.

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/flow"
 )
 
 func TestResponseActions(t *testing.T) {
@@ -304,6 +306,52 @@ func TestNotJSONFailsAtOnce(t *testing.T) {
 			}
 			if strings.Contains(logs.String(), "level=WARN") {
 				t.Fatalf("warnings logged:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// TestErrorsNameTheResourceOnce: the pipeline names the failing resource;
+// the rest package's part of the message does not repeat it.
+func TestErrorsNameTheResourceOnce(t *testing.T) {
+	srv := serve(t, map[string]http.HandlerFunc{
+		"/parent": func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, []map[string]any{{"id": 1, "link": "items/1"}})
+		},
+		"/items": func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, map[string]any{"data": rowsOf(1, 2), "total": 25})
+		},
+	})
+	tests := []struct {
+		name, spec, resource, want string
+	}{
+		{"field missing in the parent item",
+			`{"client":{"base_url":%q},"resources":["parent",{"name":"child","endpoint":"parent/{resources.parent.nosuch}/x"}]}`,
+			"child", `resource "child": rest: field "nosuch" not found in an item of parent resource "parent"`},
+		{"paginator not detected",
+			`{"client":{"base_url":%q},"resources":["items"]}`,
+			"items", `resource "items": rest: could not detect the paginator from the first response: total says there are 25 items but the page has 2; set endpoint.paginator (paginator: single_page loads the first page only)`},
+		{"placeholder path that is not a full URL",
+			`{"resources":[{"name":"parent","endpoint":"%s/parent"},{"name":"child","endpoint":"{resources.parent.link}"}]}`,
+			"child", `resource "child": rest: endpoint path is not a full URL and client.base_url is not set`},
+		{"HTTP error",
+			`{"client":{"base_url":%q},"resources":["nothing"]}`,
+			"nothing", `resource "nothing": rest: GET /nothing: 404 Not Found`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := decode(t, fmt.Sprintf(tc.spec, srv.URL))
+			_, err := tryCollect(cfg, tc.resource)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("pipeline: err = %v\nwant %s", err, tc.want)
+			}
+			src, err := NewSource(cfg, WithRetry(fastRetry), Logger(quietLog()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = flow.Collect(context.Background(), src.Resource(tc.resource))
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("Collect: err = %v\nwant %s", err, tc.want)
 			}
 		})
 	}
