@@ -47,7 +47,7 @@ func walk(ctx context.Context, r *Resource, store *stateStore, yield Yield) erro
 		}
 		return walk(ctx, r.parent, store, func(b Batch) error {
 			defer b.Release()
-			return r.tf(rctx, b, emit)
+			return nameErr(r.name, r.tf(rctx, b, emit))
 		})
 	}
 	if r.limit != nil && r.limit.maxItems == 0 {
@@ -72,5 +72,24 @@ func walk(ctx context.Context, r *Resource, store *stateStore, yield Yield) erro
 	if errors.Is(err, errLimit) || (ctx.Err() == nil && rctx.Err() != nil && errors.Is(err, context.DeadlineExceeded)) {
 		return nil
 	}
-	return err
+	return nameErr(r.name, err)
+}
+
+// resourceError names the resource an error came from, as Run does.
+type resourceError struct {
+	name string
+	err  error
+}
+
+func (e *resourceError) Error() string { return fmt.Sprintf("resource %q: %v", e.name, e.err) }
+func (e *resourceError) Unwrap() error { return e.err }
+
+// nameErr names the resource once: a transformer's error reaches the
+// parent's generator through its yield and is already named.
+func nameErr(name string, err error) error {
+	var re *resourceError
+	if err == nil || errors.As(err, &re) {
+		return err
+	}
+	return &resourceError{name: name, err: err}
 }

@@ -27,7 +27,7 @@ func (a *autoPaginator) Next(resp *Response, rows []*fastjson.Value, req *Reques
 	if a.inner == nil {
 		p, desc, err := detectPaginator(resp, rows)
 		if err != nil {
-			return false, fmt.Errorf("rest: resource %q: %w", a.resource, err)
+			return false, fmt.Errorf("rest: %w", err)
 		}
 		level := slog.LevelInfo
 		if a.logged != nil && a.logged.Swap(true) {
@@ -240,30 +240,31 @@ func detectPaginator(resp *Response, rows []*fastjson.Value) (Paginator, string,
 			}
 		}
 	}
-	// Fields that mean more pages exist, in a way we cannot follow.
+	// Fields that mean more pages exist, in a way we cannot follow: each
+	// hint is a clause about the first response.
 	var hints []string
 	if f, ok := findField(root, cursorKeys); ok && f.v.Type() != fastjson.TypeNull {
-		hints = append(hints, "a cursor at "+f.path+" (use paginator type cursor with cursor_path and cursor_param)")
+		hints = append(hints, fmt.Sprintf("it has a cursor at %s (paginator type cursor with cursor_path: %s follows it)", f.path, f.path))
 	}
 	if hasMoreOK && hasMore.v.Type() == fastjson.TypeTrue {
-		hints = append(hints, hasMore.path+" is true")
+		hints = append(hints, hasMore.path+" is true but there is no next link, page number or offset to follow")
 	}
 	if f, ok := findField(root, nextLinkKeys); ok && f.v.Type() != fastjson.TypeNull && f.v.Type() != fastjson.TypeFalse {
-		hints = append(hints, "a next page field at "+f.path)
+		hints = append(hints, f.path+" is set but is not a URL")
 	}
 	if f, ok := findField(root, pageKeys); ok {
-		hints = append(hints, "a page field at "+f.path+" without a total or has_more")
+		hints = append(hints, "it has a page number at "+f.path+" but no total, page count or has_more to tell when to stop")
 	}
 	if f, ok := findField(root, totalPagesKeys); ok {
 		if n, isInt := intOf(f.v); isInt && n > 1 {
-			hints = append(hints, "a page count at "+f.path)
+			hints = append(hints, fmt.Sprintf("%s says there are %d pages but there is no page number to follow", f.path, n))
 		}
 	}
 	if totalInt && total > len(rows) {
-		hints = append(hints, fmt.Sprintf("%s says %d items but the page has %d", totalF.path, total, len(rows)))
+		hints = append(hints, fmt.Sprintf("%s says there are %d items but the page has %d", totalF.path, total, len(rows)))
 	}
 	if len(hints) > 0 {
-		return nil, "", fmt.Errorf("could not detect the paginator: the first response has %s; set endpoint.paginator (or paginator: single_page)", strings.Join(hints, "; "))
+		return nil, "", fmt.Errorf("could not detect the paginator from the first response: %s; set endpoint.paginator (paginator: single_page loads the first page only)", strings.Join(hints, "; "))
 	}
 	return SinglePage{}, "single_page (no pagination fields)", nil
 }

@@ -108,7 +108,7 @@ func newClient(cc ClientConfig, hc *http.Client, log *slog.Logger) (*client, err
 // resolve joins a path to the base URL as dlt does ("users" and "/users"
 // both go under the base path); a full URL is used as is.
 func (c *client) resolve(path string) (*url.URL, error) {
-	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+	if isFullURL(path) {
 		return url.Parse(path)
 	}
 	if c.base == nil {
@@ -119,6 +119,13 @@ func (c *client) resolve(path string) (*url.URL, error) {
 		return nil, fmt.Errorf("rest: bad endpoint path")
 	}
 	return c.base.ResolveReference(rel), nil
+}
+
+// isFullURL reports whether an endpoint path is used as is, not joined to
+// the base URL.
+func isFullURL(path string) bool {
+	hasPrefix := func(p string) bool { return len(path) >= len(p) && strings.EqualFold(path[:len(p)], p) }
+	return hasPrefix("http://") || hasPrefix("https://")
 }
 
 // page is one fetched response with its parsed body.
@@ -184,7 +191,7 @@ func (c *client) httpRequest(ctx context.Context, r *Request, auth Auth) (*http.
 // actions applied and the body parsed. The caller releases the page.
 func (c *client) fetch(ctx context.Context, r *Request, auth Auth, actions []ResponseAction) (*page, error) {
 	refreshed := false
-	for attempt := 1; ; attempt++ {
+	for {
 		hr, err := c.httpRequest(ctx, r, auth)
 		if err != nil {
 			return nil, err
@@ -215,7 +222,6 @@ func (c *client) fetch(ctx context.Context, r *Request, auth Auth, actions []Res
 				if err := rf.Refresh(ctx); err != nil {
 					return nil, err
 				}
-				attempt--
 				continue
 			}
 		}
@@ -254,24 +260,29 @@ func (c *client) fetch(ctx context.Context, r *Request, auth Auth, actions []Res
 		p.parser = c.parsers.Get()
 		root, err := p.parser.ParseBytes(resp.Body)
 		if err != nil {
+			// A complete response that does not parse will not parse the
+			// next time either (dlt does not retry it): fail at once, naming
+			// the content type, as an HTML page served with 200 is the usual
+			// case.
 			p.release(c)
-			if attempt >= c.retry.MaxAttempts {
-				// Name the status and, when it is not JSON, the content
-				// type: an HTML error page served with 200 is the usual case.
-				detail := fmt.Sprintf("after %d attempts", attempt)
-				if ct := hresp.Header.Get("Content-Type"); ct != "" && !strings.Contains(ct, "json") {
-					detail = "Content-Type " + ct + ", " + detail
-				}
-				return nil, fmt.Errorf("rest: %s %s: %d %s: response is not valid JSON (%s)", hr.Method, r.URL.Path,
-					resp.StatusCode, http.StatusText(resp.StatusCode), detail)
-			}
-			c.log.Warn("rest: invalid JSON, retrying", "path", r.URL.Path, "attempt", attempt)
-			if err := c.sleep(ctx, c.retry.delay(attempt)); err != nil {
-				return nil, err
-			}
-			continue
+			return nil, notJSONError(hr.Method, r.URL.Path, resp.StatusCode, hresp.Header.Get("Content-Type"))
 		}
 		resp.json = root
 		return p, nil
 	}
+}
+
+// notJSONError says that a response body is not JSON; it names the method,
+// the URL path (the query may hold secrets) and the media type.
+func notJSONError(method, path string, status int, contentType string) error {
+	mt, _, _ := strings.Cut(contentType, ";")
+	mt = strings.TrimSpace(mt)
+	what := "is not JSON"
+	if strings.Contains(mt, "json") {
+		what = "is not valid JSON"
+	}
+	if mt == "" {
+		return fmt.Errorf("rest: %s %s: %d response %s (no content type)", method, path, status, what)
+	}
+	return fmt.Errorf("rest: %s %s: %d response %s (content type %s)", method, path, status, what, mt)
 }

@@ -1,9 +1,11 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
@@ -11,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/flow"
 )
 
 func TestResponseActions(t *testing.T) {
@@ -117,13 +121,13 @@ func TestRetries(t *testing.T) {
 			}
 			writeJSON(w, rowsOf(1, 3))
 		}, 2, "", 0},
-		{"invalid JSON is retried", ``, func(n int32, w http.ResponseWriter, r *http.Request) {
+		{"invalid JSON is not retried", ``, func(n int32, w http.ResponseWriter, r *http.Request) {
 			if n <= 2 {
 				w.Write([]byte(`[{"id":1},{"id"`))
 				return
 			}
 			writeJSON(w, rowsOf(1, 3))
-		}, 3, "", 0},
+		}, 1, "200 response is not JSON (content type text/plain)", 0},
 		{"400 is not retried", ``, func(n int32, w http.ResponseWriter, r *http.Request) {
 			w.WriteHeader(400)
 		}, 1, "400 Bad Request", 0},
@@ -260,5 +264,95 @@ func TestBaseURLJoin(t *testing.T) {
 	var he *HTTPError
 	if errors.As(fmt.Errorf("x: %w", &HTTPError{StatusCode: 404, Method: "GET", Path: "/a"}), &he) && he.Error() != "rest: GET /a: 404 Not Found" {
 		t.Errorf("HTTPError = %q", he.Error())
+	}
+}
+
+// TestNotJSONFailsAtOnce: a complete response that does not parse is not
+// retried (as in dlt), logs no retry warnings, and its error names the
+// method, the path without the query, and the content type.
+func TestNotJSONFailsAtOnce(t *testing.T) {
+	tests := []struct {
+		name, contentType, body, want string
+	}{
+		{"HTML page", "text/html; charset=utf-8", "<html><body>Maintenance</body></html>",
+			"rest: GET /items: 200 response is not JSON (content type text/html)"},
+		{"broken JSON", "application/json", `{"data": [1,`,
+			"rest: GET /items: 200 response is not valid JSON (content type application/json)"},
+		{"no content type", "", "OK",
+			"rest: GET /items: 200 response is not JSON (no content type)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				w.Header()["Content-Type"] = nil // no sniffing
+				if tc.contentType != "" {
+					w.Header().Set("Content-Type", tc.contentType)
+				}
+				fmt.Fprint(w, tc.body)
+			}})
+			cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q},"resources":[{"name":"items","endpoint":{"params":{"token":"qsecret"}}}]}`, srv.URL))
+			var logs bytes.Buffer
+			_, err := tryCollect(cfg, "items", Logger(slog.New(slog.NewTextHandler(&logs, nil))))
+			if err == nil || !strings.Contains(err.Error(), `resource "items": `+tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if strings.Contains(err.Error(), "qsecret") || strings.Count(err.Error(), `"items"`) != 1 {
+				t.Fatalf("err = %v: want the resource once and no query", err)
+			}
+			if n := calls.Load(); n != 1 {
+				t.Fatalf("%d requests, want 1 (no retries)", n)
+			}
+			if strings.Contains(logs.String(), "level=WARN") {
+				t.Fatalf("warnings logged:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+// TestErrorsNameTheResourceOnce: the pipeline names the failing resource;
+// the rest package's part of the message does not repeat it.
+func TestErrorsNameTheResourceOnce(t *testing.T) {
+	srv := serve(t, map[string]http.HandlerFunc{
+		"/parent": func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, []map[string]any{{"id": 1, "link": "items/1"}})
+		},
+		"/items": func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, map[string]any{"data": rowsOf(1, 2), "total": 25})
+		},
+	})
+	tests := []struct {
+		name, spec, resource, want string
+	}{
+		{"field missing in the parent item",
+			`{"client":{"base_url":%q},"resources":["parent",{"name":"child","endpoint":"parent/{resources.parent.nosuch}/x"}]}`,
+			"child", `resource "child": rest: field "nosuch" not found in an item of parent resource "parent"`},
+		{"paginator not detected",
+			`{"client":{"base_url":%q},"resources":["items"]}`,
+			"items", `resource "items": rest: could not detect the paginator from the first response: total says there are 25 items but the page has 2; set endpoint.paginator (paginator: single_page loads the first page only)`},
+		{"placeholder path that is not a full URL",
+			`{"resources":[{"name":"parent","endpoint":"%s/parent"},{"name":"child","endpoint":"{resources.parent.link}"}]}`,
+			"child", `resource "child": rest: endpoint path is not a full URL and client.base_url is not set`},
+		{"HTTP error",
+			`{"client":{"base_url":%q},"resources":["nothing"]}`,
+			"nothing", `resource "nothing": rest: GET /nothing: 404 Not Found`},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := decode(t, fmt.Sprintf(tc.spec, srv.URL))
+			_, err := tryCollect(cfg, tc.resource)
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("pipeline: err = %v\nwant %s", err, tc.want)
+			}
+			src, err := NewSource(cfg, WithRetry(fastRetry), Logger(quietLog()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = flow.Collect(context.Background(), src.Resource(tc.resource))
+			if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+				t.Fatalf("Collect: err = %v\nwant %s", err, tc.want)
+			}
+		})
 	}
 }

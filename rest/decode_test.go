@@ -100,6 +100,11 @@ func TestNewSourceErrors(t *testing.T) {
 		{`{"client":{"base_url":"ftp://x"},"resources":["a"]}`, `source.client.base_url: want an http or https URL`},
 		{`{"client":{"base_url":"http://x"},"resources":[{"name":"a","endpoint":{"params":{"s":{"type":"incremental","cursor_path":"x"}},"incremental":{"cursor_path":"y"}}}]}`, `source.resources[0].endpoint.params.s: only one incremental per endpoint`},
 		{`{"client":{"base_url":"http://x"},"resources":[{"name":"a","endpoint":{"params":{"s":{"type":"resolve","resource":"zz","field":"id"}}}}]}`, `source.resources[0].endpoint.params.s.resource: no resource named "zz"`},
+		// A relative path without a base URL, wherever the path came from.
+		{`{"resources":[{"name":"a","endpoint":{"path":"items"}}]}`, `source.resources[0].endpoint.path: "items" is not a full URL and source.client.base_url is not set`},
+		{`{"client":{"headers":{"X":"y"}},"resources":[{"name":"a","endpoint":"http://x/a"},{"name":"b","endpoint":"/b"}]}`, `source.resources[1].endpoint.path: "/b" is not a full URL and source.client.base_url is not set`},
+		{`{"resources":["items"]}`, `source.resources[0].endpoint.path: "items" (the resource name) is not a full URL and source.client.base_url is not set`},
+		{`{"resource_defaults":{"endpoint":{"path":"things"}},"resources":["a"]}`, `source.resource_defaults.endpoint.path: "things" is not a full URL and source.client.base_url is not set`},
 	}
 	for _, tc := range tests {
 		cfg := decode(t, tc.spec)
@@ -107,6 +112,11 @@ func TestNewSourceErrors(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("%s:\n got %v\nwant %s", tc.spec, err, tc.want)
 		}
+	}
+	// Full URLs, and paths a placeholder may make full, need no base URL.
+	cfg := decode(t, `{"resources":[{"name":"a","endpoint":"https://x/a"},{"name":"b","endpoint":"{resources.a.url}"},{"name":"c","endpoint":"HTTP://x/c"}]}`)
+	if _, err := NewSource(cfg, Logger(quietLog())); err != nil {
+		t.Errorf("full URLs without base_url: %v", err)
 	}
 }
 

@@ -101,8 +101,10 @@
 //     unless the incremental has a row_order.
 //   - data_selector is a JSONPath ("data", "results.posts", "$.data[*]",
 //     "$['a-b']", "$..id"); a single matched list is expanded. Without one,
-//     the root list, or a list under data, items, results, records, ... is
-//     used; a lone object is one row. 204 or an empty body is no rows.
+//     only a list holds records, as in dlt: the root list; else the least
+//     nested list under data, items, results, records, ...; else the least
+//     nested list (up to 3 keys deep); a response with no list is one row.
+//     204 or an empty body is no rows.
 //   - Incremental, as dlt's: a cursor value that does not compare with
 //     the start, end or last value (a number against a string; int and
 //     float compare as numbers, ISO date strings as times) fails the run,
@@ -120,13 +122,14 @@
 //     resolve params) are transformers: one request sequence per parent
 //     item, as many at once as the client's max_concurrency.
 //     include_from_parent adds _<parent>_<field> (normalized) to each row.
-//   - Retries: 429, 5xx, connection errors, timeouts, truncated bodies and
-//     invalid JSON are retried with exponential backoff (dlt's 5 attempts),
+//   - Retries: 429, 5xx, connection errors, timeouts and truncated bodies
+//     are retried with exponential backoff (dlt's 5 attempts),
 //     Retry-After (seconds or an HTTP date; <= 0 ignored) honoured up to
 //     max_retry_delay. Other statuses >= 400 fail with an *HTTPError naming
 //     method, status and URL path (never the query or headers), unless a
 //     response action ignores them. A 401 makes an oauth2 auth fetch a new
-//     token once and retry.
+//     token once and retry. A complete body that is not JSON (an HTML page
+//     served with 200) fails at once, naming its content type.
 //   - The HTTP stack is a chain of RoundTrippers: retries (outermost) ->
 //     rate limit -> concurrency limit -> the transport. One client, one
 //     limiter and one concurrency limit serve all resources of a source.

@@ -205,16 +205,24 @@ func TestFaultMatrix(t *testing.T) {
 				conn.Close()
 				return true
 			}},
-		{name: "truncated JSON with a complete response", rows: all,
+		// A complete response whose JSON ends early is invalid JSON, not a
+		// connection error: as in dlt, it fails without a retry.
+		{name: "truncated JSON with a complete response (not retried)",
+			wantErr: []string{`resource "items": rest: GET /items: 200 response is not valid JSON (content type application/json)`},
 			fault: func(fs *faultServer, w http.ResponseWriter, r *http.Request, page, attempt int) bool {
-				if page == 2 && attempt == 1 {
+				if page == 2 {
 					w.Header().Set("Content-Type", "application/json")
 					fmt.Fprint(w, `{"data":[{"id":41,"name":"item 41"},{"id":4`)
 					return true
 				}
 				return false
+			},
+			verify: func(t *testing.T, fs *faultServer) {
+				if n := fs.attempts[2]; n != 1 {
+					t.Errorf("page 3 asked %d times, want 1", n)
+				}
 			}},
-		{name: "invalid JSON on every attempt", wantErr: []string{`rest: GET /items: 200 OK: response is not valid JSON`},
+		{name: "invalid JSON (not retried)", wantErr: []string{`rest: GET /items: 200 response is not valid JSON (content type application/json)`},
 			fault: func(fs *faultServer, w http.ResponseWriter, r *http.Request, page, attempt int) bool {
 				if page == 1 {
 					w.Header().Set("Content-Type", "application/json")
@@ -222,8 +230,13 @@ func TestFaultMatrix(t *testing.T) {
 					return true
 				}
 				return false
+			},
+			verify: func(t *testing.T, fs *faultServer) {
+				if n := fs.attempts[1]; n != 1 {
+					t.Errorf("page 2 asked %d times, want 1", n)
+				}
 			}},
-		{name: "HTML error page with status 200", wantErr: []string{`rest: GET /items: 200 OK: response is not valid JSON (Content-Type text/html`},
+		{name: "HTML error page with status 200 (not retried)", wantErr: []string{`rest: GET /items: 200 response is not JSON (content type text/html)`},
 			fault: func(fs *faultServer, w http.ResponseWriter, r *http.Request, page, attempt int) bool {
 				if page == 1 {
 					w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -231,6 +244,11 @@ func TestFaultMatrix(t *testing.T) {
 					return true
 				}
 				return false
+			},
+			verify: func(t *testing.T, fs *faultServer) {
+				if n := fs.attempts[1]; n != 1 {
+					t.Errorf("page 2 asked %d times, want 1", n)
+				}
 			}},
 		{name: "slow body past the timeout (once)", client: `"timeout": "150ms"`, rows: all,
 			fault: func(fs *faultServer, w http.ResponseWriter, r *http.Request, page, attempt int) bool {

@@ -178,7 +178,7 @@ func TestDataAutoDetect(t *testing.T) {
 		{`{"results":[{"id":3}]}`, []int64{3}},
 		{`{"response":{"items":[{"id":4}]}}`, []int64{4}},
 		{`{"users":[{"id":5}],"errors":[]}`, []int64{5}},
-		{`{"data":{"id":6}}`, []int64{6}},
+		{`{"id":6,"data":{"id":60}}`, []int64{6}}, // an object under data is not the records
 		{`{"id":7,"name":"single"}`, []int64{7}},
 	}
 	for _, tc := range tests {

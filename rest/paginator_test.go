@@ -439,3 +439,32 @@ func TestDetectPaginator(t *testing.T) {
 		}
 	}
 }
+
+// TestDetectPaginatorErrors: what detection cannot use is said in whole
+// clauses about the first response.
+func TestDetectPaginatorErrors(t *testing.T) {
+	const (
+		pre  = "could not detect the paginator from the first response: "
+		post = "; set endpoint.paginator (paginator: single_page loads the first page only)"
+	)
+	tests := []struct {
+		body, want string
+	}{
+		{`{"data":[{},{}],"total":25}`, "total says there are 25 items but the page has 2"},
+		{`{"data":[{}],"meta":{"total_count":"9"}}`, "meta.total_count says there are 9 items but the page has 1"},
+		{`{"data":[{}],"has_more":true}`, "has_more is true but there is no next link, page number or offset to follow"},
+		{`{"data":[{}],"next_cursor":"abc"}`, "it has a cursor at next_cursor (paginator type cursor with cursor_path: next_cursor follows it)"},
+		{`{"data":[{}],"next":"abc"}`, "next is set but is not a URL"},
+		{`{"data":[{}],"page":1}`, "it has a page number at page but no total, page count or has_more to tell when to stop"},
+		{`{"data":[{}],"total_pages":3}`, "total_pages says there are 3 pages but there is no page number to follow"},
+		{`{"data":[{}],"paging":{"cursor":"x"},"count":5}`, "it has a cursor at paging.cursor (paginator type cursor with cursor_path: paging.cursor follows it); count says there are 5 items but the page has 1"},
+	}
+	for _, tc := range tests {
+		root := fastjson.MustParse(tc.body)
+		resp := &Response{StatusCode: 200, Header: http.Header{}, json: root}
+		_, _, err := detectPaginator(resp, selectData(root, nil))
+		if want := pre + tc.want + post; err == nil || err.Error() != want {
+			t.Errorf("%s:\n got %v\nwant %s", tc.body, err, want)
+		}
+	}
+}

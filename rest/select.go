@@ -4,14 +4,29 @@ import (
 	"github.com/valyala/fastjson"
 )
 
-// recordKeys are the keys whose list holds a response's records, in dlt's
-// order of preference; nonRecordKeys hold metadata, never records.
-var recordKeys = []string{"data", "items", "results", "records", "entries", "rows", "entities", "objects", "values", "content", "payload", "hits"}
-
-var nonRecordKeys = map[string]bool{
-	"meta": true, "metadata": true, "links": true, "_links": true, "pagination": true, "paging": true,
-	"page": true, "errors": true, "error": true, "headers": true, "cursor": true, "cursors": true,
+// recordKeys are the keys whose list holds a response's records, as dlt's
+// RECORD_KEY_PATTERNS (matched exactly, as dlt does).
+func recordKey(k []byte) bool {
+	switch string(k) {
+	case "data", "items", "results", "entries", "records", "rows", "entities", "payload", "content", "objects", "values":
+		return true
+	}
+	return false
 }
+
+// metaKey reports keys that hold metadata, not records: dlt's
+// NON_RECORD_KEY_PATTERNS and a few more.
+func metaKey(k []byte) bool {
+	switch string(k) {
+	case "meta", "metadata", "pagination", "links", "_links", "extras", "headers",
+		"paging", "page", "errors", "error", "warnings", "cursor", "cursors":
+		return true
+	}
+	return false
+}
+
+// maxListDepth is how many keys deep dlt's find_all_lists looks for lists.
+const maxListDepth = 3
 
 // selectData returns the rows of a parsed page: the values sel matches (one
 // matched array is expanded), or, with no selector, the auto-detected list.
@@ -62,56 +77,73 @@ func dropNulls(a []*fastjson.Value) []*fastjson.Value {
 }
 
 // detectData finds the records of a response without a selector, as dlt's
-// find_records does: the root list; else a list under a record key (data,
-// items, results, ...) at the top level or one level down; else the only
-// list not under a metadata key; else the object itself (one row). An object
-// under a record key ("data": {...}) is that one row.
+// find_response_page_data does: only a list holds records. A root that is
+// not an object is used as is; in an object, the least nested list under a
+// record key (data, items, results, ...) wins, else the least nested list
+// at all, up to maxListDepth keys deep. With no list, the whole response is
+// one row ({"data": {...}, "status": "ok"} is one row with data__* columns).
+// Two additions to dlt: in the fallback, a list under a metadata key
+// ("errors": [], "meta": {"tags": [...]}) is taken only when there is no
+// other; and a null under a top-level record key with no list anywhere
+// ({"data": null}) is an empty page, not a row of nulls.
 func detectData(root *fastjson.Value) *fastjson.Value {
 	if root.Type() != fastjson.TypeObject {
 		return root
 	}
-	o, _ := root.Object()
-	for _, k := range recordKeys {
-		if v := o.Get(k); v != nil && (v.Type() == fastjson.TypeArray || v.Type() == fastjson.TypeNull) {
-			return v
-		}
+	type node struct {
+		o    *fastjson.Object
+		meta bool // under a metadata key
 	}
-	// One level down: {"response": {"items": [...]}}.
-	var nested, other *fastjson.Value
-	lists := 0
-	o.Visit(func(k []byte, v *fastjson.Value) {
-		if nonRecordKeys[string(k)] {
-			return
-		}
-		switch v.Type() {
-		case fastjson.TypeArray:
-			lists++
-			if other == nil {
-				other = v
-			}
-		case fastjson.TypeObject:
-			if nested != nil {
-				return
-			}
-			inner, _ := v.Object()
-			for _, rk := range recordKeys {
-				if c := inner.Get(rk); c != nil && c.Type() == fastjson.TypeArray {
-					nested = c
+	top, _ := root.Object()
+	level := []node{{o: top}}
+	// least and leastMeta are the first lists seen, breadth first.
+	var found, least, leastMeta *fastjson.Value
+	for depth := 1; depth <= maxListDepth && len(level) > 0; depth++ {
+		var next []node
+		for _, n := range level {
+			n.o.Visit(func(k []byte, v *fastjson.Value) {
+				if found != nil {
 					return
 				}
+				switch v.Type() {
+				case fastjson.TypeArray:
+					switch {
+					case recordKey(k):
+						found = v
+					case n.meta || metaKey(k):
+						if leastMeta == nil {
+							leastMeta = v
+						}
+					case least == nil:
+						least = v
+					}
+				case fastjson.TypeObject:
+					if depth < maxListDepth {
+						inner, _ := v.Object()
+						next = append(next, node{o: inner, meta: n.meta || metaKey(k)})
+					}
+				}
+			})
+			if found != nil {
+				return found
 			}
 		}
-	})
-	if nested != nil {
-		return nested
+		level = next
 	}
-	if lists == 1 {
-		return other
+	if least != nil {
+		return least
 	}
-	for _, k := range recordKeys {
-		if v := o.Get(k); v != nil && v.Type() == fastjson.TypeObject {
-			return v
+	if leastMeta != nil {
+		return leastMeta
+	}
+	var null *fastjson.Value
+	top.Visit(func(k []byte, v *fastjson.Value) {
+		if null == nil && v.Type() == fastjson.TypeNull && recordKey(k) {
+			null = v
 		}
+	})
+	if null != nil {
+		return null
 	}
 	return root
 }

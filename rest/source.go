@@ -479,6 +479,9 @@ func (b *builder) endpoint(path string, rc ResourceConfig) (*endpoint, error) {
 		ec2.Path = rc.Name
 		ec = &ec2
 	}
+	if err := b.checkBaseURL(path, rc.Name, ec.Path); err != nil {
+		return nil, err
+	}
 	e.method = ec.Method
 	if e.method == "" {
 		e.method = http.MethodGet
@@ -670,6 +673,26 @@ func (b *builder) endpoint(path string, rc ResourceConfig) (*endpoint, error) {
 	return e, nil
 }
 
+// checkBaseURL fails a relative endpoint path without client.base_url
+// before any request, naming the field the path came from. A path that
+// starts with a placeholder may be a full URL once filled in: the request
+// checks it.
+func (b *builder) checkBaseURL(path, name, epath string) error {
+	if b.client.base != nil || isFullURL(epath) || strings.HasPrefix(epath, "{") {
+		return nil
+	}
+	where, what := path+".endpoint.path", fmt.Sprintf("%q", epath)
+	own := b.cfg.Resources[b.byName[name]].Endpoint
+	switch d := b.cfg.ResourceDefaults; {
+	case own != nil && own.Path != "":
+	case d != nil && d.Endpoint != nil && d.Endpoint.Path != "":
+		where = "resource_defaults.endpoint.path"
+	default:
+		what += " (the resource name)"
+	}
+	return errAt(where, "%s is not a full URL and %s is not set", what, joinPath(b.cfg.prefix, "client.base_url"))
+}
+
 // splitResourceRef splits "posts.author.id" into a known resource name and
 // a field path, preferring the longest resource name.
 func (b *builder) splitResourceRef(ref string) (string, string, bool) {
@@ -747,11 +770,11 @@ func (e *endpoint) vars(ctx context.Context, item *fastjson.Value) vars {
 		}
 		jp := e.fields[name]
 		if jp == nil {
-			return nil, fmt.Errorf("rest: resource %q: unknown placeholder {%s}", e.name, name)
+			return nil, fmt.Errorf("rest: unknown placeholder {%s}", name)
 		}
 		v := jp.first(item)
 		if v == nil {
-			return nil, fmt.Errorf("rest: resource %q: field %q not found in an item of parent resource %q", e.name, jp.String(), e.parent)
+			return nil, fmt.Errorf("rest: field %q not found in an item of parent resource %q", jp.String(), e.parent)
 		}
 		return jsonToGo(v), nil
 	}
@@ -766,7 +789,7 @@ func (e *endpoint) request(ctx context.Context, item *fastjson.Value) (*Request,
 	}
 	u, err := e.c.resolve(p)
 	if err != nil {
-		return nil, fmt.Errorf("rest: resource %q: %w", e.name, err)
+		return nil, err
 	}
 	q := u.Query()
 	for _, pr := range e.params {
@@ -845,7 +868,7 @@ func (e *endpoint) transform(ctx context.Context, in flow.Batch, yield flow.Yiel
 		for _, v := range vals {
 			j, err := flow.GoToJSON(v)
 			if err != nil {
-				return fmt.Errorf("rest: resource %q: parent item: %w", e.name, err)
+				return fmt.Errorf("rest: parent item: %w", err)
 			}
 			items = append(items, j)
 		}
@@ -856,7 +879,7 @@ func (e *endpoint) transform(ctx context.Context, in flow.Batch, yield flow.Yiel
 	g.SetLimit(e.c.concurrency)
 	for _, item := range items {
 		if item.Type() != fastjson.TypeObject {
-			return fmt.Errorf("rest: resource %q: parent %q yielded an item that is not an object", e.name, e.parent)
+			return fmt.Errorf("rest: parent %q yielded an item that is not an object", e.parent)
 		}
 		req, err := e.request(ctx, item)
 		if err != nil {
@@ -922,7 +945,7 @@ func (e *endpoint) paginate(ctx context.Context, req *Request, extra []extraFiel
 			return nil
 		}
 		if sameRequest(cur, req) {
-			return fmt.Errorf("rest: resource %q: the paginator asked for the same page again (%s); set endpoint.paginator", e.name, req.URL.Path)
+			return fmt.Errorf("rest: the paginator asked for the same page again (%s); set endpoint.paginator", req.URL.Path)
 		}
 		if first {
 			first = false
@@ -937,12 +960,15 @@ func (e *endpoint) paginate(ctx context.Context, req *Request, extra []extraFiel
 	}
 }
 
+// wrap prefixes a fetch or paginator error with the package once. Errors
+// of a running resource do not name it: the pipeline (flow.Run, Collect)
+// does, and naming it here too printed it twice.
 func (e *endpoint) wrap(err error) error {
 	var he *HTTPError
 	if errors.As(err, &he) || strings.HasPrefix(err.Error(), "rest: ") {
 		return err
 	}
-	return fmt.Errorf("rest: resource %q: %w", e.name, err)
+	return fmt.Errorf("rest: %w", err)
 }
 
 func sameRequest(a, b *Request) bool {

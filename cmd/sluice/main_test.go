@@ -447,6 +447,12 @@ func TestRunFailures(t *testing.T) {
 	e := setup(t)
 	api := newBlogAPI(t)
 	good := blogSpec(api.URL+"/", e.db)
+	// An API that answers 200 with an HTML page (a proxy's error page).
+	html := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<html><body>Service unavailable</body></html>")
+	}))
+	t.Cleanup(html.Close)
 	tests := []struct {
 		name string
 		spec string
@@ -469,6 +475,12 @@ func TestRunFailures(t *testing.T) {
 			want: `sluice: resource "posts": rest: GET /posts/***/x: 404 Not Found`, requests: true},
 		{name: "http 401", spec: good, env: map[string]string{"API_TOKEN": "wrong-token-123"}, code: 1,
 			want: `sluice: resource "posts": rest: GET /posts: 401 Unauthorized`, requests: true},
+		{name: "no base_url", spec: strings.Replace(good, fmt.Sprintf("    base_url: %q\n", api.URL+"/"), "", 1), code: 1,
+			want: `sluice: source.resources[0].endpoint.path: "posts" is not a full URL and source.client.base_url is not set`},
+		{name: "field missing in the parent item", spec: strings.Replace(good, "{resources.posts.id}", "{resources.posts.nosuch}", 1), code: 1,
+			want: `sluice: resource "comments": rest: field "nosuch" not found in an item of parent resource "posts"`, requests: true},
+		{name: "HTML with 200", spec: strings.Replace(good, api.URL+"/", html.URL+"/", 1), code: 1,
+			want: `sluice: resource "posts": rest: GET /posts: 200 response is not JSON (content type text/html)`},
 		{name: "spec missing", args: []string{"run", "nope.yaml"}, code: 1, want: "sluice: spec nope.yaml does not exist"},
 		{name: "bad refresh", spec: good, args: []string{"run", "--refresh", "all"}, code: 2,
 			want: `sluice: --refresh "all": want drop_sources, drop_resources or drop_data`},
