@@ -104,6 +104,9 @@
 //     only a list holds records, as in dlt: the root list; else the least
 //     nested list under data, items, results, records, ...; else the least
 //     nested list (up to 3 keys deep); a response with no list is one row.
+//     A path whose last segment holds a placeholder (posts/{id}) returns
+//     one entity, as dlt assumes: unless the endpoint sets them, the whole
+//     response is the record ("$") and the paginator is single_page.
 //     204 or an empty body is no rows.
 //   - Incremental, as dlt's: a cursor value that does not compare with
 //     the start, end or last value (a number against a string; int and

@@ -178,7 +178,9 @@ func TestE2EIncrementalTwoRuns(t *testing.T) {
 		{"placeholder param", `{"path":"events","params":{"since":"{incremental.start_value}"},
 			"incremental":{"cursor_path":"updated_at","initial_value":"2024-01-02T00:00:00Z"}}`,
 			[]string{"2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"}},
-		{"placeholder path", `{"path":"since/{incremental.start_value}","incremental":{"cursor_path":"updated_at","initial_value":"2024-01-02T00:00:00Z"}}`,
+		// A path ending in a placeholder is a single entity to dlt: the
+		// whole response is the record unless data_selector says otherwise.
+		{"placeholder path", `{"path":"since/{incremental.start_value}","data_selector":"data","incremental":{"cursor_path":"updated_at","initial_value":"2024-01-02T00:00:00Z"}}`,
 			[]string{"2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"}},
 		{"placeholder header", `{"path":"events","headers":{"X-Since":"{incremental.start_value}"},"incremental":{"cursor_path":"updated_at","initial_value":"2024-01-02T00:00:00Z"}}`,
 			[]string{"2024-01-02T00:00:00Z", "2024-01-03T00:00:00Z"}},

@@ -47,7 +47,7 @@ func TestIncrementalFirstRun(t *testing.T) {
 		{"placeholder in params", `{"path":"events","params":{"since":"{incremental.start_value}"},
 			"incremental":{"cursor_path":"updated_at","initial_value":"2024-01-03T00:00:00Z"}}`,
 			seq(3, 5), "path=/events since=2024-01-03T00:00:00Z until= hdr= body="},
-		{"placeholder in path", `{"path":"events/{incremental.start_value}","incremental":{"cursor_path":"id","initial_value":4}}`,
+		{"placeholder in path", `{"path":"events/{incremental.start_value}","data_selector":"data","incremental":{"cursor_path":"id","initial_value":4}}`,
 			seq(4, 5), "path=/events/4 since= until= hdr= body="},
 		{"placeholder in header", `{"path":"events","headers":{"X-Since":"{incremental.initial_value}"},
 			"incremental":{"cursor_path":"updated_at","initial_value":"2024-01-02T00:00:00Z"}}`,

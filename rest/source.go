@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -621,14 +622,26 @@ func (b *builder) endpoint(path string, rc ResourceConfig) (*endpoint, error) {
 		}
 		e.headers = append(e.headers, h)
 	}
-	if ec.DataSelector != "" {
-		sel, err := parseJSONPath(ec.DataSelector)
+	// dlt's rule for a path whose last segment holds a {placeholder}
+	// (posts/{resources.posts.id}): it returns one entity, so unless the
+	// endpoint says otherwise the whole response is the record and there
+	// is one page.
+	single := singleEntityPath(ec.Path)
+	selector := ec.DataSelector
+	if selector == "" && single {
+		selector = "$"
+	}
+	if selector != "" {
+		sel, err := parseJSONPath(selector)
 		if err != nil {
 			return nil, errAt(epath+".data_selector", "%v", err)
 		}
 		e.selector = sel
 	}
 	pc := ec.Paginator
+	if pc == nil && single {
+		pc = &PaginatorConfig{Type: "single_page"}
+	}
 	if pc == nil {
 		pc = b.cfg.Client.Paginator
 	}
@@ -671,6 +684,16 @@ func (b *builder) endpoint(path string, rc ResourceConfig) (*endpoint, error) {
 		}
 	}
 	return e, nil
+}
+
+// singleEntityRE is dlt's test for a single-entity path segment.
+var singleEntityRE = regexp.MustCompile(`\{[a-zA-Z0-9._-]+\}`)
+
+// singleEntityPath reports whether the last segment of an endpoint path
+// holds a placeholder, as dlt's single_entity_path does.
+func singleEntityPath(p string) bool {
+	p = strings.TrimRight(p, "/")
+	return singleEntityRE.MatchString(p[strings.LastIndexByte(p, '/')+1:])
 }
 
 // checkBaseURL fails a relative endpoint path without client.base_url
