@@ -645,12 +645,8 @@ func decodeIncremental(path string, v any, legacy bool) (*IncrementalConfig, err
 	if c.EndValue != nil && c.InitialValue == nil {
 		return nil, errAt(o.at("initial_value"), "required when end_value is set")
 	}
-	if c.LastValueFunc, _, err = o.str("last_value_func"); err != nil {
+	if c.LastValueFunc, err = o.enum("last_value_func", "max", "min"); err != nil {
 		return nil, err
-	} else if c.LastValueFunc != "" {
-		if err := oneOf(o.at("last_value_func"), "last_value_func", c.LastValueFunc, "max", "min"); err != nil {
-			return nil, err
-		}
 	}
 	if c.Convert, _, err = o.str("convert"); err != nil {
 		return nil, err
@@ -659,33 +655,17 @@ func decodeIncremental(path string, v any, legacy bool) (*IncrementalConfig, err
 			return nil, errAt(o.at("convert"), "bad expression: %v", err)
 		}
 	}
-	if c.OnCursorValueMissing, _, err = o.str("on_cursor_value_missing"); err != nil {
+	if c.OnCursorValueMissing, err = o.enum("on_cursor_value_missing", "raise", "include", "exclude"); err != nil {
 		return nil, err
-	} else if c.OnCursorValueMissing != "" {
-		if err := oneOf(o.at("on_cursor_value_missing"), "on_cursor_value_missing", c.OnCursorValueMissing, "raise", "include", "exclude"); err != nil {
-			return nil, err
-		}
 	}
-	if c.RangeStart, _, err = o.str("range_start"); err != nil {
+	if c.RangeStart, err = o.enum("range_start", "closed", "open"); err != nil {
 		return nil, err
-	} else if c.RangeStart != "" {
-		if err := oneOf(o.at("range_start"), "range_start", c.RangeStart, "closed", "open"); err != nil {
-			return nil, err
-		}
 	}
-	if c.RangeEnd, _, err = o.str("range_end"); err != nil {
+	if c.RangeEnd, err = o.enum("range_end", "open", "closed"); err != nil {
 		return nil, err
-	} else if c.RangeEnd != "" {
-		if err := oneOf(o.at("range_end"), "range_end", c.RangeEnd, "open", "closed"); err != nil {
-			return nil, err
-		}
 	}
-	if c.RowOrder, _, err = o.str("row_order"); err != nil {
+	if c.RowOrder, err = o.enum("row_order", "asc", "desc"); err != nil {
 		return nil, err
-	} else if c.RowOrder != "" {
-		if err := oneOf(o.at("row_order"), "row_order", c.RowOrder, "asc", "desc"); err != nil {
-			return nil, err
-		}
 	}
 	if c.PrimaryKey, _, err = o.strList("primary_key"); err != nil {
 		return nil, err

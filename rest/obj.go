@@ -51,6 +51,15 @@ func prefixErr(prefix string, err error) error {
 	return &ConfigError{Path: prefix, Msg: err.Error()}
 }
 
+// enum reads an optional string field that must be one of allowed.
+func (o *obj) enum(key string, allowed ...string) (string, error) {
+	v, _, err := o.str(key)
+	if err != nil || v == "" {
+		return v, err
+	}
+	return v, oneOf(o.at(key), key, v, allowed...)
+}
+
 // typeName names the kind of a decoded value for error messages.
 func typeName(v any) string {
 	switch v.(type) {
