@@ -18,7 +18,7 @@ import (
 // (normalizing it again changes nothing), so names stored in a schema map
 // to themselves on the next run. The exception is dlt's empty path of a key
 // of separators only ("__"), which the normalizer names like a blank key,
-// "_empty" (see TestSeparatorOnlyKey).
+// "_empty" (see TestBlankKeys).
 func FuzzNamingIdempotent(f *testing.F) {
 	for _, s := range []string{"", "CamelCase", "a__b", "a___b", "__a__", "ünïcode", "123", "end___", "+plus", "-", "ab|cd@e",
 		"HTTPResponseCode", "_dlt_id", "a b\tc", "١٢٣", "x__", "__", "A__B__C", "a-__-b", strings.Repeat("Ab", 40)} {
@@ -183,46 +183,41 @@ func FuzzNormalizeItems(f *testing.F) {
 	})
 }
 
-// TestSeparatorOnlyKey: keys made only of "__" (dlt's path for them is "")
-// become the blank-key column "_empty", in JSON, Go values and Arrow
-// records, not a column without a name (which DuckDB rejects).
-func TestSeparatorOnlyKey(t *testing.T) {
-	s := NewSchema("sep")
-	n := NewNormalizer(s, "1", func(tb TableBatch) error { tb.Record.Release(); return nil })
-	defer n.Release()
-	if err := n.AppendItems("t", []any{map[string]any{"__": 1, "a": map[string]any{"____": "x"}}}); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, c := range s.Table("t").Columns {
-		names = append(names, c.Name)
-	}
-	if !slices.Contains(names, "_empty") || !slices.Contains(names, "a___empty") || slices.Contains(names, "") {
-		t.Errorf("columns %v, want _empty and a___empty", names)
-	}
-}
-
 // TestBlankKeys: blank and whitespace-only keys become dlt's "_empty", at
-// the top and inside objects.
+// the top and inside objects, and so do keys made only of "__" (dlt's path
+// for them is ""), in JSON and Go values, rather than a column without a
+// name (which DuckDB rejects).
 func TestBlankKeys(t *testing.T) {
-	s := NewSchema("blank")
-	n := NewNormalizer(s, "1", func(tb TableBatch) error { tb.Record.Release(); return nil })
-	defer n.Release()
-	var p fastjson.Parser
-	if err := n.AppendJSON("t", parseRows(t, &p, `[{"":1,"x":{"  ":2},"y":3}]`)); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, c := range s.Table("t").Columns {
-		names = append(names, c.Name)
-	}
-	if got := strings.Join(names, " "); got != "_empty x___empty y _dlt_load_id _dlt_id" {
-		t.Errorf("columns %q", got)
+	for _, tc := range []struct {
+		name string
+		feed func(*Normalizer) error
+		want string
+	}{
+		{"json", func(n *Normalizer) error {
+			var p fastjson.Parser
+			return n.AppendJSON("t", parseRows(t, &p, `[{"":1,"x":{"  ":2},"y":3}]`))
+		}, "_empty x___empty y _dlt_load_id _dlt_id"},
+		{"separators", func(n *Normalizer) error {
+			return n.AppendItems("t", []any{map[string]any{"__": 1, "a": map[string]any{"____": "x"}}})
+		}, "_empty a___empty _dlt_load_id _dlt_id"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSchema("blank")
+			n := NewNormalizer(s, "1", func(tb TableBatch) error { tb.Record.Release(); return nil })
+			defer n.Release()
+			if err := tc.feed(n); err != nil {
+				t.Fatal(err)
+			}
+			if err := n.Flush(); err != nil {
+				t.Fatal(err)
+			}
+			var names []string
+			for _, c := range s.Table("t").Columns {
+				names = append(names, c.Name)
+			}
+			if got := strings.Join(names, " "); got != tc.want {
+				t.Errorf("columns %q, want %q", got, tc.want)
+			}
+		})
 	}
 }

@@ -185,6 +185,23 @@ The duckdb destination used (.+) location to store data
 Load package ([0-9]+\.[0-9]+) is LOADED and contains no failed jobs
 $`)
 
+// checkLoadInfo checks the load info of a blog run (dlt's shape, the DuckDB
+// file as location, the load id _dlt_loads holds) and returns the load id.
+func checkLoadInfo(t *testing.T, e *env, stdout string) string {
+	t.Helper()
+	m := loadInfoRE.FindStringSubmatch(stdout)
+	if m == nil {
+		t.Fatalf("load info:\n%s", stdout)
+	}
+	if m[1] != e.db {
+		t.Errorf("location %q, want %q", m[1], e.db)
+	}
+	if ids := queryDB(t, e.db, "SELECT load_id FROM blog_data._dlt_loads"); len(ids) != 1 || ids[0] != m[2] {
+		t.Errorf("_dlt_loads.load_id = %v, load info says %s", ids, m[2])
+	}
+	return m[2]
+}
+
 func TestRunEndToEnd(t *testing.T) {
 	e := setup(t)
 	api := newBlogAPI(t)
@@ -197,16 +214,7 @@ func TestRunEndToEnd(t *testing.T) {
 	if r.stderr != "" {
 		t.Errorf("stderr not quiet: %q", r.stderr)
 	}
-	m := loadInfoRE.FindStringSubmatch(r.stdout)
-	if m == nil {
-		t.Fatalf("load info:\n%s", r.stdout)
-	}
-	if m[1] != e.db {
-		t.Errorf("location %q, want %q", m[1], e.db)
-	}
-	if ids := queryDB(t, e.db, "SELECT load_id FROM blog_data._dlt_loads"); len(ids) != 1 || ids[0] != m[2] {
-		t.Errorf("_dlt_loads.load_id = %v, load info says %s", ids, m[2])
-	}
+	loadID := checkLoadInfo(t, e, r.stdout)
 	for q, want := range map[string]string{
 		"SELECT count(*) FROM blog_data.posts":                                             "25",
 		"SELECT count(*) FROM blog_data.posts__tags":                                       "50",
@@ -237,8 +245,8 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Errorf("info lacks line %q:\n%s", want, r.stdout)
 		}
 	}
-	if !strings.Contains(r.stdout, "load "+m[2]+" LOADED") {
-		t.Errorf("info lacks the load %s:\n%s", m[2], r.stdout)
+	if !strings.Contains(r.stdout, "load "+loadID+" LOADED") {
+		t.Errorf("info lacks the load %s:\n%s", loadID, r.stdout)
 	}
 
 	// A second run appends comments, merges posts; --refresh drop_data
@@ -328,16 +336,7 @@ func TestRedactOnlyReferenced(t *testing.T) {
 			if strings.Contains(r.stdout, "***") {
 				t.Errorf("masked output:\n%s", r.stdout)
 			}
-			m := loadInfoRE.FindStringSubmatch(r.stdout)
-			if m == nil {
-				t.Fatalf("load info:\n%s", r.stdout)
-			}
-			if m[1] != e.db {
-				t.Errorf("location %q, want %q", m[1], e.db)
-			}
-			if ids := queryDB(t, e.db, "SELECT load_id FROM blog_data._dlt_loads"); len(ids) != 1 || ids[0] != m[2] {
-				t.Errorf("_dlt_loads.load_id = %v, load info says %s", ids, m[2])
-			}
+			checkLoadInfo(t, e, r.stdout)
 		})
 	}
 }
