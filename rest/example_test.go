@@ -86,6 +86,25 @@ func ExampleDecodeConfig() {
 	// source.resources[0]: unknown field "params"
 }
 
+// Go maps have no order, so a config decoded from YAML or JSON passes its
+// keys' order by field path; column hints given as a map follow it.
+func ExampleKeyOrder() {
+	spec := map[string]any{
+		"client": map[string]any{"base_url": "https://api.example.com"},
+		"resources": []any{map[string]any{"name": "issues", "columns": map[string]any{
+			"title": map[string]any{"data_type": "text"}, "id": map[string]any{"data_type": "bigint"},
+		}}},
+	}
+	order := map[string][]string{"source.resources[0].columns": {"title", "id"}}
+	cfg, _ := rest.DecodeConfig(spec, "source", rest.KeyOrder(order))
+	for _, c := range cfg.Resources[0].Columns {
+		fmt.Println(c.Name, c.DataType)
+	}
+	// Output:
+	// title text
+	// id bigint
+}
+
 func ExampleRegisterAuth() {
 	// A custom auth type usable in specs as {type: signed, key: ...}.
 	rest.RegisterAuth("signed", func(params map[string]any) (rest.Auth, error) {

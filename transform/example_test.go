@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/source"
 	"github.com/sluicehq/sluice/transform"
@@ -41,4 +43,38 @@ func ExampleIncremental() {
 	// Output:
 	// since 2024-01-02T00:00:00Z
 	// 1 new
+}
+
+// SetFields keeps a JSON record's key order: fields already there stay in
+// place and new ones follow in the order given, so the table's columns come
+// out as the API sent them.
+func ExampleSetFields() {
+	step, _ := transform.SetFields(
+		transform.Field{Name: "title", Expr: "upper(title)"},
+		transform.Field{Name: "slug", Expr: `lower(replace(title, " ", "-"))`},
+	)
+	var p fastjson.Parser
+	v, _ := p.Parse(`{"id":1,"title":"Hello World","year":2024}`)
+	out, _ := step(context.Background(), flow.JSONBatch([]*fastjson.Value{v}, nil))
+	fmt.Println(out.JSON[0])
+	// Output: {"id":1,"title":"HELLO WORLD","year":2024,"slug":"hello-world"}
+}
+
+// ApplyLag is how a lag moves the next run's start back: seconds for
+// date-times, days for dates, units for numbers.
+func ExampleApplyLag() {
+	for _, c := range []struct {
+		last any
+		lag  float64
+	}{{"2024-01-05T12:00:00Z", 3600}, {"2024-01-05", 2}, {int64(100), 10}} {
+		start, _ := transform.ApplyLag(c.last, c.lag, transform.Max)
+		fmt.Println(start)
+	}
+	_, err := transform.ApplyLag(true, 1, transform.Max)
+	fmt.Println(err)
+	// Output:
+	// 2024-01-05T11:00:00Z
+	// 2024-01-03
+	// 90
+	// lag needs a numeric or ISO date-time cursor, not a boolean
 }
