@@ -6,7 +6,7 @@
 // ratio is what the pipeline costs; the REST runs fetch the pages from a
 // loopback API in the same process, which serves them from a file
 // (sendfile), so peak RSS is the pipeline's own. `go run
-// ./bench/cmd/sluicebench` prints the table (the median of -repeat runs, 3
-// by default); the Go benchmarks in this package report rows/s and
-// allocations.
+// ./bench/cmd/sluicebench` prints the table (the median of -repeat rounds,
+// 3 by default, each running every measurement once); the Go benchmarks in
+// this package report rows/s and allocations.
 package bench

@@ -70,7 +70,7 @@ func main() {
 	phases := flag.String("phases", "ceiling,pages-duckdb,rest-duckdb,ceiling-parquet,rest-parquet",
 		"runs per shape (ceiling: fastjson -> Arrow -> DuckDB; ceiling-parquet: the same into Parquet; pages-duckdb: the pipeline without HTTP)")
 	latency := flag.Bool("latency", true, "also time 1,000 child requests against a 50 ms API")
-	repeat := flag.Int("repeat", 3, "runs of each measurement; the table shows the median by rate (peak RSS: the highest)")
+	repeat := flag.Int("repeat", 3, "rounds of all measurements (each round runs every shape and phase once); the table shows the median by rate (peak RSS: the highest)")
 	phase := flag.String("phase", "", "internal: run one measurement and print JSON")
 	shape := flag.String("shape", "flat", "internal: the shape of -phase")
 	flag.StringVar(&memLimit, "duckdb-memory", "64MB", "DuckDB memory_limit during loads (the destination's default)")
@@ -110,15 +110,28 @@ func main() {
 
 	fmt.Printf("sluicebench: %d records per run, pages of %d, GOMAXPROCS=%d, DuckDB insert %s, memory_limit %s, median of %d runs\n\n",
 		*rows, *pageSize, runtime.GOMAXPROCS(0), insert, memLimit, max(*repeat, 1))
-	flatRates := map[string]float64{}
-	for _, sh := range strings.Split(*shapes, ",") {
-		var results []result
-		for _, ph := range strings.Split(*phases, ",") {
-			res, err := median(*repeat, func() (result, error) { return child(ph, *rows, *pageSize, sh) })
-			if err != nil {
-				fail(err)
+	// Rounds: each repeat runs every shape and phase once, so the runs a
+	// ratio compares (nested vs flat, sluice vs ceiling) come from the same
+	// minutes; this machine's speed drifts by a third from one stretch of
+	// minutes to the next.
+	shapeList, phaseList := strings.Split(*shapes, ","), strings.Split(*phases, ",")
+	runs := map[string][]result{}
+	for range max(*repeat, 1) {
+		for _, sh := range shapeList {
+			for _, ph := range phaseList {
+				r, err := child(ph, *rows, *pageSize, sh)
+				if err != nil {
+					fail(err)
+				}
+				runs[sh+"/"+ph] = append(runs[sh+"/"+ph], r)
 			}
-			results = append(results, res)
+		}
+	}
+	flatRates := map[string]float64{}
+	for _, sh := range shapeList {
+		var results []result
+		for _, ph := range phaseList {
+			results = append(results, median(runs[sh+"/"+ph]))
 		}
 		table(sh, results, flatRates)
 	}
@@ -127,24 +140,18 @@ func main() {
 	}
 }
 
-// median runs measure n times and returns the run with the median rate,
-// carrying the highest peak RSS seen: one machine's runs vary by ~20%, and
-// the median of a few is what a repeat invocation reproduces.
-func median(n int, measure func() (result, error)) (result, error) {
-	var runs []result
+// median returns the run with the median rate, carrying the highest peak
+// RSS seen: one machine's runs vary by ~20%, and the median of a few is
+// what a repeat invocation reproduces.
+func median(runs []result) result {
 	peak := 0.0
-	for range max(n, 1) {
-		r, err := measure()
-		if err != nil {
-			return result{}, err
-		}
-		runs = append(runs, r)
+	for _, r := range runs {
 		peak = max(peak, r.PeakRSSMB)
 	}
 	slices.SortFunc(runs, func(a, b result) int { return cmp.Compare(a.rate(), b.rate()) })
 	m := runs[len(runs)/2]
 	m.PeakRSSMB = peak
-	return m, nil
+	return m
 }
 
 // table prints one shape's results. Each run is compared with the ceiling
