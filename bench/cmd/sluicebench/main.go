@@ -108,7 +108,7 @@ func main() {
 		return
 	}
 
-	fmt.Printf("sluicebench: %d records per run, pages of %d, GOMAXPROCS=%d, DuckDB insert %s, memory_limit %s, median of %d runs\n\n",
+	fmt.Printf("sluicebench: %d records per run, pages of %d, GOMAXPROCS=%d, DuckDB insert %s, memory_limit %s, median of %d rounds\n\n",
 		*rows, *pageSize, runtime.GOMAXPROCS(0), insert, memLimit, max(*repeat, 1))
 	// Rounds: each repeat runs every shape and phase once, so the runs a
 	// ratio compares (nested vs flat, sluice vs ceiling) come from the same
