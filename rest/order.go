@@ -67,21 +67,19 @@ func orderColumns(cols []arrowbuf.Column, keys []string) {
 // mapFieldsStep compiles a `map` step of fields: in MapFieldOrder, then the
 // fields it does not name, sorted.
 func mapFieldsStep(s ProcessingStep) (flow.Step, error) {
-	var list []transform.Field
-	for _, k := range s.MapFieldOrder {
-		if e, ok := s.MapFields[k]; ok && !slices.ContainsFunc(list, func(f transform.Field) bool { return f.Name == k }) {
+	list := make([]transform.Field, 0, len(s.MapFields))
+	added := map[string]bool{}
+	add := func(k string) {
+		if e, ok := s.MapFields[k]; ok && !added[k] {
 			list = append(list, transform.Field{Name: k, Expr: e})
+			added[k] = true
 		}
 	}
-	rest := make([]string, 0, len(s.MapFields))
-	for k := range s.MapFields {
-		if !slices.ContainsFunc(list, func(f transform.Field) bool { return f.Name == k }) {
-			rest = append(rest, k)
-		}
+	for _, k := range s.MapFieldOrder {
+		add(k)
 	}
-	sort.Strings(rest)
-	for _, k := range rest {
-		list = append(list, transform.Field{Name: k, Expr: s.MapFields[k]})
+	for _, k := range sortedKeys(s.MapFields) {
+		add(k)
 	}
 	return transform.SetFields(list...)
 }
