@@ -419,25 +419,6 @@ func (sh *shaper) shape(v any, path string, depth int) (any, error) {
 		}
 		sh.order[path] = keys
 		return m, nil
-	case map[string]any:
-		for k, e := range v {
-			n, err := sh.shape(e, keyPath(path, k), depth+1)
-			if err != nil {
-				return nil, err
-			}
-			v[k] = n
-		}
-		return v, nil
-	case map[any]any:
-		m := make(map[string]any, len(v))
-		for k, e := range v {
-			n, err := sh.shape(e, keyPath(path, fmt.Sprint(k)), depth+1)
-			if err != nil {
-				return nil, err
-			}
-			m[fmt.Sprint(k)] = n
-		}
-		return m, nil
 	case []any:
 		out := make([]any, len(v))
 		for i, e := range v {
