@@ -3,8 +3,6 @@ package flow
 import (
 	"encoding/json"
 	"fmt"
-	"math"
-	"sort"
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -144,78 +142,6 @@ func JSONToGo(v *fastjson.Value) any {
 	default:
 		return nil
 	}
-}
-
-// GoToArena builds a Go value as a fastjson value in a: the JSON kinds
-// (nil, bool, string, numbers, map[string]any with sorted keys as
-// encoding/json writes them, []any) directly, anything else through
-// GoToJSON. Steps that map records row by row use it so that a value costs
-// no marshal and parse.
-func GoToArena(a *fastjson.Arena, v any) (*fastjson.Value, error) {
-	switch x := v.(type) {
-	case nil:
-		return a.NewNull(), nil
-	case bool:
-		if x {
-			return a.NewTrue(), nil
-		}
-		return a.NewFalse(), nil
-	case string:
-		return a.NewString(x), nil
-	case int:
-		return a.NewNumberInt(x), nil
-	case int64:
-		return a.NewNumberString(strconv.FormatInt(x, 10)), nil
-	case float64:
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			break // encoding/json's error
-		}
-		return a.NewNumberString(jsonFloat(x)), nil
-	case map[string]any:
-		o := a.NewObject()
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			c, err := GoToArena(a, x[k])
-			if err != nil {
-				return nil, err
-			}
-			o.Set(k, c)
-		}
-		return o, nil
-	case []any:
-		arr := a.NewArray()
-		for i, e := range x {
-			c, err := GoToArena(a, e)
-			if err != nil {
-				return nil, err
-			}
-			arr.SetArrayItem(i, c)
-		}
-		return arr, nil
-	}
-	return GoToJSON(v)
-}
-
-// jsonFloat formats a finite float as encoding/json does, so that a number
-// normalizes the same however it was built (1e20 is an integer there).
-func jsonFloat(f float64) string {
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	b := strconv.AppendFloat(nil, f, format, -1, 64)
-	if format == 'e' {
-		// e-09 -> e-9, as encoding/json writes it.
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return string(b)
 }
 
 // GoToJSON marshals a Go value and parses it into a standalone fastjson value.

@@ -109,7 +109,7 @@ func SetFields(fields ...Field) (flow.Step, error) {
 		}
 		jvals := make([]*fastjson.Value, len(vals))
 		for i, x := range vals {
-			if jvals[i], err = flow.GoToArena(a, x); err != nil {
+			if jvals[i], err = flow.GoToJSON(x); err != nil {
 				return nil, fmt.Errorf("transform: map field %q: %w", fields[i].Name, err)
 			}
 		}
@@ -204,7 +204,7 @@ func MapRecord(code string) (flow.Step, error) {
 		out := a.NewObject()
 		o, _ := out.Object()
 		for _, k := range keys {
-			jv, err := flow.GoToArena(a, rec[k])
+			jv, err := flow.GoToJSON(rec[k])
 			if err != nil {
 				return nil, fmt.Errorf("transform: map %q: field %q: %w", code, k, err)
 			}
