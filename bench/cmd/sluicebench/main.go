@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
 	"slices"
 	"strconv"
 	"strings"
@@ -79,6 +80,7 @@ func main() {
 	flag.IntVar(&workers, "workers", 0, "normalizer goroutines (0: the pipeline default)")
 	cpuProfile := flag.String("cpuprofile", "", "with -phase: write a CPU profile here")
 	memProfile := flag.String("memprofile", "", "with -phase: write an allocation profile here")
+	traceFile := flag.String("trace", "", "with -phase: write an execution trace here (go tool trace)")
 	flag.Parse()
 
 	if *phase != "" {
@@ -89,8 +91,18 @@ func main() {
 			}
 			pprof.StartCPUProfile(f)
 		}
+		if *traceFile != "" {
+			f, err := os.Create(*traceFile)
+			if err != nil {
+				fail(err)
+			}
+			if err := trace.Start(f); err != nil {
+				fail(err)
+			}
+		}
 		res, err := measure(*phase, *rows, *pageSize, bench.Shape(*shape))
 		pprof.StopCPUProfile()
+		trace.Stop()
 		if err != nil {
 			fail(err)
 		}
