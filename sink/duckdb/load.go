@@ -354,6 +354,14 @@ func (l *load) ensureTable(ctx context.Context, catalog, schema string, t *arrow
 				// nested load end to end).
 				def += " USING COMPRESSION uncompressed"
 			}
+			if (c.Name == arrowbuf.ColParentID || c.Name == arrowbuf.ColRootID) && !staging {
+				// Links repeat a parent's id once per child. Naming the
+				// dictionary skips DuckDB's analysis of the other methods (a
+				// nested load 4-6% faster), and files come out smaller: with
+				// one child per parent DuckDB's pick was FSST or none, 20%
+				// larger; with 2 and 5 children, 27-32% larger.
+				def += " USING COMPRESSION dictionary"
+			}
 			defs = append(defs, def)
 			have = append(have, c.Name)
 		}
