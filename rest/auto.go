@@ -39,11 +39,11 @@ func (a *autoPaginator) Next(resp *Response, rows []*fastjson.Value, req *Reques
 	return a.inner.Next(resp, rows, req)
 }
 
-func (a *autoPaginator) Plan(req *Request) ([]*Request, bool) {
+func (a *autoPaginator) Plan(req *Request) (PagePlan, bool) {
 	if pl, ok := a.inner.(Planner); ok {
 		return pl.Plan(req)
 	}
-	return nil, false
+	return PagePlan{}, false
 }
 
 // Where APIs put pagination fields: the root and these containers.

@@ -56,14 +56,21 @@
 //	                   registered with RegisterAuth
 //	paginator:         a type name or a map: json_link {next_url_path}
 //	                   | header_link {links_next_key} | offset {limit,
-//	                   offset, offset_param, limit_param, total_path,
+//	                   offset, offset_param | offset_body_path,
+//	                   limit_param | limit_body_path, total_path,
 //	                   maximum_offset, stop_after_empty_page, has_more_path}
-//	                   | page_number {base_page, page, page_param,
-//	                   total_path, maximum_page, stop_after_empty_page,
-//	                   has_more_path} | cursor {cursor_path, cursor_param |
-//	                   cursor_body_path} | single_page | auto | a type
-//	                   registered with RegisterPaginator. Defaults are
-//	                   dlt's; total_path: null means no total.
+//	                   | page_number {base_page, page, page_param |
+//	                   page_body_path, total_path, maximum_page,
+//	                   stop_after_empty_page, has_more_path} | cursor
+//	                   {cursor_path, cursor_param | cursor_body_path} |
+//	                   single_page | auto | a type registered with
+//	                   RegisterPaginator. Defaults are dlt's; total_path:
+//	                   null means no total. A *_body_path (dotted) puts the
+//	                   value in the JSON body instead of the query. With a
+//	                   known total or maximum, offset and page_number pages
+//	                   are fetched concurrently (up to the client's
+//	                   concurrency ahead) and handed on in order; an empty
+//	                   page still ends paging.
 //	incremental:       cursor_path, initial_value, end_value,
 //	                   last_value_func (max|min), convert (EXPR over
 //	                   `value`), on_cursor_value_missing

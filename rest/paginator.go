@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -71,13 +72,22 @@ type Paginator interface {
 
 // Planner is a Paginator that knows, after the first page, every request
 // still to make (offset and page_number with a known total); those pages
-// are then fetched concurrently.
+// are then fetched concurrently and handed on in order.
 type Planner interface {
 	Paginator
-	// Plan returns the remaining requests after the first Next returned
-	// true, with req the request Next prepared; ok is false when they are
-	// not known.
-	Plan(req *Request) (reqs []*Request, ok bool)
+	// Plan returns the remaining pages after the first Next returned true,
+	// with req the request Next prepared; ok is false when they are not
+	// known.
+	Plan(req *Request) (plan PagePlan, ok bool)
+}
+
+// PagePlan is the pages a Planner knows are left.
+type PagePlan struct {
+	Requests []*Request
+	// StopAtEmpty ends paging at the first page without rows, as paging
+	// one by one would: the pages after it are dropped, and at most the
+	// client's concurrency of them is requested.
+	StopAtEmpty bool
 }
 
 // PaginatorFactory returns a fresh paginator.
@@ -151,7 +161,7 @@ func init() {
 	})
 	RegisterPaginator("offset", func(p map[string]any) (PaginatorFactory, error) {
 		o, _ := newObj("", p)
-		cfg := rangeConfig{param: "offset", limitParam: "limit", stopAfterEmpty: true, kind: "offset"}
+		cfg := rangeConfig{stopAfterEmpty: true, kind: "offset"}
 		limit, ok, err := o.integer("limit")
 		if err != nil {
 			return nil, err
@@ -163,15 +173,11 @@ func init() {
 		if cfg.initial, _, err = o.integer("offset"); err != nil {
 			return nil, err
 		}
-		if s, ok, err := o.str("offset_param"); err != nil {
+		if cfg.param, cfg.bodyPath, err = paramOrBody(o, "offset_param", "offset_body_path", "offset"); err != nil {
 			return nil, err
-		} else if ok {
-			cfg.param = s
 		}
-		if s, ok, err := o.str("limit_param"); err != nil {
+		if cfg.limitParam, cfg.limitBodyPath, err = paramOrBody(o, "limit_param", "limit_body_path", "limit"); err != nil {
 			return nil, err
-		} else if ok {
-			cfg.limitParam = s
 		}
 		if err := cfg.common(o, "maximum_offset"); err != nil {
 			return nil, err
@@ -180,7 +186,7 @@ func init() {
 	})
 	RegisterPaginator("page_number", func(p map[string]any) (PaginatorFactory, error) {
 		o, _ := newObj("", p)
-		cfg := rangeConfig{param: "page", step: 1, stopAfterEmpty: true, kind: "page_number"}
+		cfg := rangeConfig{step: 1, stopAfterEmpty: true, kind: "page_number"}
 		var err error
 		if cfg.base, _, err = o.integer("base_page"); err != nil {
 			return nil, err
@@ -191,10 +197,8 @@ func init() {
 		} else if ok {
 			cfg.initial = v
 		}
-		if s, ok, err := o.str("page_param"); err != nil {
+		if cfg.param, cfg.bodyPath, err = paramOrBody(o, "page_param", "page_body_path", "page"); err != nil {
 			return nil, err
-		} else if ok {
-			cfg.param = s
 		}
 		if err := cfg.common(o, "maximum_page"); err != nil {
 			return nil, err
@@ -214,25 +218,59 @@ func init() {
 		if err != nil {
 			return nil, errAt("cursor_path", "%v", err)
 		}
-		param, hasParam, err := o.str("cursor_param")
+		param, bp, err := paramOrBody(o, "cursor_param", "cursor_body_path", "cursor")
 		if err != nil {
 			return nil, err
-		}
-		body, hasBody, err := o.str("cursor_body_path")
-		if err != nil {
-			return nil, err
-		}
-		if hasParam && hasBody {
-			return nil, errAt("cursor_body_path", "set either cursor_param or cursor_body_path, not both")
-		}
-		var bp []string
-		if hasBody {
-			bp = strings.Split(strings.TrimPrefix(strings.TrimPrefix(body, "$"), "."), ".")
-		} else if !hasParam {
-			param = "cursor"
 		}
 		return func() Paginator { return &Cursor{path: jp, Param: param, bodyPath: bp} }, o.done()
 	})
+}
+
+// paramOrBody reads where a paginator puts a value: the query parameter
+// paramKey or the JSON body path bodyKey (one of them, as in dlt), the
+// parameter def when neither is set.
+func paramOrBody(o *obj, paramKey, bodyKey, def string) (param string, body []string, err error) {
+	param, hasParam, err := o.str(paramKey)
+	if err != nil {
+		return "", nil, err
+	}
+	path, hasBody, err := o.str(bodyKey)
+	if err != nil {
+		return "", nil, err
+	}
+	switch {
+	case hasParam && hasBody:
+		return "", nil, errAt(bodyKey, "set either %s or %s, not both", paramKey, bodyKey)
+	case hasBody:
+		body = strings.Split(strings.TrimPrefix(strings.TrimPrefix(path, "$"), "."), ".")
+		if slices.Contains(body, "") {
+			return "", nil, errAt(bodyKey, "%q is not a dotted path", path)
+		}
+		return "", body, nil
+	case !hasParam:
+		param = def
+	}
+	return param, nil, nil
+}
+
+// setBody puts v at path in req's JSON body, creating the body and the
+// objects on the way.
+func setBody(req *Request, path []string, v any) {
+	body, _ := req.JSON.(map[string]any)
+	if body == nil {
+		body = map[string]any{}
+	}
+	m := body
+	for _, k := range path[:len(path)-1] {
+		c, _ := m[k].(map[string]any)
+		if c == nil {
+			c = map[string]any{}
+			m[k] = c
+		}
+		m = c
+	}
+	m[path[len(path)-1]] = v
+	req.JSON = body
 }
 
 // SinglePage requests one page only.
@@ -356,21 +394,7 @@ func (p *Cursor) Next(resp *Response, _ []*fastjson.Value, req *Request) (bool, 
 		cur = jsonToGo(v)
 	}
 	if p.bodyPath != nil {
-		body, _ := req.JSON.(map[string]any)
-		if body == nil {
-			body = map[string]any{}
-		}
-		m := body
-		for _, k := range p.bodyPath[:len(p.bodyPath)-1] {
-			c, _ := m[k].(map[string]any)
-			if c == nil {
-				c = map[string]any{}
-				m[k] = c
-			}
-			m = c
-		}
-		m[p.bodyPath[len(p.bodyPath)-1]] = cur
-		req.JSON = body
+		setBody(req, p.bodyPath, cur)
 		return true, nil
 	}
 	req.SetParam(p.Param, formatText(cur))
@@ -381,8 +405,10 @@ func (p *Cursor) Next(resp *Response, _ []*fastjson.Value, req *Request) (bool, 
 type rangeConfig struct {
 	kind           string
 	param          string
-	limitParam     string // offset only
-	limit          int    // offset only
+	bodyPath       []string // instead of param
+	limitParam     string   // offset only
+	limitBodyPath  []string // offset only, instead of limitParam
+	limit          int      // offset only
 	initial        int
 	base           int
 	step           int
@@ -456,8 +482,15 @@ func (p *RangePaginator) Init(req *Request) error {
 }
 
 func (p *RangePaginator) set(req *Request) {
-	req.SetParam(p.cfg.param, strconv.Itoa(p.current))
-	if p.cfg.limitParam != "" {
+	if p.cfg.bodyPath != nil {
+		setBody(req, p.cfg.bodyPath, p.current)
+	} else {
+		req.SetParam(p.cfg.param, strconv.Itoa(p.current))
+	}
+	switch {
+	case p.cfg.limitBodyPath != nil:
+		setBody(req, p.cfg.limitBodyPath, p.cfg.limit)
+	case p.cfg.limitParam != "":
 		req.SetParam(p.cfg.limitParam, strconv.Itoa(p.cfg.limit))
 	}
 }
@@ -509,22 +542,23 @@ func (p *RangePaginator) done(v int) bool {
 }
 
 // Plan lists the remaining pages when a total or maximum bounds them and
-// neither an empty page nor has_more may end pagination earlier.
-func (p *RangePaginator) Plan(req *Request) ([]*Request, bool) {
+// has_more may not end pagination earlier. An empty page still ends it
+// (stop_after_empty_page): the plan says so.
+func (p *RangePaginator) Plan(req *Request) (PagePlan, bool) {
 	if p.cfg.hasMorePath != nil || (p.total == nil && p.cfg.maximum == nil) {
-		return nil, false
+		return PagePlan{}, false
 	}
 	if p.total == nil && p.cfg.stopAfterEmpty {
-		return nil, false
+		return PagePlan{}, false
 	}
-	var out []*Request
-	for v := p.current; !p.done(v) && len(out) < 100_000; v += p.cfg.step {
+	plan := PagePlan{StopAtEmpty: p.cfg.stopAfterEmpty}
+	for v := p.current; !p.done(v) && len(plan.Requests) < 100_000; v += p.cfg.step {
 		r := req.Clone()
 		p.current = v
 		p.set(r)
-		out = append(out, r)
+		plan.Requests = append(plan.Requests, r)
 	}
-	return out, true
+	return plan, true
 }
 
 var (

@@ -975,8 +975,8 @@ func (e *endpoint) paginate(ctx context.Context, req *Request, extra []extraFiel
 			// Ordered rows (row_order) are paged one by one, so paging can
 			// stop at the first row out of range.
 			if pl, ok := pg.(Planner); ok && (e.inc == nil || e.inc.cfg.RowOrder == "") {
-				if reqs, ok := pl.Plan(req); ok {
-					return e.fetchAll(ctx, reqs, extra, yield)
+				if plan, ok := pl.Plan(req); ok {
+					return e.fetchAll(ctx, plan, extra, yield)
 				}
 			}
 		}
@@ -1004,24 +1004,62 @@ func sameRequest(a, b *Request) bool {
 	return fmt.Sprint(a.JSON) == fmt.Sprint(b.JSON)
 }
 
-// fetchAll fetches planned pages concurrently (bounded by the client).
-func (e *endpoint) fetchAll(ctx context.Context, reqs []*Request, extra []extraField, yield flow.Yield) error {
-	e.log.Debug("rest: prefetching pages", "resource", e.name, "pages", len(reqs))
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(e.c.concurrency)
-	for _, r := range reqs {
-		g.Go(func() error {
-			p, err := e.c.fetch(gctx, r, e.auth, e.actions)
-			if err != nil {
-				return e.wrap(err)
-			}
-			if p.ignored {
-				return nil
-			}
-			return e.emit(p, selectData(p.resp.JSON(), e.selector), extra, yield)
-		})
+// fetchAll fetches planned pages concurrently, at most the client's
+// concurrency ahead of the page being emitted, and emits them in order, so
+// that an ignored page or (with plan.StopAtEmpty) an empty one ends paging
+// where paging one by one would end it.
+func (e *endpoint) fetchAll(ctx context.Context, plan PagePlan, extra []extraField, yield flow.Yield) error {
+	e.log.Debug("rest: prefetching pages", "resource", e.name, "pages", len(plan.Requests))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type fetched struct {
+		p   *page
+		err error
 	}
-	return g.Wait()
+	// Each page's result has a slot, queued in request order.
+	slots := make(chan chan fetched, max(e.c.concurrency-1, 0))
+	go func() {
+		defer close(slots)
+		for _, r := range plan.Requests {
+			slot := make(chan fetched, 1)
+			select {
+			case slots <- slot:
+			case <-ctx.Done():
+				return
+			}
+			go func() {
+				p, err := e.c.fetch(ctx, r, e.auth, e.actions)
+				slot <- fetched{p, err}
+			}()
+		}
+	}()
+	var err error
+	stopped := false
+	for slot := range slots {
+		f := <-slot
+		switch {
+		case stopped:
+			if f.p != nil {
+				f.p.release(e.c)
+			}
+			continue
+		case f.err != nil:
+			err = e.wrap(f.err)
+		case f.p.ignored:
+			f.p.release(e.c)
+		default:
+			rows := selectData(f.p.resp.JSON(), e.selector)
+			empty := len(rows) == 0
+			if err = e.emit(f.p, rows, extra, yield); err == nil && !(empty && plan.StopAtEmpty) {
+				continue
+			}
+		}
+		// An error, an ignored page or an empty one: cancel the pages in
+		// flight and release what arrives.
+		stopped = true
+		cancel()
+	}
+	return err
 }
 
 var arenas fastjson.ArenaPool
