@@ -359,3 +359,81 @@ func TestLinkColumnCompression(t *testing.T) {
 		}
 	}
 }
+
+// TestReplaceAddsColumns: a replace table that gets new columns in a later
+// load (DuckDB cannot alter a table it deleted from in the same
+// transaction) keeps its old columns, gains the new ones and holds only
+// the latest load's rows.
+func TestReplaceAddsColumns(t *testing.T) {
+	tests := []struct {
+		name    string
+		loads   [][][]any // per load, its batches of items
+		table   string
+		query   string
+		want    [][]any
+		columns string // the table's columns in order
+	}{
+		{
+			name:  "new column",
+			loads: [][][]any{{{map[string]any{"id": 1}}}, {{map[string]any{"id": 2, "newcol": "n"}}}},
+			table: "t", query: "SELECT id, newcol FROM d.t", want: [][]any{{int64(2), "n"}},
+			columns: "id,_dlt_load_id,_dlt_id,newcol",
+		},
+		{
+			name:  "variant column",
+			loads: [][][]any{{{map[string]any{"id": 1}}}, {{map[string]any{"id": "two"}}}},
+			table: "t", query: "SELECT id, id__v_text FROM d.t", want: [][]any{{nil, "two"}},
+			columns: "id,_dlt_load_id,_dlt_id,id__v_text",
+		},
+		{
+			name: "new column in a later batch of the load",
+			loads: [][][]any{{{map[string]any{"id": 1}}},
+				{{map[string]any{"id": 2}}, {map[string]any{"id": 3, "b": true}}}},
+			table: "t", query: "SELECT id, b FROM d.t ORDER BY id", want: [][]any{{int64(2), nil}, {int64(3), true}},
+			columns: "id,_dlt_load_id,_dlt_id,b",
+		},
+		{
+			name: "nested table",
+			loads: [][][]any{{{map[string]any{"id": 1, "k": []any{map[string]any{"a": 1}}}}},
+				{{map[string]any{"id": 2, "k": []any{map[string]any{"a": 2, "b": 3}}}}}},
+			table: "t__k", query: "SELECT a, b FROM d.t__k", want: [][]any{{int64(2), int64(3)}},
+			columns: "a,_dlt_parent_id,_dlt_list_idx,_dlt_id,b",
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			dest := duckdb.New(filepath.Join(dir, "r.duckdb"))
+			for i, batches := range tc.loads {
+				res := flow.NewResource("t", func(ctx context.Context, yield flow.Yield) error {
+					for _, items := range batches {
+						if err := yield(flow.ItemsBatch(items...)); err != nil {
+							return err
+						}
+					}
+					return nil
+				}, flow.WriteDisposition(arrowbuf.Replace))
+				p, err := flow.NewPipeline("evo", dest, flow.PipelinesDir(dir), flow.Dataset("d"), flow.BatchRows(1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := p.Run(context.Background(), res); err != nil {
+					t.Fatalf("load %d: %v", i+1, err)
+				}
+			}
+			if got := rows(t, dest, "d", tc.query); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("rows = %v, want %v", got, tc.want)
+			}
+			got := rows(t, dest, "d", fmt.Sprintf(`SELECT string_agg(column_name, ',' ORDER BY column_index) FROM duckdb_columns()
+				WHERE schema_name = 'd' AND table_name = '%s'`, tc.table))
+			if fmt.Sprint(got[0][0]) != tc.columns {
+				t.Errorf("columns = %v, want %s", got[0][0], tc.columns)
+			}
+			got = rows(t, dest, "d", fmt.Sprintf(`SELECT is_nullable FROM duckdb_columns()
+				WHERE schema_name = 'd' AND table_name = '%s' AND column_name = '_dlt_id'`, tc.table))
+			if got[0][0] != false {
+				t.Errorf("_dlt_id nullable = %v, want NOT NULL kept", got[0][0])
+			}
+		})
+	}
+}
