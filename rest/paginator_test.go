@@ -394,6 +394,13 @@ func TestPrefetchKnownTotal(t *testing.T) {
 // page (stop_after_empty_page, dlt's default), which APIs that overstate
 // their total need; the requests past it stay bounded.
 func TestPrefetchStopsAtEmptyPage(t *testing.T) {
+	// gap's page 1 is empty; page 2 holds ids 21-25.
+	gap := func(p int) []map[string]any {
+		if p == 1 {
+			return nil
+		}
+		return window(p*10, 10, 25)
+	}
 	tests := []struct {
 		name, paginator string
 		total           int
@@ -408,32 +415,17 @@ func TestPrefetchStopsAtEmptyPage(t *testing.T) {
 		},
 		{
 			name: "empty page before the last", paginator: `{"type":"offset","limit":10}`, total: 40,
-			rows: func(p int) []map[string]any {
-				if p == 1 {
-					return nil
-				}
-				return window(p*10, 10, 25)
-			},
+			rows: gap,
 			want: seq(1, 10), maxCalls: 4,
 		},
 		{
 			name: "page_number, empty page before the last", paginator: `{"type":"page_number","base_page":1}`, total: 4,
-			rows: func(p int) []map[string]any {
-				if p == 1 {
-					return nil
-				}
-				return window(p*10, 10, 25)
-			},
+			rows: gap,
 			want: seq(1, 10), maxCalls: 4,
 		},
 		{
 			name: "stop_after_empty_page false", paginator: `{"type":"offset","limit":10,"stop_after_empty_page":false}`, total: 40,
-			rows: func(p int) []map[string]any {
-				if p == 1 {
-					return nil
-				}
-				return window(p*10, 10, 25)
-			},
+			rows: gap,
 			want: append(seq(1, 10), seq(21, 25)...), maxCalls: 4,
 		},
 	}
