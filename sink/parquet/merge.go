@@ -101,8 +101,24 @@ func (m *merger) family(r string, s *arrowbuf.Schema) error {
 	// The load's keys: the position of the latest row per primary key (a
 	// key with nulls too: the dedup groups them, as PARTITION BY does) and
 	// the merge key values without nulls.
-	last := map[string]int64{}
-	mkeys := map[string]struct{}{}
+	// Sized up front: growing a map of a million keys cost as much as
+	// filling it.
+	var rows int64
+	for _, p := range staged {
+		n, err := fileRows(p)
+		if err != nil {
+			return err
+		}
+		rows += n
+	}
+	sized := func(keys []string) int64 {
+		if len(keys) == 0 {
+			return 0
+		}
+		return rows
+	}
+	last := make(map[string]int64, sized(pk))
+	mkeys := make(map[string]struct{}, sized(mk))
 	starts := make([]int64, len(staged))
 	var seq int64
 	var buf []byte
@@ -432,6 +448,16 @@ func (l *load) addFile(t, p string) {
 		l.tables = append(l.tables, t)
 	}
 	l.files[t] = append(l.files[t], p)
+}
+
+// fileRows returns the number of rows of a Parquet file.
+func fileRows(path string) (int64, error) {
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return 0, err
+	}
+	defer pf.Close()
+	return pf.NumRows(), nil
 }
 
 // scanFile streams columns cols of a Parquet file (all of them when cols
