@@ -98,11 +98,8 @@ func (m *merger) family(r string, s *arrowbuf.Schema) error {
 	}
 	nested := l.tabs.Nested(r, s, l.req.Schema)
 
-	// The load's keys: the position of the latest row per primary key (a
-	// key with nulls too: the dedup groups them, as PARTITION BY does) and
-	// the merge key values without nulls.
-	// Sized up front: growing a map of a million keys cost as much as
-	// filling it.
+	// The key maps are sized up front: growing a map of a million keys
+	// cost as much as filling it.
 	var rows int64
 	for _, p := range staged {
 		n, err := fileRows(p)
@@ -117,6 +114,9 @@ func (m *merger) family(r string, s *arrowbuf.Schema) error {
 		}
 		return rows
 	}
+	// The load's keys: the position of the latest row per primary key (a
+	// key with nulls too: the dedup groups them, as PARTITION BY does) and
+	// the merge key values without nulls.
 	last := make(map[string]int64, sized(pk))
 	mkeys := make(map[string]struct{}, sized(mk))
 	starts := make([]int64, len(staged))
