@@ -116,7 +116,6 @@ func buildSource(s *spec.Spec, log *slog.Logger) (*flow.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	warnMergeOnParquet(s, cfg, log)
 	opts := []rest.SourceOption{rest.Logger(log)}
 	if s.MaxTableNesting != nil {
 		opts = append(opts, rest.MaxTableNesting(*s.MaxTableNesting))

@@ -132,18 +132,6 @@ func (l *load) exec(ctx context.Context, q string, args ...any) error {
 	return err
 }
 
-func keysOf(t *arrowbuf.Table) (pk, mk []string) {
-	for _, c := range t.Columns {
-		if c.PrimaryKey {
-			pk = append(pk, c.Name)
-		}
-		if c.MergeKey {
-			mk = append(mk, c.Name)
-		}
-	}
-	return pk, mk
-}
-
 // Write creates or evolves the target table and inserts the record.
 func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 	rec := b.Record
@@ -210,7 +198,7 @@ func (l *load) write(ctx context.Context, t *arrowbuf.Table, b arrowbuf.TableBat
 		}
 		fam := l.families[root.Name]
 		if fam == nil {
-			pk, mk := keysOf(root)
+			pk, mk := family.Keys(root)
 			if len(pk) == 0 && len(mk) == 0 {
 				break // merge without keys appends
 			}
@@ -515,7 +503,7 @@ func (l *load) commitMerges(ctx context.Context, s *arrowbuf.Schema) error {
 		pk, mk := fam.primaryKey, fam.mergeKey
 		if s != nil {
 			if t := s.Table(r); t != nil {
-				if p, m := keysOf(t); len(p) > 0 || len(m) > 0 {
+				if p, m := family.Keys(t); len(p) > 0 || len(m) > 0 {
 					pk, mk = p, m
 				}
 			}

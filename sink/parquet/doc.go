@@ -31,10 +31,11 @@
 //   - Atomicity: a load writes under <dataset>/.sluice-staging/<load_id>.<id>/.
 //     Commit renames the data files into their table folders, writes a
 //     marker (<dataset>/.sluice-supersede/<load_id>.json) naming the tables
-//     whose earlier files the load replaces, truncates or drops, renames the
-//     state and version files, and renames the _dlt_loads file LAST: that
-//     rename is the commit point. Only then are the superseded files
-//     deleted. Readers (OpenDataset, LastState) only trust files whose load
+//     whose earlier files the load replaces, truncates or drops and the
+//     single files its merges rewrote ("files": ["table/name", ...]),
+//     renames the state and version files, and renames the _dlt_loads file
+//     LAST: that rename is the commit point. Only then are the superseded
+//     files deleted. Readers (OpenDataset, LastState) only trust files whose load
 //     id has a _dlt_loads file and that no committed marker of a later load
 //     hides, so a process killed at any moment leaves either the old rows or
 //     the new ones visible, never neither and never both. Rollback, a failed
@@ -47,8 +48,17 @@
 //     place. LoadRequest.Truncate/Drop and Commit.Truncate/Drop are applied
 //     at Commit: a truncated table keeps one empty file with its columns (so
 //     it stays readable with 0 rows); a dropped table's folder is removed.
-//     merge: as in dlt's filesystem destination (without delta/iceberg),
-//     merge falls back to append; rows are not upserted.
+//     merge upserts as the DuckDB destination does (dlt's filesystem
+//     destination appends instead, without delta/iceberg): within a load
+//     the latest row per primary key wins, with its nested rows; earlier
+//     root rows whose primary key or merge key equals one of the load's
+//     go, with their nested rows (by _dlt_root_id, else _dlt_parent_id).
+//     Only the earlier files holding such rows change: each is rewritten
+//     without them as a file of the merging load (<load_id>.<file_id>,
+//     rows keep their _dlt_load_id) and the original is superseded; the
+//     other files stay as they are. Finding the rows reads only the key
+//     columns, batch by batch; the load's keys are held in memory. merge
+//     with neither key appends, and so do imported files.
 //   - Types: Parquet 2.6 logical types from the Arrow types of the batch:
 //     timestamps are TIMESTAMP(MICROS, isAdjustedToUTC = true) for "UTC"
 //     columns (DuckDB: TIMESTAMP WITH TIME ZONE), date, time, decimal(p,s),

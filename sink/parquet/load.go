@@ -54,6 +54,8 @@ type load struct {
 	files    map[string][]string
 	tables   []string        // tables written, in first-write order
 	replaced map[string]bool // replace tables written
+	merged   map[string]bool // roots of merge families written
+	imported map[string]bool // staged paths of imported files
 }
 
 var _ flow.Load = (*load)(nil)
@@ -92,6 +94,8 @@ func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Loa
 		writers:  map[string]*fileWriter{},
 		files:    map[string][]string{},
 		replaced: map[string]bool{},
+		merged:   map[string]bool{},
+		imported: map[string]bool{},
 	}, nil
 }
 
@@ -203,8 +207,14 @@ func (l *load) track(t *arrowbuf.Table) {
 		l.files[t.Name] = nil
 		l.tables = append(l.tables, t.Name)
 	}
-	if family.Disposition(t, l.tabs.RootOf(t)) == arrowbuf.Replace {
+	root := l.tabs.RootOf(t)
+	switch family.Disposition(t, root) {
+	case arrowbuf.Replace:
 		l.replaced[t.Name] = true
+	case arrowbuf.Merge:
+		if root != nil {
+			l.merged[root.Name] = true
+		}
 	}
 }
 
@@ -250,6 +260,9 @@ func (l *load) importFile(ctx context.Context, t *arrowbuf.Table, f *arrowbuf.Im
 	}
 	l.track(t)
 	l.files[t.Name] = append(l.files[t.Name], dst)
+	// Imported rows are appended, also to merge tables, as the DuckDB
+	// destination does.
+	l.imported[dst] = true
 	return nil
 }
 
@@ -307,12 +320,16 @@ func (l *load) finish(table string) error {
 
 // Commit finishes the files and publishes the load:
 //
-//  1. staged data files are renamed into their table folders (invisible to
-//     readers until step 4: their load id is not in _dlt_loads yet);
-//  2. old files of replaced, truncated and dropped tables are removed
-//     (truncated tables keep an empty file with their columns);
-//  3. the _dlt_pipeline_state and _dlt_version files are renamed into place;
-//  4. the _dlt_loads file is renamed into place: the commit point.
+//  1. merges are applied: earlier files holding removed rows are copied
+//     without them into staging (merge.go);
+//  2. staged data files are renamed into their table folders (invisible to
+//     readers until step 5: their load id is not in _dlt_loads yet);
+//  3. a supersede marker names the old files of replaced, truncated and
+//     dropped tables (truncated tables keep an empty file with their
+//     columns) and the merged files' originals;
+//  4. the _dlt_pipeline_state and _dlt_version files are renamed into place;
+//  5. the _dlt_loads file is renamed into place: the commit point. The
+//     superseded files are deleted after it.
 func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 	if err := l.Check(ctx); err != nil {
 		_ = l.Rollback()
@@ -367,6 +384,12 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 			old[t] = files
 		}
 	}
+	// Merge families: rewritten copies of the earlier files that hold
+	// removed rows join the load's files; the originals are superseded.
+	rewritten, err := l.merge(ctx, c.Schema, old)
+	if err != nil {
+		return wrap("merge", err)
+	}
 	// A cleared table that gets no rows keeps an empty file with its columns.
 	for t := range empty {
 		if len(l.files[t]) > 0 || len(old[t]) == 0 {
@@ -415,15 +438,16 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 			}
 		}
 	}
-	// Replaced, truncated and dropped tables: a marker hides their old
-	// files once the load commits; they are deleted only after that.
+	// Replaced, truncated and dropped tables and the files merges rewrote:
+	// a marker hides the old files once the load commits; they are deleted
+	// only after that.
 	superseded := make([]string, 0, len(old))
 	for t := range old {
 		superseded = append(superseded, t)
 	}
 	slices.Sort(superseded)
-	if len(superseded) > 0 {
-		if err := writeSupersede(l.dsDir, l.req.LoadID, superseded); err != nil {
+	if len(superseded) > 0 || len(rewritten) > 0 {
+		if err := writeSupersede(l.dsDir, l.req.LoadID, superseded, rewritten); err != nil {
 			return wrap("supersede marker", err)
 		}
 	}
@@ -440,7 +464,7 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 	// Committed (the _dlt_loads file is in place): delete what the load
 	// superseded. A failure here leaves files readers already ignore; the
 	// next Begin deletes them.
-	if len(superseded) > 0 {
+	if len(superseded) > 0 || len(rewritten) > 0 {
 		if loads, err := l.d.committedLoads(l.req.Dataset); err == nil {
 			_ = removeSuperseded(l.dsDir, committedSet(loads))
 		}

@@ -57,7 +57,7 @@ func (d *Destination) OpenDataset(ctx context.Context, dataset string) (flow.Dat
 		return nil, err
 	}
 	ok := committedSet(loads)
-	cut, err := cutoffs(dsDir, ok)
+	hid, err := readHidden(dsDir, ok)
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ func (d *Destination) OpenDataset(ctx context.Context, dataset string) (flow.Dat
 		}
 		var paths []string
 		for _, f := range files {
-			if visible(f, n, ok, cut) {
+			if hid.visible(f, n, ok) {
 				paths = append(paths, f.path)
 			}
 		}

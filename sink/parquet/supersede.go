@@ -1,6 +1,7 @@
 package parquet
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,51 +10,60 @@ import (
 	"strings"
 )
 
-// supersedeDir holds one marker per load that replaces, truncates or drops
-// tables: <load_id>.json lists those tables. The marker is written before
-// the load's _dlt_loads file, so once the load is committed readers hide the
-// tables' files of earlier loads even if the process dies before deleting
-// them; the old files are deleted only after the commit point. A kill at any
-// moment thus shows either the old rows or the new ones, never neither.
+// supersedeDir holds one marker per load that supersedes earlier data
+// files: <load_id>.json lists the tables the load replaces, truncates or
+// drops (all their files of earlier loads) and the single files a merge
+// rewrote without its removed rows ("table/name"). The marker is written
+// before the load's _dlt_loads file, so once the load is committed readers
+// hide those files even if the process dies before deleting them; the old
+// files are deleted only after the commit point. A kill at any moment thus
+// shows either the old rows or the new ones, never neither and never both.
 const supersedeDir = ".sluice-supersede"
 
 type supersedeDoc struct {
 	Tables []string `json:"tables"`
+	Files  []string `json:"files,omitempty"`
 }
 
 func supersedePath(dsDir, loadID string) string {
 	return filepath.Join(dsDir, supersedeDir, loadID+".json")
 }
 
-// writeSupersede records that loadID supersedes the earlier files of tables.
-func writeSupersede(dsDir, loadID string, tables []string) error {
+// writeSupersede records that loadID supersedes the earlier files of tables
+// and the single files ("table/name").
+func writeSupersede(dsDir, loadID string, tables, files []string) error {
 	if err := os.MkdirAll(filepath.Join(dsDir, supersedeDir), 0o755); err != nil {
 		return err
 	}
-	b := []byte(`{"tables":[`)
-	for i, t := range tables {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, '"')
-		b = append(b, t...) // table names are checked identifiers
-		b = append(b, '"')
+	if tables == nil {
+		tables = []string{} // "tables" stays a list, as older markers have it
 	}
-	b = append(b, "]}"...)
+	b, err := json.Marshal(supersedeDoc{Tables: tables, Files: files})
+	if err != nil {
+		return err
+	}
 	return writeFileSync(supersedePath(dsDir, loadID), b)
 }
 
-// cutoffs maps each table to the newest committed load that superseded it:
-// its files of older loads are not part of the dataset any more.
-func cutoffs(dsDir string, committed map[string]bool) (map[string]string, error) {
+// hidden is what the committed supersede markers hide.
+type hidden struct {
+	// cut maps each table to the newest committed load that superseded it:
+	// its files of older loads are not part of the dataset any more.
+	cut map[string]string
+	// files are single files ("table/name") replaced by rewritten copies.
+	files map[string]bool
+}
+
+// readHidden reads the markers of committed loads.
+func readHidden(dsDir string, committed map[string]bool) (hidden, error) {
+	h := hidden{cut: map[string]string{}, files: map[string]bool{}}
 	ents, err := os.ReadDir(filepath.Join(dsDir, supersedeDir))
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return h, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("parquet: list %s: %w", supersedeDir, err)
+		return h, fmt.Errorf("parquet: list %s: %w", supersedeDir, err)
 	}
-	cut := map[string]string{}
 	for _, e := range ents {
 		id := strings.TrimSuffix(e.Name(), ".json")
 		if !committed[id] {
@@ -61,15 +71,18 @@ func cutoffs(dsDir string, committed map[string]bool) (map[string]string, error)
 		}
 		var doc supersedeDoc
 		if err := readJSON(filepath.Join(dsDir, supersedeDir, e.Name()), &doc); err != nil {
-			return nil, err
+			return h, err
 		}
 		for _, t := range doc.Tables {
-			if laterLoad(id, cut[t]) {
-				cut[t] = id
+			if laterLoad(id, h.cut[t]) {
+				h.cut[t] = id
 			}
 		}
+		for _, f := range doc.Files {
+			h.files[f] = true
+		}
 	}
-	return cut, nil
+	return h, nil
 }
 
 // laterLoad reports whether load id a is newer than b ("" is oldest). Load
@@ -90,12 +103,13 @@ func laterLoad(a, b string) bool {
 }
 
 // visible reports whether a table's file belongs to the dataset: its load
-// committed and no committed later load superseded the table.
-func visible(f dataFile, table string, committed map[string]bool, cut map[string]string) bool {
-	if !committed[f.loadID] {
+// committed, no committed later load superseded the table and no committed
+// merge replaced the file.
+func (h hidden) visible(f dataFile, table string, committed map[string]bool) bool {
+	if !committed[f.loadID] || h.files[table+"/"+filepath.Base(f.path)] {
 		return false
 	}
-	c := cut[table]
+	c := h.cut[table]
 	return c == "" || f.loadID == c || laterLoad(f.loadID, c)
 }
 
@@ -103,18 +117,27 @@ func visible(f dataFile, table string, committed map[string]bool, cut map[string
 // then the markers (done after a commit, and again by Begin when a process
 // died between the two).
 func removeSuperseded(dsDir string, committed map[string]bool) error {
-	cut, err := cutoffs(dsDir, committed)
+	h, err := readHidden(dsDir, committed)
 	if err != nil {
 		return err
 	}
-	for t := range cut {
+	for f := range h.files {
+		table, name, _ := strings.Cut(f, "/")
+		if checkName("table", table) != nil || checkName("file", name) != nil {
+			continue // not a name this package writes
+		}
+		if err := os.Remove(filepath.Join(dsDir, table, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
+	for t := range h.cut {
 		files, err := tableFiles(filepath.Join(dsDir, t))
 		if err != nil {
 			return err
 		}
 		left := 0
 		for _, f := range files {
-			if committed[f.loadID] && !visible(f, t, committed, cut) {
+			if committed[f.loadID] && !h.visible(f, t, committed) {
 				if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 					return err
 				}

@@ -79,3 +79,17 @@ func (ts *Tables) Nested(root string, schemas ...*arrowbuf.Schema) []string {
 	slices.Sort(out)
 	return out
 }
+
+// Keys returns the primary key and merge key columns of a root table, in
+// column order.
+func Keys(t *arrowbuf.Table) (pk, mk []string) {
+	for _, c := range t.Columns {
+		if c.PrimaryKey {
+			pk = append(pk, c.Name)
+		}
+		if c.MergeKey {
+			mk = append(mk, c.Name)
+		}
+	}
+	return pk, mk
+}
