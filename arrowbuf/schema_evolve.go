@@ -85,12 +85,16 @@ func decimalPS(c *Column) (int, int) {
 	return p, s
 }
 
+// MetaDataType is the Arrow field metadata key naming a column's dlt data
+// type where the Arrow type does not tell it: "json" for JSON as text.
+const MetaDataType = "dlt.data_type"
+
 // arrowField is the record field for a column; JSON columns say so in the
 // field metadata because their Arrow type is plain string.
 func arrowField(c *Column) arrow.Field {
 	f := arrow.Field{Name: c.Name, Type: ArrowType(c), Nullable: c.Nullable}
 	if c.DataType == TypeJSON {
-		f.Metadata = arrow.NewMetadata([]string{"dlt.data_type"}, []string{string(TypeJSON)})
+		f.Metadata = arrow.NewMetadata([]string{MetaDataType}, []string{string(TypeJSON)})
 	}
 	return f
 }

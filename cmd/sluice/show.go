@@ -22,6 +22,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
 )
 
@@ -405,15 +406,10 @@ func readRows(rr array.RecordReader, offset, limit int64) ([]apiColumn, [][]any,
 	return cols, rows, truncated, nil
 }
 
-// metaDataType is the Arrow field metadata key by which the sinks' readers
-// name a column's dlt data type where the Arrow type does not tell it (JSON
-// read as text); see sink/internal/sqlarrow.
-const metaDataType = "dlt.data_type"
-
 // fieldType names a result column's type: the dlt data type its field
 // metadata names, else typeName of its Arrow type.
 func fieldType(f arrow.Field) string {
-	if dt, ok := f.Metadata.GetValue(metaDataType); ok && dt != "" {
+	if dt, ok := f.Metadata.GetValue(arrowbuf.MetaDataType); ok && dt != "" {
 		return dt
 	}
 	return typeName(f.Type)

@@ -16,6 +16,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	duckdb "github.com/duckdb/duckdb-go/v2"
+
+	"github.com/sluicehq/sluice/arrowbuf"
 )
 
 // DefaultBatchRows is the number of rows per record batch a Reader returns
@@ -24,7 +26,7 @@ const DefaultBatchRows = 64 * 1024
 
 // MetaDataType is the Arrow field metadata key naming a column's dlt data
 // type where the Arrow type does not tell it: "json" for JSON read as text.
-const MetaDataType = "dlt.data_type"
+const MetaDataType = arrowbuf.MetaDataType
 
 // Option configures a Reader.
 type Option func(*config)
