@@ -1,18 +1,20 @@
 // Package redact keeps secret values out of what the CLI prints: a Writer
-// replaces every known secret (and its URL-escaped and base64 forms) with
-// ***. Secrets can be added while the program runs; the Writer holds back an
+// replaces every known secret (and its URL-escaped and base64 forms), in
+// any letter case, with ***. Secrets can be added while the program runs; the Writer holds back an
 // unfinished line until its newline (or \r, for progress lines) so a secret
 // split across two writes is still caught.
 package redact
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"io"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -29,7 +31,7 @@ const MinLen = 4
 type Set struct {
 	mu       sync.RWMutex
 	values   map[string]bool
-	replacer *strings.Replacer
+	patterns []string // the values, case-folded, longest first
 }
 
 // Add adds secret values, with their URL-escaped and base64 forms. Values
@@ -46,6 +48,7 @@ func (s *Set) Add(values ...string) {
 			continue
 		}
 		for _, f := range forms(v) {
+			f, _ = fold(f)
 			if !s.values[f] {
 				s.values[f] = true
 				changed = true
@@ -66,11 +69,7 @@ func (s *Set) Add(values ...string) {
 		}
 		return strings.Compare(a, b)
 	})
-	pairs := make([]string, 0, 2*len(all))
-	for _, v := range all {
-		pairs = append(pairs, v, Mask)
-	}
-	s.replacer = strings.NewReplacer(pairs...)
+	s.patterns = all
 }
 
 func forms(v string) []string {
@@ -88,18 +87,110 @@ func forms(v string) []string {
 	return out
 }
 
+// fold maps every letter of str to one case, so that a secret matches in
+// any casing (an error may print strings.ToUpper of a value). ASCII text
+// folds byte for byte and offs is nil; otherwise a rune may fold to a
+// different length, and offs[i] is the offset in str of the rune that
+// byte i of folded comes from (offs[len(folded)] is len(str)).
+func fold(str string) (folded string, offs []int) {
+	ascii := true
+	for i := 0; i < len(str); i++ {
+		if str[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		b := []byte(str)
+		for i, c := range b {
+			if 'a' <= c && c <= 'z' {
+				b[i] = c - 'a' + 'A'
+			}
+		}
+		return string(b), nil
+	}
+	var b strings.Builder
+	offs = make([]int, 0, len(str)+1)
+	for i := 0; i < len(str); {
+		r, n := utf8.DecodeRuneInString(str[i:])
+		before := b.Len()
+		if r == utf8.RuneError && n == 1 {
+			b.WriteByte(str[i]) // invalid UTF-8 stays as it is
+		} else {
+			b.WriteRune(foldRune(r))
+		}
+		for range b.Len() - before {
+			offs = append(offs, i)
+		}
+		i += n
+	}
+	return b.String(), append(offs, len(str))
+}
+
+// foldRune returns the smallest rune of r's case orbit (which for ASCII
+// letters is the upper case). Going through ToUpper and ToLower first joins
+// the few runes, such as dotless ı, whose case mappings leave their orbit.
+func foldRune(r rune) rune {
+	r = unicode.ToLower(unicode.ToUpper(r))
+	m := r
+	for f := unicode.SimpleFold(r); f != r; f = unicode.SimpleFold(f) {
+		m = min(m, f)
+	}
+	return m
+}
+
 // String returns s with every secret masked.
 func (s *Set) String(str string) string {
 	if s == nil {
 		return str
 	}
 	s.mu.RLock()
-	r := s.replacer
+	patterns := s.patterns
 	s.mu.RUnlock()
-	if r == nil {
+	if len(patterns) == 0 {
 		return str
 	}
-	return r.Replace(str)
+	folded, offs := fold(str)
+	var spans [][2]int
+	for _, p := range patterns {
+		for i := 0; ; {
+			j := strings.Index(folded[i:], p)
+			if j < 0 {
+				break
+			}
+			spans = append(spans, [2]int{i + j, i + j + len(p)})
+			i += j + 1
+		}
+	}
+	if len(spans) == 0 {
+		return str
+	}
+	slices.SortFunc(spans, func(a, b [2]int) int { return cmp.Or(a[0]-b[0], b[1]-a[1]) })
+	var out strings.Builder
+	at := 0 // in folded
+	for _, sp := range spans {
+		if sp[1] <= at {
+			continue // inside a span already masked
+		}
+		// Overlapping secrets are masked as one, so neither shows in part.
+		if sp[0] < at {
+			at = sp[1]
+			continue
+		}
+		out.WriteString(str[orig(offs, at):orig(offs, sp[0])])
+		out.WriteString(Mask)
+		at = sp[1]
+	}
+	out.WriteString(str[orig(offs, at):])
+	return out.String()
+}
+
+// orig maps an offset in fold's result back to the string folded.
+func orig(offs []int, i int) int {
+	if offs == nil {
+		return i
+	}
+	return offs[i]
 }
 
 // Writer masks secrets in everything written to it before passing it on

@@ -53,6 +53,53 @@ func TestShortValuesKept(t *testing.T) {
 	}
 }
 
+// TestAnyCase: a secret is masked in any letter case, as errors and
+// expressions may upper-case a value (strings.ToUpper, expr's upper()).
+func TestAnyCase(t *testing.T) {
+	tests := []struct {
+		name, value, in, want string
+	}{
+		{"upper", "SuperSecret123xyz", `unknown method "SUPERSECRET123XYZ"`, `unknown method "***"`},
+		{"lower", "SuperSecret123xyz", "pipeline supersecret123xyz_", "pipeline ***_"},
+		{"mixed", "abcdef", "x AbCdEf y", "x *** y"},
+		{"escaped upper", "abc def/+x", "q=" + strings.ToUpper(url.QueryEscape("abc def/+x")), "q=***"},
+		{"non-ascii value", "grüße-straße", "GRÜSSE " + strings.ToUpper("grüße-straße") + " ok", "GRÜSSE *** ok"},
+		{"non-ascii around", "token-abc", "ä TOKEN-ABC ö token-abc", "ä *** ö ***"},
+		{"long s folds to S", "ſecret", "SECRET", "***"},
+		{"kelvin folds to k", "kelvin", "\u212aelvin", "***"},
+		{"dotless i", "ıdent", strings.ToUpper("ıdent"), "***"},
+		{"invalid utf-8 kept", "secret", "\xff SECRET \xfe", "\xff *** \xfe"},
+		{"still four chars", "abc", "ABC abc", "ABC abc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := &Set{}
+			set.Add(tt.value)
+			if got := set.String(tt.in); got != tt.want {
+				t.Errorf("String(%q) with secret %q = %q, want %q", tt.in, tt.value, got, tt.want)
+			}
+		})
+	}
+}
+
+// TestOverlapping: two secrets that overlap are masked as one, leaving no
+// part of either.
+func TestOverlapping(t *testing.T) {
+	set := &Set{}
+	set.Add("abcdef", "defghi")
+	for in, want := range map[string]string{
+		"x abcdefghi y":  "x *** y",
+		"x ABCDEFGHI y":  "x *** y",
+		"abcdefdefghi":   "******",
+		"defghi abcdef":  "*** ***",
+		"abcdeabcdefghi": "abcde***",
+	} {
+		if got := set.String(in); got != want {
+			t.Errorf("String(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
 func TestLongestFirst(t *testing.T) {
 	set := &Set{}
 	set.Add("secret", "secret-longer")
