@@ -909,27 +909,32 @@ func (e *endpoint) transform(ctx context.Context, in flow.Batch, yield flow.Yiel
 			_ = g.Wait()
 			return err
 		}
-		extra := e.parentFields(item)
+		extra, err := e.parentFields(item)
+		if err != nil {
+			_ = g.Wait()
+			return err
+		}
 		g.Go(func() error { return e.paginate(gctx, req, extra, y) })
 	}
 	return g.Wait()
 }
 
 // parentFields copies the include_from_parent fields of item (the parent's
-// batch is released when the transformer returns; rows live longer).
-func (e *endpoint) parentFields(item *fastjson.Value) []extraField {
+// batch is released when the transformer returns; rows live longer). A
+// missing field is an error, as in dlt (a null one is copied).
+func (e *endpoint) parentFields(item *fastjson.Value) ([]extraField, error) {
 	if len(e.include) == 0 {
-		return nil
+		return nil, nil
 	}
 	out := make([]extraField, 0, len(e.include))
 	for _, inc := range e.include {
 		v := inc.path.first(item)
 		if v == nil {
-			continue
+			return nil, fmt.Errorf("rest: include_from_parent field %q not found in an item of parent resource %q", inc.path.String(), e.parent)
 		}
 		out = append(out, extraField{key: inc.key, raw: v.MarshalTo(nil)})
 	}
-	return out
+	return out, nil
 }
 
 type extraField struct {
