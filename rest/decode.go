@@ -468,10 +468,14 @@ func decodeColumn(path, name string, v any) (arrowbuf.Column, error) {
 			*b.dst = x
 		}
 	}
-	if c.Precision, _, err = o.integer("precision"); err != nil {
+	hasP, hasS := false, false
+	if c.Precision, hasP, err = o.integer("precision"); err != nil {
 		return c, err
 	}
-	if c.Scale, _, err = o.integer("scale"); err != nil {
+	if c.Scale, hasS, err = o.integer("scale"); err != nil {
+		return c, err
+	}
+	if err := checkDecimal(o, c, hasP, hasS); err != nil {
 		return c, err
 	}
 	if tz, ok, err := o.boolean("timezone"); err != nil {
@@ -483,6 +487,38 @@ func decodeColumn(path, name string, v any) (arrowbuf.Column, error) {
 		return c, err
 	}
 	return c, o.done()
+}
+
+// maxDecimalPrecision is DuckDB's (and Arrow decimal128's) widest decimal.
+const maxDecimalPrecision = 38
+
+// checkDecimal rejects precision and scale hints no destination can create,
+// so the spec fails before any request rather than at load. Other types
+// leave precision to dlt's meanings (text length, timestamp digits), which
+// sluice ignores, but a negative value is wrong for every type.
+func checkDecimal(o *obj, c arrowbuf.Column, hasP, hasS bool) error {
+	for _, f := range []struct {
+		key string
+		v   int
+	}{{"precision", c.Precision}, {"scale", c.Scale}} {
+		if f.v < 0 {
+			return errAt(o.at(f.key), "want 0 or more")
+		}
+	}
+	if c.DataType != arrowbuf.TypeDecimal {
+		return nil
+	}
+	p := maxDecimalPrecision // the default when only scale is given
+	if hasP {
+		if c.Precision < 1 || c.Precision > maxDecimalPrecision {
+			return errAt(o.at("precision"), "a decimal's precision must be between 1 and %d, got %d", maxDecimalPrecision, c.Precision)
+		}
+		p = c.Precision
+	}
+	if hasS && c.Scale > p {
+		return errAt(o.at("scale"), "a decimal's scale must be at most its precision (%d), got %d", p, c.Scale)
+	}
+	return nil
 }
 
 func decodeEndpoint(path string, v any) (*EndpointConfig, error) {

@@ -54,6 +54,15 @@ func TestDecodeConfigErrors(t *testing.T) {
 		{`{"resources":[{"name":"a","primary_key":[1]}]}`, `source.resources[0].primary_key[0]: want a string, got a number`},
 		{`{"resources":[{"name":"a","columns":{"id":{"data_type":"integer"}}}]}`, `source.resources[0].columns.id.data_type: unknown data_type "integer"`},
 		{`{"resources":[{"name":"a","columns":{"id":{"nullable":"no"}}}]}`, `source.resources[0].columns.id.nullable: want true or false`},
+		// Decimal hints DuckDB cannot create, wherever columns are given.
+		{`{"resources":[{"name":"a","columns":{"v":{"data_type":"decimal","precision":100}}}]}`, `source.resources[0].columns.v.precision: a decimal's precision must be between 1 and 38, got 100`},
+		{`{"resources":[{"name":"a","columns":{"v":{"data_type":"decimal","precision":0,"scale":0}}}]}`, `source.resources[0].columns.v.precision: a decimal's precision must be between 1 and 38, got 0`},
+		{`{"resources":[{"name":"a","columns":{"v":{"data_type":"decimal","precision":5,"scale":9}}}]}`, `source.resources[0].columns.v.scale: a decimal's scale must be at most its precision (5), got 9`},
+		{`{"resources":[{"name":"a","columns":{"v":{"data_type":"decimal","scale":39}}}]}`, `source.resources[0].columns.v.scale: a decimal's scale must be at most its precision (38), got 39`},
+		{`{"resources":[{"name":"a","columns":[{"name":"v","data_type":"decimal","precision":10,"scale":-2}]}]}`, `source.resources[0].columns[0].scale: want 0 or more`},
+		{`{"resources":[{"name":"a","columns":{"v":{"data_type":"text","precision":-1}}}]}`, `source.resources[0].columns.v.precision: want 0 or more`},
+		{`{"resource_defaults":{"columns":{"v":{"data_type":"decimal","precision":39}}},"resources":["a"]}`, `source.resource_defaults.columns.v.precision: a decimal's precision must be between 1 and 38, got 39`},
+		{`{"resources":[{"name":"a","nested_hints":{"x":{"columns":{"v":{"data_type":"decimal","precision":4,"scale":5}}}}}]}`, `source.resources[0].nested_hints.x.columns.v.scale: a decimal's scale must be at most its precision (4), got 5`},
 		{`{"resources":[{"name":"a","max_table_nesting":-1}]}`, `source.resources[0].max_table_nesting: want 0 or more`},
 		{`{"resources":[{"name":"a","file_format":"xml"}]}`, `source.resources[0].file_format: unknown file format (want parquet, jsonl, csv, insert_values or preferred)`},
 		{`{"resources":[{"name":"a","selected":"no"}]}`, `source.resources[0].selected: want true or false`},
@@ -80,6 +89,26 @@ func TestDecodeConfigErrors(t *testing.T) {
 		}
 		if strings.Contains(err.Error(), "SECRET") {
 			t.Errorf("%s: error echoes a value: %v", tc.spec, err)
+		}
+	}
+}
+
+// TestDecodeDecimalHintsAccepted: the edges of DuckDB's decimal limits, and
+// precision on other types (dlt's text length), decode.
+func TestDecodeDecimalHintsAccepted(t *testing.T) {
+	for _, col := range []string{
+		`{"data_type":"decimal","precision":38,"scale":38}`,
+		`{"data_type":"decimal","precision":1,"scale":0}`,
+		`{"data_type":"decimal","scale":38}`,
+		`{"data_type":"text","precision":1000}`,
+		`{"precision":64}`,
+	} {
+		var raw any
+		if err := json.Unmarshal([]byte(`{"resources":[{"name":"a","columns":{"v":`+col+`}}]}`), &raw); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := DecodeConfig(raw, "source"); err != nil {
+			t.Errorf("%s: %v", col, err)
 		}
 	}
 }
