@@ -79,6 +79,9 @@ func decodeClient(path string, v any, c *ClientConfig) error {
 	if c.Headers, err = o.strMap("headers"); err != nil {
 		return err
 	}
+	if err := checkHeaders(o.at("headers"), c.Headers); err != nil {
+		return err
+	}
 	if a, ok := o.get("auth"); ok {
 		if c.Auth, err = decodeAuth(o.at("auth"), a); err != nil {
 			return err
@@ -523,6 +526,9 @@ func checkDecimal(o *obj, c arrowbuf.Column, hasP, hasS bool) error {
 
 func decodeEndpoint(path string, v any) (*EndpointConfig, error) {
 	if s, ok := v.(string); ok {
+		if err := checkPathBraces(s); err != nil {
+			return nil, errAt(joinPath(path, "path"), "%v", err)
+		}
 		return &EndpointConfig{Path: s}, nil
 	}
 	o, err := newObj(path, v)
@@ -532,6 +538,9 @@ func decodeEndpoint(path string, v any) (*EndpointConfig, error) {
 	e := &EndpointConfig{}
 	if e.Path, _, err = o.str("path"); err != nil {
 		return nil, err
+	}
+	if err := checkPathBraces(e.Path); err != nil {
+		return nil, errAt(o.at("path"), "%v", err)
 	}
 	if e.Method, _, err = o.str("method"); err != nil {
 		return nil, err
@@ -559,8 +568,14 @@ func decodeEndpoint(path string, v any) (*EndpointConfig, error) {
 	}
 	if jv, ok := o.get("json"); ok {
 		e.JSON = normalizeTree(jv)
+		if err := checkTree(o.at("json"), e.JSON); err != nil {
+			return nil, err
+		}
 	}
 	if e.Headers, err = o.strMap("headers"); err != nil {
+		return nil, err
+	}
+	if err := checkHeaders(o.at("headers"), e.Headers); err != nil {
 		return nil, err
 	}
 	if pv, ok := o.get("paginator"); ok {
@@ -615,13 +630,52 @@ func normalizeTree(v any) any {
 	return v
 }
 
+// checkHeaders rejects an unclosed placeholder in a header value.
+func checkHeaders(path string, h map[string]string) error {
+	for _, k := range sortedKeys(h) {
+		if err := checkUnclosed(h[k]); err != nil {
+			return errAt(joinPath(path, k), "%v", err)
+		}
+	}
+	return nil
+}
+
+// checkTree rejects an unclosed placeholder in a string of a JSON body
+// (keys are not templates).
+func checkTree(path string, v any) error {
+	switch x := v.(type) {
+	case string:
+		if err := checkUnclosed(x); err != nil {
+			return errAt(path, "%v", err)
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			if err := checkTree(joinPath(path, k), x[k]); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, c := range x {
+			if err := checkTree(fmt.Sprintf("%s[%d]", path, i), c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 func decodeParam(path string, v any) (any, error) {
 	m, isMap := asMap(v)
 	if !isMap {
-		switch v.(type) {
+		switch x := v.(type) {
 		case []any:
 			return normalizeTree(v), nil
-		case nil, string, bool:
+		case string:
+			if err := checkUnclosed(x); err != nil {
+				return nil, errAt(path, "%v", err)
+			}
+			return v, nil
+		case nil, bool:
 			return v, nil
 		}
 		if _, ok := toFloat(v); ok {

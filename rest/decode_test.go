@@ -71,6 +71,16 @@ func TestDecodeConfigErrors(t *testing.T) {
 		{`{"resources":[{"name":"a","processing_steps":[{"reduce":"x"}]}]}`, `source.resources[0].processing_steps[0]: unknown field "reduce"`},
 		{`{"resources":[{"name":"a","nested_hints":{"x":{"primary_key":"id","bogus":1}}}]}`, `source.resources[0].nested_hints.x: unknown field "bogus"`},
 		{`{"resources":[{"name":"a","schema_contract":{"tables":"melt"}}]}`, `source.resources[0].schema_contract.tables: unknown schema_contract mode "melt"`},
+		// Braces: an unclosed placeholder is not sent literally.
+		{`{"resources":["items",{"name":"det","endpoint":"items/{resources.items.id"}]}`, `source.resources[1].endpoint.path: unbalanced braces: the "{" at offset 6 is not closed`},
+		{`{"resources":[{"name":"det","endpoint":{"path":"items/{resources.items.id}/x}"}}]}`, `source.resources[0].endpoint.path: unbalanced braces: the "}" at offset 28 closes no "{"`},
+		{`{"resources":[{"name":"det","endpoint":{"path":"items/{{id}"}}]}`, `source.resources[0].endpoint.path: unbalanced braces: the "}" at offset 10 closes no "{"`},
+		{`{"resource_defaults":{"endpoint":{"path":"{a{b}"}},"resources":["a"]}`, `source.resource_defaults.endpoint.path: unbalanced braces: the "{" at offset 0 is not closed`},
+		{`{"resources":[{"name":"a","endpoint":{"params":{"id":"{resources.items.id"}}}]}`, `source.resources[0].endpoint.params.id: unclosed placeholder "{resources.items.id" (want "}" right after the name)`},
+		{`{"resources":[{"name":"a","endpoint":{"params":{"since":"from {incremental.start_value to now"}}}]}`, `source.resources[0].endpoint.params.since: unclosed placeholder "{incremental.start_value"`},
+		{`{"resources":[{"name":"a","endpoint":{"json":{"filter":{"ids":["x","{resources.items.id"]}}}}]}`, `source.resources[0].endpoint.json.filter.ids[1]: unclosed placeholder "{resources.items.id"`},
+		{`{"resources":[{"name":"a","endpoint":{"headers":{"X-Id":"{resources.items.id "}}}]}`, `source.resources[0].endpoint.headers.X-Id: unclosed placeholder "{resources.items.id"`},
+		{`{"client":{"headers":{"X-Since":"{incremental.start_value"}},"resources":["a"]}`, `source.client.headers.X-Since: unclosed placeholder "{incremental.start_value"`},
 		{`{"resources":[{"name":"a","endpoint":{"pagintor":{}}}]}`, `source.resources[0].endpoint: unknown field "pagintor"`},
 	}
 	for _, tc := range tests {
@@ -109,6 +119,31 @@ func TestDecodeDecimalHintsAccepted(t *testing.T) {
 		}
 		if _, err := DecodeConfig(raw, "source"); err != nil {
 			t.Errorf("%s: %v", col, err)
+		}
+	}
+}
+
+// TestDecodeBracesAccepted: dlt's escaped braces in a path, and literal
+// braces elsewhere (a GraphQL query, a secret in a header), are accepted.
+func TestDecodeBracesAccepted(t *testing.T) {
+	for _, endpoint := range []string{
+		`"items/{resources.p.id}/x"`,
+		`"items/{{"`,
+		`"items/}}x"`,
+		`{"path":"q","method":"POST","json":{"query":"{ viewer { login } }","q2":"{viewer{login}}","odd":"}{"}}`,
+		`{"path":"q","headers":{"X-Key":"ab}c{d","X-Json":"{\"resources\": 1}"}}`,
+		`{"path":"q","params":{"re":"\\d{2,}","brace":"{"}}`,
+	} {
+		var raw any
+		if err := json.Unmarshal([]byte(`{"client":{"base_url":"http://x"},"resources":["p",{"name":"a","endpoint":`+endpoint+`}]}`), &raw); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := DecodeConfig(raw, "source")
+		if err == nil {
+			_, err = NewSource(cfg, Logger(quietLog()))
+		}
+		if err != nil {
+			t.Errorf("%s: %v", endpoint, err)
 		}
 	}
 }

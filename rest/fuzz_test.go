@@ -63,6 +63,18 @@ func FuzzPlaceholders(f *testing.F) {
 				t.Fatalf("%q: %s not expanded in %q", s, n, out)
 			}
 		}
+		// A string that passes checkUnclosed has no placeholder left as
+		// literal text; the brace checks never pass a stray brace added.
+		if checkUnclosed(s) == nil {
+			for _, p := range tpl.parts {
+				if strings.Contains(p.lit, "{resources.") || strings.Contains(p.lit, "{incremental.") {
+					t.Fatalf("%q: checkUnclosed passed an unparsed placeholder in %q", s, p.lit)
+				}
+			}
+		}
+		if checkPathBraces(s) == nil && (checkPathBraces(s+"{") == nil || checkPathBraces("}"+s) == nil) {
+			t.Fatalf("%q: a stray brace added passed", s)
+		}
 		// A template with no known names is literal text.
 		lit := parseTemplate(s, func(string) bool { return false })
 		if got, _ := lit.text(vals, nil); got != s {

@@ -27,14 +27,22 @@ func isPlaceholderName(s string) bool {
 		return false
 	}
 	for i, r := range s {
-		switch {
-		case r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'):
-		case i > 0 && ((r >= '0' && r <= '9') || r == '.' || r == '-' || r == '[' || r == ']'):
-		default:
+		if !nameRune(r, i == 0) {
 			return false
 		}
 	}
 	return true
+}
+
+// nameRune reports whether r may be in a placeholder name (at its start
+// when first).
+func nameRune(r rune, first bool) bool {
+	switch {
+	case r == '_' || (r >= 'a' && r <= 'z') || (r >= 'A' && r <= 'Z'):
+		return true
+	default:
+		return !first && ((r >= '0' && r <= '9') || r == '.' || r == '-' || r == '[' || r == ']')
+	}
 }
 
 // parseTemplate splits s into literals and placeholders. known decides which
@@ -64,6 +72,55 @@ func parseTemplate(s string, known func(name string) bool) template {
 		t.parts = append(t.parts, tplPart{lit: lit.String()})
 	}
 	return t
+}
+
+// checkPathBraces rejects an endpoint path whose braces do not pair up, as
+// dlt's str.format parser does: an unclosed "{resources.items.id" was
+// requested literally. "{{" and "}}" outside a placeholder, dlt's escaped
+// braces, pass (and stay as they are).
+func checkPathBraces(s string) error {
+	depth, open := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case depth == 0 && (c == '{' || c == '}') && i+1 < len(s) && s[i+1] == c:
+			i++
+		case c == '{':
+			if depth == 0 {
+				open = i
+			}
+			depth++
+		case c == '}':
+			if depth == 0 {
+				return fmt.Errorf(`unbalanced braces: the "}" at offset %d closes no "{"`, i)
+			}
+			depth--
+		}
+	}
+	if depth > 0 {
+		return fmt.Errorf(`unbalanced braces: the "{" at offset %d is not closed`, open)
+	}
+	return nil
+}
+
+// checkUnclosed rejects a "{resources." or "{incremental." placeholder whose
+// name is not followed by "}", which would be sent literally. Other braces
+// in params, headers and JSON bodies are literal text (a GraphQL query, a
+// secret), so they are not checked for balance as a path is.
+func checkUnclosed(s string) error {
+	for i := 0; i < len(s); i++ {
+		rest := s[i+1:]
+		if s[i] != '{' || !strings.HasPrefix(rest, "resources.") && !strings.HasPrefix(rest, "incremental.") {
+			continue
+		}
+		n := strings.IndexFunc(rest, func(r rune) bool { return !nameRune(r, false) })
+		if n < 0 || rest[n] != '}' {
+			if n < 0 {
+				n = len(rest)
+			}
+			return fmt.Errorf(`unclosed placeholder "{%s" (want "}" right after the name)`, rest[:n])
+		}
+	}
+	return nil
 }
 
 // names lists the placeholders in t.
