@@ -732,6 +732,14 @@ func decodeIncremental(path string, v any, legacy bool) (*IncrementalConfig, err
 	}
 	c.InitialValue, _ = o.get("initial_value")
 	c.EndValue, _ = o.get("end_value")
+	// A cursor is a scalar: a list or map would fail only after a request,
+	// when compared with the first row's cursor.
+	for _, k := range []string{"initial_value", "end_value"} {
+		v, _ := o.get(k)
+		if t := typeName(v); t == "a map" || t == "a list" {
+			return nil, errAt(o.at(k), "want a cursor value (a string, number or boolean), got %s", t)
+		}
+	}
 	if c.EndValue != nil && c.InitialValue == nil {
 		return nil, errAt(o.at("initial_value"), "required when end_value is set")
 	}
