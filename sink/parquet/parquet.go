@@ -95,15 +95,16 @@ func New(bucketURL string, opts ...Option) *Destination {
 		codec:       compress.Codecs.Snappy,
 		mem:         memory.DefaultAllocator,
 	}
-	d.bucket, d.err = bucketPath(bucketURL)
+	d.bucket, d.err = BucketPath(bucketURL)
 	for _, o := range opts {
 		o(d)
 	}
 	return d
 }
 
-// bucketPath turns a bucket URL into an absolute local folder.
-func bucketPath(u string) (string, error) {
+// BucketPath turns a bucket URL into an absolute local folder, the one New
+// uses; the error of an unsupported scheme wraps ErrUnsupportedScheme.
+func BucketPath(u string) (string, error) {
 	p := u
 	if rest, ok := strings.CutPrefix(u, "file://"); ok {
 		p = rest

@@ -26,6 +26,7 @@ import (
 	"github.com/goccy/go-yaml"
 
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink/parquet"
 )
 
 // The destination types a spec can name.
@@ -245,6 +246,12 @@ func parseDestination(v any, pipeline, dir string) (Destination, error) {
 		}
 		if !strings.Contains(d.BucketURL, "://") {
 			d.BucketURL = absUnder(dir, d.BucketURL)
+		}
+		// Found here, the error names the field and comes before any request.
+		if _, err := parquet.BucketPath(d.BucketURL); errors.Is(err, parquet.ErrUnsupportedScheme) {
+			return d, errAt("destination.bucket_url", "unsupported URL scheme in %q (want a local path or a file:// URL)", d.BucketURL)
+		} else if err != nil {
+			return d, errAt("destination.bucket_url", "%v", err)
 		}
 	default:
 		return d, errAt(path, "unknown destination %q (want duckdb or parquet)", d.Type)

@@ -99,7 +99,7 @@ func TestParseDestination(t *testing.T) {
 		{"duckdb absolute path", "destination: {type: duckdb, path: /tmp/b.duckdb}", Destination{Type: DuckDB, Path: "/tmp/b.duckdb"}},
 		{"parquet", "destination: parquet", Destination{Type: Parquet, BucketURL: dir}},
 		{"parquet map", "destination: {type: parquet, bucket_url: ./out}", Destination{Type: Parquet, BucketURL: dir + "/out"}},
-		{"parquet url", "destination: {type: parquet, bucket_url: 's3://b/x'}", Destination{Type: Parquet, BucketURL: "s3://b/x"}},
+		{"parquet file url", "destination: {type: parquet, bucket_url: 'file:///tmp/o'}", Destination{Type: Parquet, BucketURL: "file:///tmp/o"}},
 		{"filesystem", "destination: {type: filesystem, bucket_url: /o}", Destination{Type: Parquet, BucketURL: "/o"}},
 	}
 	for _, tt := range tests {
@@ -142,6 +142,8 @@ func TestParseErrors(t *testing.T) {
 		{"destination path for parquet", minimal + "destination: {type: parquet, path: x}\n", `destination.path: unknown field "path"`},
 		{"destination path empty", minimal + "destination: {type: duckdb, path: ''}\n", `destination.path: expected a non-empty string, got ""`},
 		{"destination bucket_url number", minimal + "destination: {type: parquet, bucket_url: 1}\n", "destination.bucket_url: expected a non-empty string, got 1"},
+		{"destination bucket_url s3", minimal + "destination: {type: parquet, bucket_url: 's3://b/x'}\n", `destination.bucket_url: unsupported URL scheme in "s3://b/x" (want a local path or a file:// URL)`},
+		{"destination bucket_url empty file url", minimal + "destination: {type: filesystem, bucket_url: 'file://'}\n", "destination.bucket_url: parquet: empty bucket URL"},
 		{"max_table_nesting negative", minimal + "max_table_nesting: -1\n", "max_table_nesting: expected a non-negative integer, got -1"},
 		{"max_table_nesting text", minimal + "max_table_nesting: deep\n", `max_table_nesting: expected a non-negative integer, got "deep"`},
 		{"max_table_nesting float", minimal + "max_table_nesting: 1.5\n", "max_table_nesting: expected a non-negative integer, got 1.5"},
