@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
@@ -337,11 +338,12 @@ func SQLType(c *arrowbuf.Column) string {
 	case arrowbuf.TypeTime:
 		return "TIME"
 	case arrowbuf.TypeDecimal:
-		p, s := c.Precision, c.Scale
-		if p == 0 {
-			p, s = 38, 9
+		// The records' Arrow type decides (a scale without a precision
+		// keeps its scale), so column and values agree.
+		if d, ok := arrowbuf.ArrowType(c).(*arrow.Decimal128Type); ok {
+			return fmt.Sprintf("DECIMAL(%d,%d)", d.Precision, d.Scale)
 		}
-		return fmt.Sprintf("DECIMAL(%d,%d)", p, s)
+		return "DECIMAL(38,9)"
 	case arrowbuf.TypeJSON:
 		return "JSON"
 	case arrowbuf.TypeBinary:

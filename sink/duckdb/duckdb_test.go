@@ -58,13 +58,15 @@ func TestColumnTypes(t *testing.T) {
 	naive.Timezone = &noTZ
 	dec := sinktest.Col("dec", arrowbuf.TypeDecimal)
 	dec.Precision, dec.Scale = 10, 2
+	scaled := sinktest.Col("ds", arrowbuf.TypeDecimal) // a scale alone keeps the default precision
+	scaled.Scale = 2
 	id := sinktest.Col("id", arrowbuf.TypeBigint)
 	id.Nullable = false
 	tb := &arrowbuf.Table{Name: "types", Columns: []*arrowbuf.Column{
 		id, sinktest.Col("f", arrowbuf.TypeDouble), sinktest.Col("b", arrowbuf.TypeBool),
 		sinktest.Col("s", arrowbuf.TypeText), sinktest.Col("ts", arrowbuf.TypeTimestamp), naive,
 		sinktest.Col("d", arrowbuf.TypeDate), sinktest.Col("tm", arrowbuf.TypeTime), dec,
-		sinktest.Col("dd", arrowbuf.TypeDecimal), sinktest.Col("j", arrowbuf.TypeJSON),
+		sinktest.Col("dd", arrowbuf.TypeDecimal), scaled, sinktest.Col("j", arrowbuf.TypeJSON),
 		sinktest.Col("bin", arrowbuf.TypeBinary), sinktest.Col("w", arrowbuf.TypeWei),
 		{Name: "_dlt_load_id", DataType: arrowbuf.TypeText}, {Name: "_dlt_id", DataType: arrowbuf.TypeText},
 	}}
@@ -78,7 +80,7 @@ func TestColumnTypes(t *testing.T) {
 		{"id", "BIGINT", "NO"}, {"f", "DOUBLE", "YES"}, {"b", "BOOLEAN", "YES"}, {"s", "VARCHAR", "YES"},
 		{"ts", "TIMESTAMP WITH TIME ZONE", "YES"}, {"naive", "TIMESTAMP", "YES"}, {"d", "DATE", "YES"},
 		{"tm", "TIME", "YES"}, {"dec", "DECIMAL(10,2)", "YES"}, {"dd", "DECIMAL(38,9)", "YES"},
-		{"j", "JSON", "YES"}, {"bin", "BLOB", "YES"}, {"w", "DECIMAL(38,0)", "YES"},
+		{"ds", "DECIMAL(38,2)", "YES"}, {"j", "JSON", "YES"}, {"bin", "BLOB", "YES"}, {"w", "DECIMAL(38,0)", "YES"},
 		{"_dlt_load_id", "VARCHAR", "NO"}, {"_dlt_id", "VARCHAR", "NO"}, {"later", "BIGINT", "YES"},
 	}
 	if !reflect.DeepEqual(got, want) {
