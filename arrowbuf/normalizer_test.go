@@ -403,3 +403,100 @@ func TestListOfListsNesting(t *testing.T) {
 		})
 	}
 }
+
+// TestNotNullableColumn checks dlt's nullable: false hint (and primary
+// keys, which are not nullable): the column is stored as not nullable, and
+// a row with null there or without the key fails the normalizer, as dlt's
+// CannotCoerceNullException fails the run.
+func TestNotNullableColumn(t *testing.T) {
+	xHint := TableHints{Columns: []Column{{Name: "x", DataType: TypeText}}}
+	pk := TableHints{PrimaryKey: []string{"id"}}
+	for _, tc := range []struct {
+		name  string
+		hints TableHints
+		rows  string
+		items []any  // rows as Go values instead of JSON
+		err   string // "" when the rows load
+	}{
+		{"value", xHint, `[{"id":1,"x":"a"},{"id":2,"x":"b"}]`, nil, ""},
+		{"null", xHint, `[{"id":1,"x":"a"},{"id":2,"x":null}]`, nil, `table "t" column "x" is not nullable`},
+		{"missing", xHint, `[{"id":1,"x":"a"},{"id":2}]`, nil, `table "t" column "x" is not nullable`},
+		{"first row null", xHint, `[{"id":1,"x":null}]`, nil, `table "t" column "x" is not nullable`},
+		{"coerced", xHint, `[{"id":1,"x":5}]`, nil, ""},
+		{"null in a variant row", TableHints{Columns: []Column{{Name: "x", DataType: TypeBigint}}}, `[{"x":"many"}]`, nil, `table "t" column "x" is not nullable`},
+		{"go null", xHint, "", []any{map[string]any{"id": 1, "x": nil}}, `table "t" column "x" is not nullable`},
+		{"go value", xHint, "", []any{map[string]any{"id": 1, "x": "a"}}, ""},
+		{"nested rows", xHint, `[{"id":1,"x":"a","kids":[{"k":1},{"k":2}]}]`, nil, ""},
+		{"primary key", pk, `[{"id":1},{"id":2}]`, nil, ""},
+		{"primary key null", pk, `[{"id":1},{"id":null}]`, nil, `table "t" column "id" is not nullable`},
+		{"primary key after rows without", pk, `[{"a":1},{"id":2}]`, nil, `table "t" column "id" is not nullable`},
+		{"primary key never seen", pk, `[{"a":1}]`, nil, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := NewSchema("e")
+			h := tc.hints
+			for i := range h.Columns {
+				h.Columns[i].Nullable = false
+			}
+			if err := s.ApplyHints("t", "t", h); err != nil {
+				t.Fatal(err)
+			}
+			n := NewNormalizer(s, "1", func(tb TableBatch) error {
+				defer tb.Record.Release()
+				for _, f := range tb.Record.Schema().Fields() {
+					if f.Name == "x" && f.Nullable {
+						t.Errorf("field x is nullable")
+					}
+				}
+				return nil
+			})
+			defer n.Release()
+			var err error
+			if tc.items != nil {
+				err = n.AppendItems("t", tc.items)
+			} else {
+				var p fastjson.Parser
+				err = n.AppendJSON("t", parseRows(t, &p, tc.rows))
+			}
+			if err == nil {
+				err = n.Flush()
+			}
+			switch {
+			case tc.err == "" && err != nil:
+				t.Fatal(err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Fatalf("err = %v, want %s", err, tc.err)
+			}
+			raw, _ := s.MarshalJSON()
+			if len(h.Columns) > 0 && !strings.Contains(string(raw), `"x":{"name":"x","data_type":"`+string(h.Columns[0].DataType)+`","nullable":false}`) {
+				t.Errorf("schema document: %s", raw)
+			}
+		})
+	}
+}
+
+// TestNotNullableRecord checks that an Arrow record with a null in a not
+// nullable column fails like JSON rows do, not passing the columnar path.
+func TestNotNullableRecord(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	sch := arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	b := array.NewRecordBuilder(mem, sch)
+	defer b.Release()
+	b.Field(0).(*array.StringBuilder).AppendValues([]string{"a", ""}, []bool{true, false})
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	s := NewSchema("e")
+	if err := s.ApplyHints("t", "t", TableHints{Columns: []Column{{Name: "x", DataType: TypeText}}}); err != nil {
+		t.Fatal(err)
+	}
+	n := NewNormalizer(s, "1", func(tb TableBatch) error { tb.Record.Release(); return nil }, WithAllocator(mem))
+	defer n.Release()
+	err := n.AppendRecord("t", rec)
+	if err == nil {
+		err = n.Flush()
+	}
+	if err == nil || !strings.Contains(err.Error(), `table "t" column "x" is not nullable`) {
+		t.Fatalf("err = %v", err)
+	}
+}
