@@ -495,7 +495,7 @@ func (n *Normalizer) appendValue(cb *colBuf, v *value) error {
 		d, err := decimal128.FromString(v.s, dt.Precision, dt.Scale)
 		if err != nil {
 			// Out of range for the column: dlt would fail the load too.
-			num := v.s
+			num := textOf(v)
 			if len(num) > 40 {
 				num = num[:37] + "..."
 			}

@@ -500,3 +500,82 @@ func TestNotNullableRecord(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestWeiColumn checks dlt's coercion into a wei column (DECIMAL(38,0)):
+// numbers and numeric text become the integer, a fraction rounded half
+// away from zero as DuckDB casts dlt's Wei into the column; what is no
+// number or needs more than 38 digits becomes a variant.
+func TestWeiColumn(t *testing.T) {
+	for _, tc := range []struct {
+		in      string // the JSON value of w
+		want    string // w, "" for null; the error with variant "error"
+		variant string // the variant column that got the value
+	}{
+		{`5`, "5", ""},
+		{`-7`, "-7", ""},
+		{`"5"`, "5", ""},
+		{`" 12345678901234567890123 "`, "12345678901234567890123", ""},
+		{`12345678901234567890123`, "12345678901234567890123", ""},
+		{`"99999999999999999999999999999999999999"`, "99999999999999999999999999999999999999", ""},
+		{`2.5`, "3", ""},
+		{`-2.5`, "-3", ""},
+		{`2.4`, "2", ""},
+		{`1e20`, "100000000000000000000", ""},
+		{`"1.5e3"`, "1500", ""},
+		{`"+4"`, "4", ""},
+		{`"0x1F"`, "31", ""},
+		{`"100000000000000000000000000000000000000"`, "", "w__v_text"},
+		{`1e40`, "", "w__v_double"},
+		{`"1/2"`, "", "w__v_text"},
+		{`"0b101"`, "", "w__v_text"},
+		{`"abc"`, "", "w__v_text"},
+		{`""`, "", "w__v_text"},
+		{`true`, "", "w__v_bool"},
+		// A whole number of 39 digits goes to a decimal variant, which
+		// cannot hold it either: the run fails naming the number.
+		{`123456789012345678901234567890123456789`, "the number 123456789012345678901234567890123456789 does not fit its type decimal(38,9)", "error"},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			s := NewSchema("e")
+			if err := s.ApplyHints("t", "t", TableHints{Columns: []Column{{Name: "w", DataType: TypeWei, Nullable: true}}}); err != nil {
+				t.Fatal(err)
+			}
+			var recs []TableBatch
+			n := NewNormalizer(s, "1", func(tb TableBatch) error { recs = append(recs, tb); return nil })
+			defer n.Release()
+			var p fastjson.Parser
+			err := n.AppendJSON("t", parseRows(t, &p, `[{"id":1,"w":`+tc.in+`}]`))
+			if err == nil {
+				err = n.Flush()
+			}
+			if tc.variant == "error" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("err = %v, want %s", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			rec := recs[0].Record
+			defer rec.Release()
+			w := rec.Column(rec.Schema().FieldIndices("w")[0])
+			if !arrow.TypeEqual(w.DataType(), &arrow.Decimal128Type{Precision: 38, Scale: 0}) {
+				t.Errorf("w is %s", w.DataType())
+			}
+			got := ""
+			if w.IsValid(0) {
+				got = w.ValueStr(0)
+			}
+			var variants []string
+			for _, f := range rec.Schema().Fields() {
+				if strings.HasPrefix(f.Name, "w__v_") {
+					variants = append(variants, f.Name)
+				}
+			}
+			if got != tc.want || strings.Join(variants, ",") != tc.variant {
+				t.Errorf("w = %q, variants %v; want %q, %q", got, variants, tc.want, tc.variant)
+			}
+		})
+	}
+}

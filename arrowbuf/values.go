@@ -70,7 +70,9 @@ func coerce(to DataType, v *value) (value, bool) {
 	switch to {
 	case TypeText:
 		return value{k: kStr, s: textOf(v)}, true
-	case TypeBigint, TypeWei:
+	case TypeWei:
+		return weiOf(v)
+	case TypeBigint:
 		switch v.k {
 		case kFloat:
 			if v.f != math.Trunc(v.f) || math.IsInf(v.f, 0) || v.f >= 9.223372036854775807e18 || v.f < -9.223372036854775808e18 {
@@ -209,6 +211,90 @@ func coerce(to DataType, v *value) (value, bool) {
 		}
 	}
 	return value{}, false
+}
+
+// weiOf converts v as dlt's Wei(value) does: a number, or numeric text
+// (trimmed, 0x hex as an integer). wei is DECIMAL(38,0), so a fraction is
+// rounded half away from zero, as DuckDB casts dlt's Wei into the column;
+// more than 38 digits does not fit (ok false: a variant).
+func weiOf(v *value) (value, bool) {
+	var r big.Rat
+	switch v.k {
+	case kInt:
+		return value{k: kDecimal, s: strconv.FormatInt(v.i, 10)}, true
+	case kFloat:
+		if math.IsInf(v.f, 0) || math.IsNaN(v.f) {
+			return value{}, false
+		}
+		r.SetFloat64(v.f)
+	case kDecimal:
+		if _, ok := r.SetString(v.s); !ok {
+			return value{}, false
+		}
+	case kStr:
+		t := strings.TrimSpace(v.s)
+		h, hex := strings.CutPrefix(t, "0x")
+		switch {
+		case hex:
+			i, ok := new(big.Int).SetString(h, 16)
+			if !ok {
+				return value{}, false
+			}
+			r.SetInt(i)
+		case !isDecimalText(t):
+			return value{}, false
+		default:
+			if _, ok := r.SetString(t); !ok {
+				return value{}, false
+			}
+		}
+	default:
+		return value{}, false
+	}
+	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
+	if m.Abs(m).Lsh(m, 1).Cmp(r.Denom()) >= 0 {
+		q.Add(q, big.NewInt(int64(r.Sign())))
+	}
+	s := q.String()
+	if len(strings.TrimPrefix(s, "-")) > 38 {
+		return value{}, false
+	}
+	return value{k: kDecimal, s: s}, true
+}
+
+// isDecimalText reports whether s is a number as Python's Decimal reads
+// it: a sign, digits with an optional point, an optional exponent.
+// big.Rat alone also takes fractions (1/2) and 0b/0o prefixes.
+func isDecimalText(s string) bool {
+	i, n := 0, 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		n++
+	}
+	if i < len(s) && s[i] == '.' {
+		for i++; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			n++
+		}
+	}
+	if n == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == j {
+			return false
+		}
+	}
+	return i == len(s)
 }
 
 func floorDiv(a, b int64) int64 {
