@@ -264,7 +264,9 @@ func weiOf(v *value) (value, bool) {
 
 // isDecimalText reports whether s is a number as Python's Decimal reads
 // it: a sign, digits with an optional point, an optional exponent.
-// big.Rat alone also takes fractions (1/2) and 0b/0o prefixes.
+// big.Rat alone also takes fractions (1/2) and 0b/0o prefixes. The
+// exponent has at most 4 digits: big.Rat computes the power (1e999999
+// takes 0.1 s), and a larger one is no wei but for 0e99999 and the like.
 func isDecimalText(s string) bool {
 	i, n := 0, 0
 	if i < len(s) && (s[i] == '+' || s[i] == '-') {
@@ -287,10 +289,14 @@ func isDecimalText(s string) bool {
 			i++
 		}
 		j := i
+		for i < len(s) && s[i] == '0' {
+			i++
+		}
+		k := i
 		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
 			i++
 		}
-		if i == j {
+		if i == j || i-k > 4 {
 			return false
 		}
 	}
