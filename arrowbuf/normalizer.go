@@ -626,6 +626,9 @@ func (n *Normalizer) resolveStaged(ts *tstate) (bool, error) {
 			case actDiscardValue:
 				continue
 			}
+			if v.k == kNull {
+				continue // text "null" for a json column
+			}
 			st.col, st.v = cb, v
 		}
 		// Two keys can meet in one column: a variant (a -> a__v_text) and

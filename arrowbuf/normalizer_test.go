@@ -581,3 +581,80 @@ func TestWeiColumn(t *testing.T) {
 		})
 	}
 }
+
+// TestTextIntoJSONColumn checks dlt's json.loads for text headed for a
+// json column: text holding JSON lands there as the document it holds
+// (compact, as other json values), null JSON as null; other text and
+// scalars that are not text become variants.
+func TestTextIntoJSONColumn(t *testing.T) {
+	for _, tc := range []struct {
+		in      string // the JSON value of j
+		want    string // j, "" for null
+		variant string // the variant column that got the value
+	}{
+		{`{"k": 1}`, `{"k":1}`, ""},
+		{`"5"`, `5`, ""},
+		{`"[1, 2]"`, `[1,2]`, ""},
+		{`"{\"a\": 1, \"b\": [true, null]}"`, `{"a":1,"b":[true,null]}`, ""},
+		{`" [1] "`, `[1]`, ""},
+		{`"\"abc\""`, `"abc"`, ""},
+		{`"2.50"`, `2.50`, ""},
+		{`"null"`, "", ""},
+		{`"abc"`, "", "j__v_text"},
+		{`""`, "", "j__v_text"},
+		{`"[1,"`, "", "j__v_text"},
+		{`"[1] x"`, "", "j__v_text"},
+		{`"NaN"`, "", "j__v_text"},
+		{`"[\"a\u0001\"]"`, "", "j__v_text"},
+		{`5`, "", "j__v_bigint"},
+		{`true`, "", "j__v_bool"},
+	} {
+		for _, via := range []string{"json", "items"} {
+			t.Run(via+" "+tc.in, func(t *testing.T) {
+				s := NewSchema("e")
+				if err := s.ApplyHints("t", "t", TableHints{Columns: []Column{{Name: "j", DataType: TypeJSON, Nullable: true}}}); err != nil {
+					t.Fatal(err)
+				}
+				var recs []TableBatch
+				n := NewNormalizer(s, "1", func(tb TableBatch) error { recs = append(recs, tb); return nil })
+				defer n.Release()
+				row := `[{"id":1,"j":` + tc.in + `}]`
+				var err error
+				if via == "items" {
+					var items []any
+					d := json.NewDecoder(strings.NewReader(row))
+					d.UseNumber()
+					if err := d.Decode(&items); err != nil {
+						t.Fatal(err)
+					}
+					err = n.AppendItems("t", items)
+				} else {
+					var p fastjson.Parser
+					err = n.AppendJSON("t", parseRows(t, &p, row))
+				}
+				if err == nil {
+					err = n.Flush()
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				rec := recs[0].Record
+				defer rec.Release()
+				j := rec.Column(rec.Schema().FieldIndices("j")[0]).(*array.String)
+				got := ""
+				if j.IsValid(0) {
+					got = j.Value(0)
+				}
+				var variants []string
+				for _, f := range rec.Schema().Fields() {
+					if strings.HasPrefix(f.Name, "j__v_") {
+						variants = append(variants, f.Name)
+					}
+				}
+				if got != tc.want || strings.Join(variants, ",") != tc.variant {
+					t.Errorf("j = %q, variants %v; want %q, %q", got, variants, tc.want, tc.variant)
+				}
+			})
+		}
+	}
+}

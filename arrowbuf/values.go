@@ -3,11 +3,13 @@ package arrowbuf
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"math"
 	"math/big"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 )
@@ -187,6 +189,10 @@ func coerce(to DataType, v *value) (value, bool) {
 		case kTime:
 			return value{k: kClock, i: v.i - floorDiv(v.i, 86400e6)*86400e6}, true
 		}
+	case TypeJSON:
+		if v.k == kStr {
+			return jsonOfText(v.s)
+		}
 	case TypeBinary:
 		switch v.k {
 		case kStr:
@@ -260,6 +266,32 @@ func weiOf(v *value) (value, bool) {
 		return value{}, false
 	}
 	return value{k: kDecimal, s: s}, true
+}
+
+// jsonParsers parse text headed for a json column.
+var jsonParsers fastjson.ParserPool
+
+// jsonOfText is dlt's json.loads of text for a json column: the document
+// it holds, kept as compact text like other json values (the parser is
+// reused, so no parsed value may outlive this call). JSON null is null.
+// Strict RFC 8259 in valid UTF-8, as fastjson is not: json.loads rejects
+// control characters in strings too, and NaN or Infinity, which it reads,
+// or invalid UTF-8 (which fastjson writes as \x escapes) would make the
+// column invalid JSON.
+func jsonOfText(s string) (value, bool) {
+	if !utf8.ValidString(s) || !json.Valid([]byte(s)) {
+		return value{}, false
+	}
+	p := jsonParsers.Get()
+	defer jsonParsers.Put(p)
+	jv, err := p.Parse(s)
+	if err != nil {
+		return value{}, false
+	}
+	if jv.Type() == fastjson.TypeNull {
+		return value{}, true
+	}
+	return value{k: kJSON, s: string(jv.MarshalTo(nil))}, true
 }
 
 // isDecimalText reports whether s is a number as Python's Decimal reads
