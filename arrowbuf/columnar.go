@@ -51,8 +51,15 @@ func (n *Normalizer) appendColumnar(ts *tstate, rec arrow.RecordBatch) (bool, er
 	if !ts.isRoot || ts.propRoot {
 		return false, nil
 	}
-	if c := n.s.Table(ts.name); c == nil || (c.Contract != nil && *c.Contract != Contract{}) {
+	c := n.s.Table(ts.name)
+	if c == nil || (c.Contract != nil && *c.Contract != Contract{}) {
 		return false, nil
+	}
+	// The row path checks each row of a column that is not nullable.
+	for _, col := range c.Columns {
+		if !col.Nullable && !IsSystemColumn(col.Name) {
+			return false, nil
+		}
 	}
 	ncol := int(rec.NumCols())
 	cols := make([]Column, 0, ncol+2)

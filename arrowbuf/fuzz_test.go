@@ -9,7 +9,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/valyala/fastjson"
 )
@@ -179,6 +181,37 @@ func FuzzNormalizeItems(f *testing.F) {
 		}
 		if rootRows != want {
 			t.Fatalf("%d root rows for %d non-nil items", rootRows, want)
+		}
+	})
+}
+
+// FuzzCoerceHinted: text and numbers headed for wei and json columns never
+// panic coerce, and a value it accepts loads: a wei value fits the
+// column's DECIMAL(38,0), a json value is valid JSON.
+func FuzzCoerceHinted(f *testing.F) {
+	for _, s := range []string{"5", " 12345678901234567890123 ", "2.5", "-2.5", "0x1F", "1e3", "1/2", "0b101", ".5", "5.", "1e-400",
+		"99999999999999999999999999999999999999.5", "[1, 2]", `{"a": [1, {"b": null}]}`, `"x"`, "null", "NaN", "abc", ""} {
+		f.Add(s, 2.5)
+	}
+	f.Add("", math.Inf(1))
+	f.Add("", 1e38)
+	f.Add("", -9.999999999999999e37)
+	f.Fuzz(func(t *testing.T, s string, x float64) {
+		for _, v := range []value{{k: kStr, s: s}, {k: kFloat, f: x}, {k: kDecimal, s: s}} {
+			if w, ok := coerce(TypeWei, &v); ok {
+				if _, err := decimal128.FromString(w.s, 38, 0); err != nil || w.k != kDecimal {
+					t.Fatalf("wei of %+v: %+v does not fit decimal(38,0): %v", v, w, err)
+				}
+			}
+		}
+		j, ok := coerce(TypeJSON, &value{k: kStr, s: s})
+		if ok != (utf8.ValidString(s) && json.Valid([]byte(s))) {
+			t.Fatalf("json of %q: ok %v", s, ok)
+		}
+		// fastjson writes a string that needs escaping with Go's escapes
+		// (\x7f, \a), as for every json value: only check the others.
+		if txt := textOf(&j); ok && j.k != kNull && (j.k != kJSON || !json.Valid([]byte(txt)) && !strings.Contains(txt, `\`)) {
+			t.Fatalf("json of %q: %q", s, txt)
 		}
 	})
 }

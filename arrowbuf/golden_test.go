@@ -42,10 +42,23 @@ type hintDoc struct {
 	WriteDisposition WriteDisposition       `json:"write_disposition"`
 	TableName        string                 `json:"table_name"`
 	MaxTableNesting  *int                   `json:"max_table_nesting"`
-	Columns          []Column               `json:"columns"`
+	Columns          []hintColumn           `json:"columns"`
 	Contract         *Contract              `json:"schema_contract"`
 	NestedHints      map[string]hintDoc     `json:"nested_hints"`
 	Extra            map[string]interface{} `json:"-"`
+}
+
+// hintColumn is a column hint read as dlt reads one: nullable unless it
+// says otherwise.
+type hintColumn Column
+
+func (c *hintColumn) UnmarshalJSON(b []byte) error {
+	col := Column{Nullable: true}
+	if err := json.Unmarshal(b, &col); err != nil {
+		return err
+	}
+	*c = hintColumn(col)
+	return nil
 }
 
 func keyList(v any) []string {
@@ -64,7 +77,10 @@ func keyList(v any) []string {
 
 func (h hintDoc) tableHints() TableHints {
 	th := TableHints{WriteDisposition: h.WriteDisposition, PrimaryKey: keyList(h.PrimaryKey), MergeKey: keyList(h.MergeKey),
-		MaxTableNesting: h.MaxTableNesting, Columns: h.Columns, Contract: h.Contract}
+		MaxTableNesting: h.MaxTableNesting, Contract: h.Contract}
+	for _, c := range h.Columns {
+		th.Columns = append(th.Columns, Column(c))
+	}
 	if len(h.NestedHints) > 0 {
 		th.NestedHints = map[string]TableHints{}
 		for k, v := range h.NestedHints {

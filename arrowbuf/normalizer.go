@@ -96,6 +96,9 @@ type tstate struct {
 
 	sysLoad, sysID, sysParent, sysIdx, sysRoot *colBuf
 	sysReady                                   bool
+	// notNull are the data columns every row must fill: nullable: false
+	// hints and primary keys.
+	notNull []*colBuf
 	// dataFull is set by a string column that reached maxBatchData.
 	dataFull bool
 }
@@ -460,6 +463,9 @@ func (n *Normalizer) localColumn(ts *tstate, c Column, pos int) *colBuf {
 		cb.b.AppendNulls(ts.rows)
 	}
 	ts.colByName[c.Name] = cb
+	if !c.Nullable && !IsSystemColumn(c.Name) {
+		ts.notNull = append(ts.notNull, cb)
+	}
 	// Keep local columns in schema order so batches list them as dlt does.
 	i, _ := slices.BinarySearchFunc(ts.cols, pos, func(a *colBuf, p int) int { return a.pos - p })
 	ts.cols = slices.Insert(ts.cols, i, cb)
@@ -489,7 +495,7 @@ func (n *Normalizer) appendValue(cb *colBuf, v *value) error {
 		d, err := decimal128.FromString(v.s, dt.Precision, dt.Scale)
 		if err != nil {
 			// Out of range for the column: dlt would fail the load too.
-			num := v.s
+			num := textOf(v)
 			if len(num) > 40 {
 				num = num[:37] + "..."
 			}
@@ -620,6 +626,9 @@ func (n *Normalizer) resolveStaged(ts *tstate) (bool, error) {
 			case actDiscardValue:
 				continue
 			}
+			if v.k == kNull {
+				continue // text "null" for a json column
+			}
 			st.col, st.v = cb, v
 		}
 		// Two keys can meet in one column: a variant (a -> a__v_text) and
@@ -640,6 +649,9 @@ func (n *Normalizer) target(ts *tstate, nd *fieldNode, v *value) (*colBuf, value
 		c, pos, act, err := n.s.resolveColumn(ts.name, Column{Name: nd.name, DataType: inferType(v), Nullable: true})
 		if err != nil || act != actOK {
 			return nil, value{}, act, err
+		}
+		if !c.Nullable && ts.seen {
+			return nil, value{}, actOK, notNullError(ts, c.Name)
 		}
 		cb = n.localColumn(ts, c, pos)
 		nd.col = cb
@@ -719,6 +731,13 @@ func (n *Normalizer) commitRow(ts *tstate, id []byte, parentID, rootID string, i
 	if err := n.ensureSys(ts); err != nil {
 		return err
 	}
+	// dlt raises CannotCoerceNullException on a null in a column that is
+	// not nullable (and the load fails on a missing one): fail the run.
+	for _, cb := range ts.notNull {
+		if cb.stamp != n.rowSeq {
+			return notNullError(ts, cb.col.Name)
+		}
+	}
 	filled := 1 // _dlt_id
 	for i := range n.staged {
 		if st := &n.staged[i]; st.col != nil {
@@ -758,6 +777,10 @@ func (n *Normalizer) commitRow(ts *tstate, id []byte, parentID, rootID string, i
 		return n.flushTable(ts)
 	}
 	return nil
+}
+
+func notNullError(ts *tstate, col string) error {
+	return fmt.Errorf("arrowbuf: table %q column %q is not nullable, but a row has null or lacks it", ts.name, col)
 }
 
 // flushTable emits the table's buffered rows as one batch.

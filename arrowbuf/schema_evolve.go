@@ -101,8 +101,10 @@ func arrowField(c *Column) arrow.Field {
 
 // ApplyHints creates or updates the root table of a resource from its hints.
 // table is the raw table name (normalized here). Hinted columns are created
-// first, in order; primary key columns become not null. It may be called
-// again with the same hints at no cost.
+// first, in order; a column hint keeps its Nullable (false is dlt's
+// nullable: false, so set it for an ordinary column) and primary key
+// columns become not null. It may be called again with the same hints at
+// no cost.
 func (s *Schema) ApplyHints(table, resource string, h TableHints) error {
 	name := NormalizeTableIdentifier(table)
 	if name == "" {
@@ -179,7 +181,7 @@ func (s *Schema) applyTableHintsLocked(t *Table, h TableHints) {
 		c := s.columnLocked(t, hc.Name)
 		if c == nil {
 			cp := hc
-			cp.Nullable = !hc.PrimaryKey
+			cp.Nullable = hc.Nullable && !hc.PrimaryKey
 			s.addColumnLocked(t, &cp)
 			continue
 		}
@@ -199,9 +201,7 @@ func (s *Schema) applyTableHintsLocked(t *Table, h TableHints) {
 		c.PrimaryKey = c.PrimaryKey || hc.PrimaryKey
 		c.MergeKey = c.MergeKey || hc.MergeKey
 		c.Unique = c.Unique || hc.Unique
-		if c.PrimaryKey {
-			c.Nullable = false
-		}
+		c.Nullable = hc.Nullable && !c.PrimaryKey
 	}
 	if len(h.PrimaryKey) > 0 {
 		pk := normalizeNames(h.PrimaryKey)

@@ -3,11 +3,13 @@ package arrowbuf
 import (
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"math"
 	"math/big"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/valyala/fastjson"
 )
@@ -70,7 +72,9 @@ func coerce(to DataType, v *value) (value, bool) {
 	switch to {
 	case TypeText:
 		return value{k: kStr, s: textOf(v)}, true
-	case TypeBigint, TypeWei:
+	case TypeWei:
+		return weiOf(v)
+	case TypeBigint:
 		switch v.k {
 		case kFloat:
 			if v.f != math.Trunc(v.f) || math.IsInf(v.f, 0) || v.f >= 9.223372036854775807e18 || v.f < -9.223372036854775808e18 {
@@ -185,6 +189,10 @@ func coerce(to DataType, v *value) (value, bool) {
 		case kTime:
 			return value{k: kClock, i: v.i - floorDiv(v.i, 86400e6)*86400e6}, true
 		}
+	case TypeJSON:
+		if v.k == kStr {
+			return jsonOfText(v.s)
+		}
 	case TypeBinary:
 		switch v.k {
 		case kStr:
@@ -209,6 +217,122 @@ func coerce(to DataType, v *value) (value, bool) {
 		}
 	}
 	return value{}, false
+}
+
+// weiOf converts v as dlt's Wei(value) does: a number, or numeric text
+// (trimmed, 0x hex as an integer). wei is DECIMAL(38,0), so a fraction is
+// rounded half away from zero, as DuckDB casts dlt's Wei into the column;
+// more than 38 digits does not fit (ok false: a variant).
+func weiOf(v *value) (value, bool) {
+	var r big.Rat
+	switch v.k {
+	case kInt:
+		return value{k: kDecimal, s: strconv.FormatInt(v.i, 10)}, true
+	case kFloat:
+		if math.IsInf(v.f, 0) || math.IsNaN(v.f) {
+			return value{}, false
+		}
+		r.SetFloat64(v.f)
+	case kDecimal:
+		if _, ok := r.SetString(v.s); !ok {
+			return value{}, false
+		}
+	case kStr:
+		t := strings.TrimSpace(v.s)
+		h, hex := strings.CutPrefix(t, "0x")
+		switch {
+		case hex:
+			i, ok := new(big.Int).SetString(h, 16)
+			if !ok {
+				return value{}, false
+			}
+			r.SetInt(i)
+		case !isDecimalText(t):
+			return value{}, false
+		default:
+			if _, ok := r.SetString(t); !ok {
+				return value{}, false
+			}
+		}
+	default:
+		return value{}, false
+	}
+	q, m := new(big.Int).QuoRem(r.Num(), r.Denom(), new(big.Int))
+	if m.Abs(m).Lsh(m, 1).Cmp(r.Denom()) >= 0 {
+		q.Add(q, big.NewInt(int64(r.Sign())))
+	}
+	s := q.String()
+	if len(strings.TrimPrefix(s, "-")) > 38 {
+		return value{}, false
+	}
+	return value{k: kDecimal, s: s}, true
+}
+
+// jsonParsers parse text headed for a json column.
+var jsonParsers fastjson.ParserPool
+
+// jsonOfText is dlt's json.loads of text for a json column: the document
+// it holds, kept as compact text like other json values (the parser is
+// reused, so no parsed value may outlive this call). JSON null is null.
+// Strict RFC 8259 in valid UTF-8, as fastjson is not: json.loads rejects
+// control characters in strings too, and NaN or Infinity, which it reads,
+// or invalid UTF-8 (which fastjson writes as \x escapes) would make the
+// column invalid JSON.
+func jsonOfText(s string) (value, bool) {
+	if !utf8.ValidString(s) || !json.Valid([]byte(s)) {
+		return value{}, false
+	}
+	p := jsonParsers.Get()
+	defer jsonParsers.Put(p)
+	jv, err := p.Parse(s)
+	if err != nil {
+		return value{}, false
+	}
+	if jv.Type() == fastjson.TypeNull {
+		return value{}, true
+	}
+	return value{k: kJSON, s: string(jv.MarshalTo(nil))}, true
+}
+
+// isDecimalText reports whether s is a number as Python's Decimal reads
+// it: a sign, digits with an optional point, an optional exponent.
+// big.Rat alone also takes fractions (1/2) and 0b/0o prefixes. The
+// exponent has at most 4 digits: big.Rat computes the power (1e999999
+// takes 0.1 s), and a larger one is no wei but for 0e99999 and the like.
+func isDecimalText(s string) bool {
+	i, n := 0, 0
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		i++
+	}
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		n++
+	}
+	if i < len(s) && s[i] == '.' {
+		for i++; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+			n++
+		}
+	}
+	if n == 0 {
+		return false
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		j := i
+		for i < len(s) && s[i] == '0' {
+			i++
+		}
+		k := i
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		if i == j || i-k > 4 {
+			return false
+		}
+	}
+	return i == len(s)
 }
 
 func floorDiv(a, b int64) int64 {

@@ -23,11 +23,11 @@ func TestHintedColumnsWithoutData(t *testing.T) {
 	rows := []json.RawMessage{[]byte(`{"b":1,"a":"x","alpha":"set"}`), []byte(`{"b":2,"a":"y","kids":[{"k":1}]}`)}
 	hints := []flow.Option{
 		flow.Columns(
-			arrowbuf.Column{Name: "zeta", DataType: arrowbuf.TypeBigint},
-			arrowbuf.Column{Name: "alpha", DataType: arrowbuf.TypeText},
-			arrowbuf.Column{Name: "untyped"},
+			arrowbuf.Column{Name: "zeta", DataType: arrowbuf.TypeBigint, Nullable: true},
+			arrowbuf.Column{Name: "alpha", DataType: arrowbuf.TypeText, Nullable: true},
+			arrowbuf.Column{Name: "untyped", Nullable: true},
 		),
-		flow.NestedHints(map[string]arrowbuf.TableHints{"kids": {Columns: []arrowbuf.Column{{Name: "note", DataType: arrowbuf.TypeText}}}}),
+		flow.NestedHints(map[string]arrowbuf.TableHints{"kids": {Columns: []arrowbuf.Column{{Name: "note", DataType: arrowbuf.TypeText, Nullable: true}}}}),
 	}
 	want := map[string]string{
 		"m":       "zeta BIGINT, alpha VARCHAR, b BIGINT, a VARCHAR, _dlt_load_id VARCHAR, _dlt_id VARCHAR",
@@ -98,4 +98,46 @@ func describe(t *testing.T, db *sql.DB, from string) string {
 		cols = append(cols, n+" "+typ)
 	}
 	return strings.Join(slices.Clip(cols), ", ")
+}
+
+// TestNotNullableHint checks dlt's nullable: false end to end: the DuckDB
+// column is NOT NULL, and a run with a null there fails loading nothing.
+func TestNotNullableHint(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "n.duckdb")
+	p, err := flow.NewPipeline("n", duckdb.New(path), flow.PipelinesDir(dir), flow.Dataset("ds"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hint := flow.Columns(arrowbuf.Column{Name: "x", DataType: arrowbuf.TypeText})
+	run := func(rows ...string) error {
+		raw := make([]json.RawMessage, len(rows))
+		for i, r := range rows {
+			raw[i] = []byte(r)
+		}
+		_, err := p.Run(context.Background(), source.Slice("t", raw, hint))
+		return err
+	}
+	if err := run(`{"id":1,"x":"a"}`); err != nil {
+		t.Fatal(err)
+	}
+	for _, rows := range [][]string{{`{"id":2,"x":"b"}`, `{"id":3,"x":null}`}, {`{"id":4,"x":"c"}`, `{"id":5}`}} {
+		if err := run(rows...); err == nil || !strings.Contains(err.Error(), `column "x" is not nullable`) {
+			t.Fatalf("%v: err = %v", rows, err)
+		}
+	}
+	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var nullable string
+	var rows int
+	if err := db.QueryRow(`SELECT is_nullable, (SELECT count(*) FROM ds.t) FROM information_schema.columns
+		WHERE table_schema = 'ds' AND table_name = 't' AND column_name = 'x'`).Scan(&nullable, &rows); err != nil {
+		t.Fatal(err)
+	}
+	if nullable != "NO" || rows != 1 {
+		t.Errorf("x is_nullable %s, %d rows; want NO, 1", nullable, rows)
+	}
 }

@@ -19,9 +19,9 @@ func TestImportFiles(t *testing.T) {
 	os.WriteFile(filepath.Join(dir, "b.csv"), []byte("id,name,ordered_at\n3,Cy,2024-01-04\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "e.jsonl"), []byte("{\"id\":1,\"kind\":\"x\"}\n{\"id\":2,\"kind\":\"y\"}\n"), 0o644)
 	hints := flow.Columns(
-		arrowbuf.Column{Name: "id", DataType: arrowbuf.TypeBigint},
-		arrowbuf.Column{Name: "name", DataType: arrowbuf.TypeText},
-		arrowbuf.Column{Name: "ordered_at", DataType: arrowbuf.TypeDate},
+		arrowbuf.Column{Name: "id", DataType: arrowbuf.TypeBigint, Nullable: true},
+		arrowbuf.Column{Name: "name", DataType: arrowbuf.TypeText, Nullable: true},
+		arrowbuf.Column{Name: "ordered_at", DataType: arrowbuf.TypeDate, Nullable: true},
 	)
 	dests := map[string]func() flow.Destination{
 		"duckdb":  func() flow.Destination { return duckdb.New(filepath.Join(t.TempDir(), "i.duckdb")) },
