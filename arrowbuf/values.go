@@ -291,7 +291,7 @@ func jsonOfText(s string) (value, bool) {
 	if jv.Type() == fastjson.TypeNull {
 		return value{}, true
 	}
-	return value{k: kJSON, s: string(jv.MarshalTo(nil))}, true
+	return value{k: kJSON, s: string(AppendJSONText(nil, jv))}, true
 }
 
 // isDecimalText reports whether s is a number as Python's Decimal reads
@@ -400,7 +400,7 @@ func pyFloat(f float64) string {
 func jsonText(dst []byte, v *value) []byte {
 	switch {
 	case v.jv != nil:
-		return v.jv.MarshalTo(dst)
+		return AppendJSONText(dst, v.jv)
 	case v.gv != nil:
 		return appendGoJSON(dst, v.gv)
 	}

@@ -932,7 +932,7 @@ func (e *endpoint) parentFields(item *fastjson.Value) ([]extraField, error) {
 		if v == nil {
 			return nil, fmt.Errorf("rest: include_from_parent field %q not found in an item of parent resource %q", inc.path.String(), e.parent)
 		}
-		out = append(out, extraField{key: inc.key, raw: v.MarshalTo(nil)})
+		out = append(out, extraField{key: inc.key, raw: arrowbuf.AppendJSONText(nil, v)})
 	}
 	return out, nil
 }

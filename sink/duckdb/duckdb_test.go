@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/sinktest"
+	"github.com/valyala/fastjson"
 )
 
 func newDest(t *testing.T, opts ...duckdb.Option) *duckdb.Destination {
@@ -437,5 +438,34 @@ func TestReplaceAddsColumns(t *testing.T) {
 				t.Errorf("_dlt_id nullable = %v, want NOT NULL kept", got[0][0])
 			}
 		})
+	}
+}
+
+// TestJSONColumnEscapes: strings with control characters and quotes inside
+// a json column are written as valid JSON. fastjson writes a string it has
+// unescaped (read by a step or a cursor, or built by a map step) with Go
+// escapes (\a, \x01), which DuckDB refused.
+func TestJSONColumnEscapes(t *testing.T) {
+	const doc = `{"id":1,"j":{"s":"bell\u0007 vt\u000b del` + "\x7f" + ` \"q\" \u0001"}}`
+	res := flow.NewResource("t", func(ctx context.Context, yield flow.Yield) error {
+		v, err := fastjson.Parse(doc)
+		if err != nil {
+			return err
+		}
+		v.GetStringBytes("j", "s") // read, as a processing step would
+		return yield(flow.JSONBatch([]*fastjson.Value{v}, nil))
+	}, flow.MaxTableNesting(0))
+	dir := t.TempDir()
+	dest := duckdb.New(filepath.Join(dir, "j.duckdb"))
+	p, err := flow.NewPipeline("esc", dest, flow.PipelinesDir(dir), flow.Dataset("d"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Run(context.Background(), res); err != nil {
+		t.Fatal(err)
+	}
+	got := rows(t, dest, "d", `SELECT j->>'s' FROM d.t`)
+	if want := "bell\a vt\v del\x7f \"q\" \x01"; len(got) != 1 || got[0][0] != want {
+		t.Errorf("j.s = %q, want %q", got, want)
 	}
 }
