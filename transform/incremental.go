@@ -14,6 +14,7 @@ import (
 
 	"github.com/valyala/fastjson"
 
+	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
 )
 
@@ -397,7 +398,8 @@ func (in *Incremental) rowHash(item any) string {
 		}
 		raw, _ = json.Marshal(parts)
 	} else if v, ok := item.(*fastjson.Value); ok {
-		raw = v.MarshalTo(nil)
+		// One text per record, whether or not a step unescaped its strings.
+		raw = arrowbuf.AppendJSONText(nil, v)
 	} else {
 		raw, _ = json.Marshal(item)
 	}
