@@ -38,6 +38,7 @@ func Run(t *testing.T, newDest func(t *testing.T) flow.Destination) {
 		{"TruncateDrop", testTruncateDrop},
 		{"Types", testTypes},
 		{"ManyRows", testManyRows},
+		{"QueryReadOnly", testQueryReadOnly},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDest(t)) })
@@ -694,4 +695,35 @@ func testManyRows(t *testing.T, d flow.Destination) {
 	check(t, d, ds, "SELECT count(*), count(maybe), CAST(sum(id) AS BIGINT), count(DISTINCT _dlt_id) FROM many",
 		[]any{int64(n), int64((n + 2) / 3), int64(n * (n - 1) / 2), int64(n)})
 	check(t, d, ds, "SELECT count(*) FROM many WHERE (id % 3 = 0) <> (maybe IS NOT NULL) OR maybe <> CAST(id AS VARCHAR)", []any{int64(0)})
+}
+
+// testQueryReadOnly: the reader's Query cannot change the dataset, and the
+// connection it used serves reads again afterwards.
+func testQueryReadOnly(t *testing.T, d flow.Destination) {
+	tb := &arrowbuf.Table{Name: "ro", WriteDisposition: arrowbuf.Append, Columns: sysCols(Col("id", arrowbuf.TypeBigint))}
+	Load(t, d, ds, "1", flow.Commit{}, Batch(t, tb, []any{1, "1", "a"}))
+	ctx := context.Background()
+	r, err := d.OpenDataset(ctx, ds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for _, q := range []string{"DELETE FROM ro", "DROP TABLE ro", "CREATE TABLE junk AS SELECT 1 AS x", "INSERT INTO ro SELECT * FROM ro"} {
+		for range 3 { // more times than the pool has idle connections
+			rr, err := r.Query(ctx, q)
+			if err == nil {
+				for rr.Next() {
+				}
+				err = rr.Err()
+				rr.Release()
+			}
+			if err == nil {
+				t.Errorf("Query(%q) succeeded on a read-only reader", q)
+			}
+		}
+	}
+	check(t, d, ds, "SELECT count(*) FROM ro", []any{int64(1)})
+	if got := tables(t, d, ds); !reflect.DeepEqual(got, map[string]int64{"ro": 1}) {
+		t.Errorf("Tables = %v", got)
+	}
 }

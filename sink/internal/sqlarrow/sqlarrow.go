@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -77,15 +78,32 @@ type Reader struct {
 
 var _ array.RecordReader = (*Reader)(nil)
 
-// Query runs q on conn and returns a Reader of its rows. The Reader owns
-// conn: it closes it with the rows, and Query closes it when it fails.
+// Query runs q on conn in a read-only transaction and returns a Reader of
+// its rows: datasets are read through it, and no query may change them
+// (DELETE, DROP or CREATE fail). The Reader owns conn: it ends the
+// transaction and closes conn with the rows, and Query does both when it
+// fails.
 func Query(ctx context.Context, mem memory.Allocator, conn *sql.Conn, q string, opts ...Option) (*Reader, error) {
-	rows, err := conn.QueryContext(ctx, q)
-	if err != nil {
+	if _, err := conn.ExecContext(ctx, "BEGIN TRANSACTION READ ONLY"); err != nil {
 		conn.Close()
 		return nil, err
 	}
-	return NewReader(mem, rows, append(opts[:len(opts):len(opts)], WithCloser(conn))...)
+	tx := readTx{conn}
+	rows, err := conn.QueryContext(ctx, q)
+	if err != nil {
+		tx.Close()
+		return nil, err
+	}
+	return NewReader(mem, rows, append(opts[:len(opts):len(opts)], WithCloser(tx))...)
+}
+
+// readTx ends a query's transaction before its connection goes back to the
+// pool, where the next query would otherwise find it open.
+type readTx struct{ conn *sql.Conn }
+
+func (t readTx) Close() error {
+	_, err := t.conn.ExecContext(context.Background(), "ROLLBACK")
+	return errors.Join(err, t.conn.Close())
 }
 
 // NewReader returns a Reader of rows, with Arrow types from the rows'
