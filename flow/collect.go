@@ -47,7 +47,7 @@ func walk(ctx context.Context, r *Resource, store *stateStore, yield Yield) erro
 		}
 		return walk(ctx, r.parent, store, func(b Batch) error {
 			defer b.Release()
-			return nameErr(r.name, r.tf(rctx, b, emit))
+			return nameErr(r.name, callSafe(func() error { return r.tf(rctx, b, emit) }))
 		})
 	}
 	if r.limit != nil && r.limit.maxItems == 0 {
@@ -59,15 +59,17 @@ func walk(ctx context.Context, r *Resource, store *stateStore, yield Yield) erro
 		defer cancel()
 	}
 	yields := 0
-	err := r.gen(rctx, func(b Batch) error {
-		if err := emit(b); err != nil {
-			return err
-		}
-		yields++
-		if r.limit != nil && r.limit.maxItems > 0 && yields >= r.limit.maxItems {
-			return errLimit
-		}
-		return nil
+	err := callSafe(func() error {
+		return r.gen(rctx, func(b Batch) error {
+			if err := emit(b); err != nil {
+				return err
+			}
+			yields++
+			if r.limit != nil && r.limit.maxItems > 0 && yields >= r.limit.maxItems {
+				return errLimit
+			}
+			return nil
+		})
 	})
 	if errors.Is(err, errLimit) || (ctx.Err() == nil && rctx.Err() != nil && errors.Is(err, context.DeadlineExceeded)) {
 		return nil

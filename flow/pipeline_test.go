@@ -225,13 +225,41 @@ func TestFailedRunLeavesDatasetUnchanged(t *testing.T) {
 	}
 }
 
+// TestPanicBecomesError: a panic in a resource, a step or a transformer
+// fails the run with one line naming the resource, the value and where it
+// was raised; the stack is on the *flow.PanicError.
 func TestPanicBecomesError(t *testing.T) {
-	e := newEnv(t)
-	p := e.pipeline("panics")
-	r := flow.NewResource("bad", func(ctx context.Context, yield flow.Yield) error { panic("kaboom") })
-	_, err := p.Run(context.Background(), r)
-	if err == nil || !strings.Contains(err.Error(), "kaboom") {
-		t.Fatalf("err = %v, want the panic", err)
+	rows := func(ctx context.Context, yield flow.Yield) error {
+		return yield(flow.ItemsBatch(map[string]any{"id": 1}))
+	}
+	tests := []struct {
+		name     string
+		resource func() *flow.Resource
+		prefix   string
+	}{
+		{"resource", func() *flow.Resource {
+			return flow.NewResource("bad", func(ctx context.Context, yield flow.Yield) error { panic("kaboom") })
+		}, `resource "bad": panic: kaboom (in `},
+		{"step", func() *flow.Resource {
+			return flow.NewResource("bad", rows).AddStep(flow.MapItems(func(any) (any, error) { panic("kaboom") }))
+		}, `resource "bad": panic: kaboom (in `},
+		{"transformer", func() *flow.Resource {
+			tf := flow.NewTransformer("kids", func(ctx context.Context, b flow.Batch, yield flow.Yield) error { panic("kaboom") })
+			return flow.Pipe(flow.NewResource("parent", rows), tf)
+		}, `resource "kids": panic: kaboom (in `},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			_, err := e.pipeline("panics").Run(context.Background(), tc.resource())
+			if err == nil || !strings.Contains(err.Error(), tc.prefix) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %q, want one line containing %q", err, tc.prefix)
+			}
+			var pe *flow.PanicError
+			if !errors.As(err, &pe) || !strings.Contains(pe.Where, "flow_test.") || len(pe.Stack) == 0 {
+				t.Errorf("PanicError = %+v, want the test's function as the site and a stack", pe)
+			}
+		})
 	}
 }
 

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sourcegraph/conc/panics"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sluicehq/sluice/arrowbuf"
@@ -417,11 +416,10 @@ func (e *engine) isLoaded(n *node) bool { return slices.Contains(e.plan.loaded, 
 
 // goSafe runs fn in g, turning a panic into an error.
 func goSafe(g *errgroup.Group, fn func() error) {
-	g.Go(func() (err error) {
-		var pc panics.Catcher
-		pc.Try(func() { err = fn() })
-		if r := pc.Recovered(); r != nil {
-			return fmt.Errorf("flow: panic: %w", r.AsError())
+	g.Go(func() error {
+		err := callSafe(fn)
+		if pe, ok := err.(*PanicError); ok {
+			return fmt.Errorf("flow: %w", pe)
 		}
 		return err
 	})
@@ -550,7 +548,7 @@ func (e *engine) runRoot(ctx context.Context, n *node, out chan<- extracted) err
 		}
 		return nil
 	}
-	err := n.res.gen(rctx, yield)
+	err := callSafe(func() error { return n.res.gen(rctx, yield) })
 	switch {
 	case err == nil, errors.Is(err, errLimit):
 		return nil
@@ -576,7 +574,7 @@ func (e *engine) runTransformer(ctx context.Context, n *node, out chan<- extract
 			if !ok {
 				return nil
 			}
-			err := n.res.tf(rctx, b, emit)
+			err := callSafe(func() error { return n.res.tf(rctx, b, emit) })
 			b.Release()
 			if err != nil {
 				if ctx.Err() != nil {
