@@ -668,3 +668,36 @@ func TestDatasetNameNormalized(t *testing.T) {
 		})
 	}
 }
+
+// TestConcurrentRunsRefused: a second run of a pipeline while one is going
+// fails with ErrPipelineRunning, from the same Pipeline or another of the
+// same name; the first run's rows are loaded once.
+func TestConcurrentRunsRefused(t *testing.T) {
+	e := newEnv(t)
+	first := e.pipeline("twice")
+	started, finish := make(chan struct{}), make(chan struct{})
+	slow := flow.NewResource("items", func(ctx context.Context, yield flow.Yield) error {
+		close(started)
+		<-finish
+		return yield(flow.ItemsBatch(map[string]any{"id": 1}, map[string]any{"id": 2}))
+	})
+	done := make(chan error)
+	go func() {
+		_, err := first.Run(context.Background(), slow)
+		done <- err
+	}()
+	<-started
+	for _, p := range []*flow.Pipeline{first, e.pipeline("twice")} {
+		_, err := p.Run(context.Background(), numbers("items", 1, 2))
+		if !errors.Is(err, flow.ErrPipelineRunning) {
+			t.Errorf("second run: err = %v, want ErrPipelineRunning", err)
+		}
+	}
+	close(finish)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := e.query("SELECT count(*) FROM ds.items"); got[0][0] != "2" {
+		t.Errorf("rows = %v, want 2", got)
+	}
+}

@@ -53,6 +53,11 @@ func (p *Pipeline) RunWith(ctx context.Context, opts RunOptions, srcs ...Sourcer
 	if len(srcs) == 0 {
 		return nil, errors.New("flow: Run needs at least one source or resource")
 	}
+	unlock, err := p.lockPipeline()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	started := time.Now()
 	p.progress = progressCounters{}
 	p.progress.started.Store(started.UnixNano())
