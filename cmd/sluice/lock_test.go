@@ -76,12 +76,13 @@ func TestLockedDuckDB(t *testing.T) {
 		case <-time.After(20 * time.Second):
 			t.Fatal("first run never reached the held page")
 		}
-		// A second run of the same pipeline, and one with another working
-		// dir (no local state), both fail on the lock.
-		for _, env := range [][]string{e.env, {"SLUICE_PIPELINES_DIR=" + t.TempDir()}} {
-			r := runSluice(t, e.dir, env, "run", e.spec)
-			checkLockError(t, r, e.db)
-		}
+		// A second run of the same pipeline fails on the pipeline's run
+		// lock; one with another working dir (no local state) on the
+		// DuckDB file's lock.
+		r := runSluice(t, e.dir, e.env, "run", e.spec)
+		checkOneLine(t, r, "the pipeline is already running", `"crash" in another process`)
+		r = runSluice(t, e.dir, []string{"SLUICE_PIPELINES_DIR=" + t.TempDir()}, "run", e.spec)
+		checkLockError(t, r, e.db)
 		close(release)
 		if code := first.wait(); code != 0 {
 			t.Fatalf("first run: exit %d: %s", code, first.stderr.String())
@@ -142,16 +143,25 @@ func TestLockedDuckDB(t *testing.T) {
 
 func checkLockError(t *testing.T, r result, db string) {
 	t.Helper()
+	checkOneLine(t, r, db, "locked by another process")
+}
+
+// checkOneLine checks a refused run: exit 1, nothing on stdout, and one
+// line on stderr holding every one of want.
+func checkOneLine(t *testing.T, r result, want ...string) {
+	t.Helper()
 	line := stderrLine(r)
-	t.Logf("locked: exit %d: %s", r.code, line)
+	t.Logf("refused: exit %d: %s", r.code, line)
 	if r.code != 1 {
 		t.Errorf("exit %d, want 1", r.code)
 	}
 	if strings.Count(r.stderr, "\n") != 1 || !strings.HasPrefix(line, "sluice: ") {
 		t.Errorf("want one line on stderr, got %q", r.stderr)
 	}
-	if !strings.Contains(line, db) || !strings.Contains(line, "locked by another process") {
-		t.Errorf("error does not name the locked file %s: %q", db, line)
+	for _, w := range want {
+		if !strings.Contains(line, w) {
+			t.Errorf("error does not say %q: %q", w, line)
+		}
 	}
 	if r.stdout != "" {
 		t.Errorf("stdout: %q", r.stdout)
