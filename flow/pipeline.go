@@ -112,7 +112,9 @@ func NewPipeline(name string, dest Destination, opts ...PipelineOption) (*Pipeli
 	}
 	p.dataset = NormalizeDatasetName(p.dataset)
 	if p.dataset == "" {
-		p.dataset = NormalizeDatasetName(p.name + "_dataset")
+		// Literally <pipeline>_dataset: the name is normalized already,
+		// and the table rule would fold its "__" ("a  b" is a__b).
+		p.dataset = p.name + "_dataset"
 	}
 	if !validName.MatchString(p.dataset) {
 		return nil, fmt.Errorf("flow: dataset name %q: must have letters, digits or _", p.dataset)

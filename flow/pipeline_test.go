@@ -646,6 +646,7 @@ func TestDatasetNameNormalized(t *testing.T) {
 		{"already normalized", "p", []flow.PipelineOption{flow.Dataset("blog_data")}, "blog_data"},
 		{"default", "Blog", nil, "blog_dataset"},
 		{"blank is default", "blog", []flow.PipelineOption{flow.Dataset("  ")}, "blog_dataset"},
+		{"default keeps the pipeline name", "a  b", nil, "a__b_dataset"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

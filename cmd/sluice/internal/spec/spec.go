@@ -120,7 +120,7 @@ func Parse(data []byte, name, dir string, secrets *Secrets) (sp *Spec, err error
 	if s.PipelineName, err = nameField("pipeline_name", pn); err != nil {
 		return nil, err
 	}
-	s.DatasetName = flow.NormalizeDatasetName(s.PipelineName + "_dataset")
+	s.DatasetName = s.PipelineName + "_dataset" // the name is normalized already
 	if dn, ok := root["dataset_name"]; ok && dn != nil {
 		str, ok := dn.(string)
 		if !ok {

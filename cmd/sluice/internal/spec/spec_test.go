@@ -71,6 +71,9 @@ func TestParseFields(t *testing.T) {
 			func(s *Spec) bool { return s.DatasetName == "_2024_data" }},
 		{"default dataset from a normalized pipeline name", "pipeline_name: My Blog\nsource: {}\n",
 			func(s *Spec) bool { return s.DatasetName == "my_blog_dataset" }},
+		// Literally <pipeline_name>_dataset, as the contract says.
+		{"default dataset keeps the pipeline name's __", "pipeline_name: a  b\nsource: {}\n",
+			func(s *Spec) bool { return s.PipelineName == "a__b" && s.DatasetName == "a__b_dataset" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
