@@ -711,6 +711,23 @@ func TestDrop(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stderr, `pipeline "blog" not found`) {
 		t.Errorf("info after drop: %d %q", r.code, r.stderr)
 	}
+
+	// A destination file moved away: the working state goes, and the
+	// message says no dataset was dropped (the moved file keeps its rows).
+	if r := sluice(t, t.Context(), "", "run", writeSpec(t, blogSpec(api.URL+"/", e.db))); r.code != 0 {
+		t.Fatalf("run: %s", r.stderr)
+	}
+	moved := e.db + ".moved"
+	if err := os.Rename(e.db, moved); err != nil {
+		t.Fatal(err)
+	}
+	r = sluice(t, t.Context(), "", "pipeline", "blog", "drop", "--yes")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "No dataset dropped: "+e.db+" does not exist.") {
+		t.Errorf("drop with the file moved: %d %q %q", r.code, r.stdout, r.stderr)
+	}
+	if got := queryDB(t, moved, "SELECT count(*) FROM blog_data.posts"); got[0] == "0" {
+		t.Errorf("moved file lost its rows")
+	}
 }
 
 func TestInit(t *testing.T) {

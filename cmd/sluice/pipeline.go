@@ -164,13 +164,21 @@ func (a *app) drop(ctx context.Context, info *flow.PipelineInfo, workDir string,
 			return errors.New("drop not confirmed: nothing was dropped (pass --yes to skip the question)")
 		}
 	}
-	if err := checkDestinationExists(info); err == nil {
+	// A destination that is gone (moved, deleted) has nothing to drop; the
+	// working state still goes, and the message says which happened.
+	missing := checkDestinationExists(info)
+	if missing == nil {
 		if err := dropDataset(ctx, info); err != nil {
 			return err
 		}
 	}
 	if err := os.RemoveAll(workDir); err != nil {
 		return fmt.Errorf("remove working state %s: %w", workDir, err)
+	}
+	if missing != nil {
+		fmt.Fprintf(a.stdout, "No dataset dropped: %s does not exist. Dropped the working state of pipeline %s.\n",
+			info.DestinationLocation, info.Name)
+		return nil
 	}
 	fmt.Fprintf(a.stdout, "Dropped dataset %s in %s and the working state of pipeline %s.\n",
 		info.Dataset, info.DestinationLocation, info.Name)
