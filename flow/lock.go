@@ -3,8 +3,11 @@ package flow
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 )
 
@@ -35,15 +38,25 @@ func (p *Pipeline) lockPipeline() (func(), error) {
 		return nil, fmt.Errorf("flow: pipeline %q: %w", p.name, err)
 	}
 	if err := lockFile(f); err != nil {
+		holder, _ := io.ReadAll(io.LimitReader(f, 32))
 		f.Close()
 		running.Delete(dir)
 		if errors.Is(err, errLockHeld) {
-			return nil, fmt.Errorf("%w: %q in another process (%s)", ErrPipelineRunning, p.name, path)
+			by := "another process"
+			if pid, err := strconv.Atoi(strings.TrimSpace(string(holder))); err == nil {
+				by = fmt.Sprintf("process %d", pid)
+			}
+			return nil, fmt.Errorf("%w: %q in %s (%s)", ErrPipelineRunning, p.name, by, path)
 		}
 		return nil, fmt.Errorf("flow: pipeline %q: lock %s: %w", p.name, path, err)
 	}
+	// The holder's PID, for the message another run gets.
+	if err := f.Truncate(0); err == nil {
+		_, _ = f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
+	}
 	return func() {
-		f.Close() // releases the file lock
+		_ = f.Truncate(0) // no stale PID for the next holder's rivals
+		f.Close()         // releases the file lock
 		running.Delete(dir)
 	}, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"database/sql"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -80,7 +81,7 @@ func TestLockedDuckDB(t *testing.T) {
 		// lock; one with another working dir (no local state) on the
 		// DuckDB file's lock.
 		r := runSluice(t, e.dir, e.env, "run", e.spec)
-		checkOneLine(t, r, "the pipeline is already running", `"crash" in another process`)
+		checkOneLine(t, r, "the pipeline is already running", fmt.Sprintf(`"crash" in process %d`, first.cmd.Process.Pid))
 		r = runSluice(t, e.dir, []string{"SLUICE_PIPELINES_DIR=" + t.TempDir()}, "run", e.spec)
 		checkLockError(t, r, e.db)
 		close(release)
