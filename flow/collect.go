@@ -53,6 +53,10 @@ func walk(ctx context.Context, r *Resource, store *stateStore, yield Yield) erro
 	if r.limit != nil && r.limit.maxItems == 0 {
 		return nil
 	}
+	counted := func() {}
+	if r.limit != nil && r.limit.maxItems > 0 {
+		rctx, counted = withLimit(rctx, r.name, store.resource(r.source, r.name), r.limit.maxItems)
+	}
 	if r.limit != nil && r.limit.maxTime > 0 {
 		var cancel context.CancelFunc
 		rctx, cancel = context.WithTimeout(rctx, r.limit.maxTime)
@@ -65,6 +69,7 @@ func walk(ctx context.Context, r *Resource, store *stateStore, yield Yield) erro
 				return err
 			}
 			yields++
+			counted()
 			if r.limit != nil && r.limit.maxItems > 0 && yields >= r.limit.maxItems {
 				return errLimit
 			}

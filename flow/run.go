@@ -532,9 +532,13 @@ func (e *engine) runRoot(ctx context.Context, n *node, out chan<- extracted) err
 	e.p.progress.running.Add(1)
 	defer func() { e.p.progress.running.Add(-1); e.p.progress.done.Add(1) }()
 	rctx := withResource(ctx, n.res.name, n.state)
+	counted := func() {}
 	lim := n.res.limit
 	if lim != nil && lim.maxItems == 0 {
 		return nil
+	}
+	if lim != nil && lim.maxItems > 0 {
+		rctx, counted = withLimit(ctx, n.res.name, n.state, lim.maxItems)
 	}
 	var cancel context.CancelFunc = func() {}
 	if lim != nil && lim.maxTime > 0 {
@@ -548,6 +552,7 @@ func (e *engine) runRoot(ctx context.Context, n *node, out chan<- extracted) err
 			return err
 		}
 		yields++
+		counted()
 		if lim != nil && lim.maxItems > 0 && yields >= lim.maxItems {
 			return errLimit
 		}

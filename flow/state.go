@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 )
 
 // stateEngineVersion is dlt's pipeline state engine version.
@@ -39,6 +40,9 @@ type stateKey struct{}
 type resourceCtx struct {
 	name  string
 	state *ResourceState
+	// left counts the yields the resource's Limit still allows; nil
+	// without a count limit.
+	left *atomic.Int64
 }
 
 // CurrentResourceState returns the state of the resource whose generator,
@@ -60,8 +64,29 @@ func CurrentResourceName(ctx context.Context) string {
 	return rc.name
 }
 
+// YieldsLeft returns how many more batches the resource running in ctx may
+// yield before its Limit (dlt's add_limit) stops it; ok is false without a
+// count limit. Sources that fetch pages ahead use it not to request pages
+// the limit would drop.
+func YieldsLeft(ctx context.Context) (n int, ok bool) {
+	rc, _ := ctx.Value(stateKey{}).(*resourceCtx)
+	if rc == nil || rc.left == nil {
+		return 0, false
+	}
+	return int(max(rc.left.Load(), 0)), true
+}
+
 func withResource(ctx context.Context, name string, st *ResourceState) context.Context {
 	return context.WithValue(ctx, stateKey{}, &resourceCtx{name: name, state: st})
+}
+
+// withLimit is withResource for a root resource with a count limit of
+// max yields; count records one yield.
+func withLimit(ctx context.Context, name string, st *ResourceState, max int) (c context.Context, count func()) {
+	left := new(atomic.Int64)
+	left.Store(int64(max))
+	c = context.WithValue(ctx, stateKey{}, &resourceCtx{name: name, state: st, left: left})
+	return c, func() { left.Add(-1) }
 }
 
 // stateStore keeps the resource states of one run.

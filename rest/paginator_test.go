@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -11,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/sluicehq/sluice/flow"
 )
 
 // pageOf returns rows [from, to] limited to 1..total.
@@ -590,5 +593,28 @@ func TestDetectPaginatorErrors(t *testing.T) {
 		if want := pre + tc.want + post; err == nil || err.Error() != want {
 			t.Errorf("%s:\n got %v\nwant %s", tc.body, err, want)
 		}
+	}
+}
+
+// TestPrefetchWithinLimit: a resource limit (add_limit) caps the planned
+// pages requested, not only the pages kept.
+func TestPrefetchWithinLimit(t *testing.T) {
+	var calls atomic.Int64
+	srv := serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		off := atoi(r.URL.Query().Get("offset"), 0)
+		writeJSON(w, map[string]any{"data": window(off, 10, 500), "total": 500})
+	}})
+	cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":{"type":"offset","limit":10}},"resources":["items"]}`, srv.URL))
+	src, err := NewSource(cfg, WithRetry(fastRetry), Logger(quietLog()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := flow.Collect(context.Background(), src.Resource("items").Limit(3, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(items) != 30 || calls.Load() != 3 {
+		t.Errorf("%d items from %d requests, want 30 from 3", len(items), calls.Load())
 	}
 }

@@ -1014,6 +1014,11 @@ func sameRequest(a, b *Request) bool {
 // that an ignored page or (with plan.StopAtEmpty) an empty one ends paging
 // where paging one by one would end it.
 func (e *endpoint) fetchAll(ctx context.Context, plan PagePlan, extra []extraField, yield flow.Yield) error {
+	// A resource limit (add_limit, bench --limit) drops pages past it:
+	// they are not requested.
+	if n, ok := flow.YieldsLeft(ctx); ok && n < len(plan.Requests) {
+		plan.Requests = plan.Requests[:n]
+	}
 	e.log.Debug("rest: prefetching pages", "resource", e.name, "pages", len(plan.Requests))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
