@@ -219,3 +219,23 @@ func TestHTTPClientOption(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// TestPathEscapedBraces: "{{" and "}}" in a path are literal braces, as in
+// dlt's str.format paths, also beside a placeholder.
+func TestPathEscapedBraces(t *testing.T) {
+	var mu sync.Mutex
+	var paths []string
+	srv := serve(t, map[string]http.HandlerFunc{"/": func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		paths = append(paths, r.URL.Path)
+		mu.Unlock()
+		writeJSON(w, []map[string]any{{"id": 7}})
+	}})
+	cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q},"resources":[
+		{"name":"items","endpoint":{"path":"items/{{all}}","paginator":"single_page"}},
+		{"name":"det","endpoint":{"path":"items/{resources.items.id}/{{x}}","paginator":"single_page"}}]}`, srv.URL))
+	collect(t, cfg, "det")
+	if want := []string{"/items/{all}", "/items/7/{x}"}; !slices.Equal(paths, want) {
+		t.Errorf("paths = %v, want %v", paths, want)
+	}
+}

@@ -564,7 +564,7 @@ func (b *builder) endpoint(path string, rc ResourceConfig) (*endpoint, error) {
 		}
 		return nil
 	}
-	e.path = parseTemplate(ec.Path, func(n string) bool { return true })
+	e.path = parsePathTemplate(ec.Path)
 	if err := check(epath+".path", e.path.names()); err != nil {
 		return nil, err
 	}

@@ -48,9 +48,24 @@ func nameRune(r rune, first bool) bool {
 // parseTemplate splits s into literals and placeholders. known decides which
 // names are placeholders; other {...} stay literal text.
 func parseTemplate(s string, known func(name string) bool) template {
+	return parseTemplateEsc(s, known, false)
+}
+
+// parsePathTemplate is parseTemplate for an endpoint path, which dlt formats
+// with Python's str.format: "{{" and "}}" are a literal "{" and "}".
+func parsePathTemplate(s string) template {
+	return parseTemplateEsc(s, func(string) bool { return true }, true)
+}
+
+func parseTemplateEsc(s string, known func(name string) bool, escapes bool) template {
 	var t template
 	var lit strings.Builder
 	for i := 0; i < len(s); {
+		if escapes && i+1 < len(s) && (s[i] == '{' || s[i] == '}') && s[i+1] == s[i] {
+			lit.WriteByte(s[i])
+			i += 2
+			continue
+		}
 		if s[i] == '{' {
 			if end := strings.IndexByte(s[i+1:], '}'); end >= 0 {
 				name := s[i+1 : i+1+end]
@@ -77,7 +92,7 @@ func parseTemplate(s string, known func(name string) bool) template {
 // checkPathBraces rejects an endpoint path whose braces do not pair up, as
 // dlt's str.format parser does: an unclosed "{resources.items.id" was
 // requested literally. "{{" and "}}" outside a placeholder, dlt's escaped
-// braces, pass (and stay as they are).
+// braces, pass (parsePathTemplate makes them "{" and "}").
 func checkPathBraces(s string) error {
 	depth, open := 0, 0
 	for i := 0; i < len(s); i++ {
