@@ -259,7 +259,7 @@ func (l *load) importFile(ctx context.Context, t *arrowbuf.Table, f *arrowbuf.Im
 		l.tabs.Snaps[t.Name] = t
 	}
 	l.track(t)
-	l.files[t.Name] = append(l.files[t.Name], dst)
+	l.addFile(t.Name, dst)
 	// Imported rows are appended, also to merge tables, as the DuckDB
 	// destination does.
 	l.imported[dst] = true

@@ -1,8 +1,8 @@
 // Package redact keeps secret values out of what the CLI prints: a Writer
 // replaces every known secret (and its URL-escaped and base64 forms), in
-// any letter case, with ***. Secrets can be added while the program runs; the Writer holds back an
-// unfinished line until its newline (or \r, for progress lines) so a secret
-// split across two writes is still caught.
+// any letter case, with ***. Secrets can be added while the program runs;
+// the Writer holds back an unfinished line until its newline (or \r, for
+// progress lines) so a secret split across two writes is still caught.
 package redact
 
 import (
