@@ -1,7 +1,8 @@
 // Command sluicebench measures sluice against the machine's raw ceiling on
 // the same data, in one invocation: rows/s and MB/s for REST -> DuckDB and
 // REST -> Parquet, the ceilings (fastjson -> Arrow builders -> DuckDB
-// insert or Parquet file, no pipeline), each run's ratio to its
+// insert or Parquet file, no pipeline), the input floor (fastjson parse of
+// the pages and nothing else), each run's ratio to its
 // destination's ceiling and to real dlt's measured rate, peak RSS and
 // allocations per row, for flat and nested records; then the latency run
 // (child requests against a slow API). Nested runs are also compared with
@@ -68,8 +69,8 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "records to load per run")
 	pageSize := flag.Int("page", 1000, "records per page")
 	shapes := flag.String("shapes", "flat,nested", "record shapes to run: flat, nested (5 children per record)")
-	phases := flag.String("phases", "ceiling,pages-duckdb,rest-duckdb,ceiling-parquet,rest-parquet",
-		"runs per shape (ceiling: fastjson -> Arrow -> DuckDB; ceiling-parquet: the same into Parquet; pages-duckdb: the pipeline without HTTP)")
+	phases := flag.String("phases", "parse,ceiling,pages-duckdb,rest-duckdb,ceiling-parquet,rest-parquet",
+		"runs per shape (parse: fastjson parse of the pages alone, the input floor; ceiling: fastjson -> Arrow -> DuckDB; ceiling-parquet: the same into Parquet; pages-duckdb: the pipeline without HTTP)")
 	latency := flag.Bool("latency", true, "also time 1,000 child requests against a 50 ms API")
 	repeat := flag.Int("repeat", 3, "rounds of all measurements (each round runs every shape and phase once); the table shows the median by rate (peak RSS: the highest)")
 	phase := flag.String("phase", "", "internal: run one measurement and print JSON")
@@ -177,6 +178,9 @@ func table(shape string, results []result, flatRates map[string]float64) {
 		rates[r.Name] = r.rate()
 	}
 	vsCeiling := func(r result) string {
+		if r.Name == "parse" {
+			return "-" // not a load
+		}
 		c := rates["ceiling"]
 		if strings.HasSuffix(r.Name, "-parquet") {
 			c = rates["ceiling-parquet"]
@@ -194,18 +198,24 @@ func table(shape string, results []result, flatRates map[string]float64) {
 	}
 	for _, r := range results {
 		mbs := float64(r.InputBytes) / r.Seconds / 1e6
+		vsDLT := func(rate float64) string {
+			if r.Name == "parse" {
+				return "-"
+			}
+			return fmt.Sprintf("%.0fx", r.rate()/rate)
+		}
 		if shape == "flat" {
 			flatRates[r.Name] = r.rate()
-			fmt.Fprintf(w, "%s\t%d\t%.2f\t%.0f\t%.1f\t%s\t%.0fx\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.Seconds, r.rate(),
-				mbs, vsCeiling(r), r.rate()/dltFlat, r.PeakRSSMB, r.AllocsPerRow)
+			fmt.Fprintf(w, "%s\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.Seconds, r.rate(),
+				mbs, vsCeiling(r), vsDLT(dltFlat), r.PeakRSSMB, r.AllocsPerRow)
 			continue
 		}
 		vsFlat := "-"
 		if f := flatRates[r.Name]; f > 0 {
 			vsFlat = fmt.Sprintf("%.2f", r.rate()/f)
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%.0fx\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.TotalRows, r.Seconds,
-			r.rate(), mbs, vsCeiling(r), vsFlat, r.rate()/dltNested, r.PeakRSSMB, r.AllocsPerRow)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.TotalRows, r.Seconds,
+			r.rate(), mbs, vsCeiling(r), vsFlat, vsDLT(dltNested), r.PeakRSSMB, r.AllocsPerRow)
 	}
 	w.Flush()
 	fmt.Println()
@@ -275,6 +285,8 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 	start := time.Now()
 	var loaded, total int64
 	switch phase {
+	case "parse":
+		loaded, total, err = bench.ParseFloor(shape, pool, n)
 	case "ceiling", "ceiling-parquet":
 		loaded, total, err = bench.Ceiling(ctx, dest, shape, pool, n, 100_000)
 	case "pages-duckdb", "rest-duckdb", "rest-parquet":
