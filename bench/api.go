@@ -11,7 +11,8 @@ import (
 )
 
 // API is a loopback benchmark API: GET /items?page=N serves pre-generated
-// pages ({"data":[...],"next":URL}) with json_link pagination, cycling
+// pages ({"data":[...],"total_pages":T,"next":URL}) for json_link or
+// page_number pagination, cycling
 // through a fixed pool so memory does not grow with the page count; GET
 // /items/{id}/details serves one small object per parent (for child
 // requests). Delay is added to every response.
@@ -80,10 +81,11 @@ func (a *API) items(w http.ResponseWriter, r *http.Request) {
 	}
 	i := page % (len(a.offs) - 1)
 	off, size := a.offs[i], a.offs[i+1]-a.offs[i]
-	// The page ends in "]}": send all but the brace, then the next link.
-	tail := []byte(`}`)
+	// The page ends in "]}": send all but the brace, then the page count
+	// and the next link.
+	tail := fmt.Appendf(nil, `,"total_pages":%d}`, a.total)
 	if page+1 < a.total {
-		tail = fmt.Appendf(nil, `,"next":"%s/items?page=%d"}`, a.URL, page+1)
+		tail = fmt.Appendf(tail[:len(tail)-1], `,"next":"%s/items?page=%d"}`, a.URL, page+1)
 	}
 	f, err := os.Open(a.file)
 	if err != nil {

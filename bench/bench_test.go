@@ -62,6 +62,50 @@ func TestCeilingAndPipelineLoadTheSameRows(t *testing.T) {
 	}
 }
 
+// TestRESTSourcePaging loads the benchmark API through the REST source
+// with each paging: every page once, into the tables the pages make.
+func TestRESTSourcePaging(t *testing.T) {
+	pages := bench.Pages(5000, 500, bench.Nested)
+	api, err := bench.NewAPI(pages, len(pages), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer api.Close()
+	ctx := context.Background()
+	dir := t.TempDir()
+	want := filepath.Join(dir, "pages.duckdb")
+	p, err := flow.NewPipeline("b", duckdb.New(want), flow.PipelinesDir(dir), flow.Dataset("bench"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Run(ctx, bench.PagesResource("users", pages, len(pages))); err != nil {
+		t.Fatal(err)
+	}
+	for _, paging := range []bench.Paging{bench.JSONLink, bench.PageNumber} {
+		t.Run(string(paging), func(t *testing.T) {
+			src, err := bench.RESTSource(api.URL, false, paging)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join(dir, string(paging)+".duckdb")
+			p, err := flow.NewPipeline("b_"+string(paging), duckdb.New(path), flow.PipelinesDir(dir), flow.Dataset("bench"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Run(ctx, src); err != nil {
+				t.Fatal(err)
+			}
+			got, want := dataTables(t, path), dataTables(t, want)
+			if len(got) != 2 || got["users"] != want["users"] || got["users__orders"] != want["users__orders"] {
+				t.Fatalf("REST source made %+v, pages %+v", got, want)
+			}
+		})
+	}
+	if _, err := bench.RESTSource(api.URL, false, "offset"); err == nil {
+		t.Error("RESTSource took an unknown paging")
+	}
+}
+
 type tableShape struct {
 	columns string // name type, ...
 	rows    int64

@@ -49,6 +49,7 @@ var (
 	insert    string
 	batchRows int
 	workers   int
+	paging    string
 )
 
 type result struct {
@@ -79,6 +80,7 @@ func main() {
 	flag.StringVar(&insert, "insert", "parquet", "DuckDB insert method: parquet (the default), scan or appender")
 	flag.IntVar(&batchRows, "batch-rows", 0, "rows per record batch (0: the destination's default: DuckDB 25,000, Parquet 50,000)")
 	flag.IntVar(&workers, "workers", 0, "normalizer goroutines (0: the pipeline default)")
+	flag.StringVar(&paging, "paging", string(bench.JSONLink), "how the REST runs page: json_link (one page after the other) or page_number (a page count from the first page, the rest fetched ahead)")
 	cpuProfile := flag.String("cpuprofile", "", "with -phase: write a CPU profile here")
 	memProfile := flag.String("memprofile", "", "with -phase: write an allocation profile here")
 	traceFile := flag.String("trace", "", "with -phase: write an execution trace here (go tool trace)")
@@ -121,8 +123,8 @@ func main() {
 		return
 	}
 
-	fmt.Printf("sluicebench: %d records per run, pages of %d, GOMAXPROCS=%d, DuckDB insert %s, memory_limit %s, median of %d rounds\n\n",
-		*rows, *pageSize, runtime.GOMAXPROCS(0), insert, memLimit, max(*repeat, 1))
+	fmt.Printf("sluicebench: %d records per run, pages of %d (%s), GOMAXPROCS=%d, DuckDB insert %s, memory_limit %s, median of %d rounds\n\n",
+		*rows, *pageSize, paging, runtime.GOMAXPROCS(0), insert, memLimit, max(*repeat, 1))
 	// Rounds: each repeat runs every shape and phase once, so the runs a
 	// ratio compares (nested vs flat, sluice vs ceiling) come from the same
 	// minutes; this machine's speed drifts by a third from one stretch of
@@ -250,7 +252,7 @@ func child(phase string, rows, pageSize int, shape string) (result, error) {
 		return result{}, err
 	}
 	cmd := exec.Command(exe, "-phase", phase, "-shape", shape, "-duckdb-memory", memLimit, "-insert", insert,
-		"-batch-rows", strconv.Itoa(batchRows), "-workers", strconv.Itoa(workers),
+		"-batch-rows", strconv.Itoa(batchRows), "-workers", strconv.Itoa(workers), "-paging", paging,
 		"-rows", strconv.Itoa(rows), "-page", strconv.Itoa(pageSize))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
@@ -306,7 +308,7 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 			runtime.ReadMemStats(&ms)
 			mallocs = ms.Mallocs
 			start = time.Now()
-			if src, err = bench.RESTSource(api.URL, false); err != nil {
+			if src, err = bench.RESTSource(api.URL, false, bench.Paging(paging)); err != nil {
 				return result{}, err
 			}
 		}
