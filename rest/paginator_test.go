@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/valyala/fastjson"
 
@@ -390,6 +391,36 @@ func TestPrefetchKnownTotal(t *testing.T) {
 	}
 	if calls != 10 || maxInFlight < 4 {
 		t.Fatalf("calls = %d, max in flight = %d; want 10 calls with >= 4 concurrent", calls, maxInFlight)
+	}
+}
+
+// TestPrefetchParsesInOrder: planned pages are fetched ahead as bytes and
+// parsed one at a time as they are handed on, in page order, however the
+// responses arrive: parsed pages waiting in the window cost the garbage
+// collector and the CPU caches (a nested load peaked at 1.2 GB).
+func TestPrefetchParsesInOrder(t *testing.T) {
+	var mu sync.Mutex
+	var parsed []int
+	testHookParse = func(r *Request) {
+		mu.Lock()
+		parsed = append(parsed, atoi(r.URL.Query().Get("offset"), -1))
+		mu.Unlock()
+	}
+	t.Cleanup(func() { testHookParse = nil })
+	srv := serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+		off := atoi(r.URL.Query().Get("offset"), -1)
+		if off > 0 {
+			// Later pages answer first.
+			time.Sleep(time.Duration(100-off) * time.Millisecond)
+		}
+		writeJSON(w, map[string]any{"data": window(off, 10, 95), "total": 95})
+	}})
+	cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q},"resources":[{"name":"items","endpoint":{"paginator":{"type":"offset","limit":10}}}]}`, srv.URL))
+	if got := ids(collect(t, cfg, "items")); !slices.Equal(got, seq(1, 95)) {
+		t.Fatalf("ids = %v", got)
+	}
+	if want := []int{0, 10, 20, 30, 40, 50, 60, 70, 80, 90}; !slices.Equal(parsed, want) {
+		t.Fatalf("pages parsed in the order %v, want %v", parsed, want)
 	}
 }
 

@@ -1038,7 +1038,7 @@ func (e *endpoint) fetchAll(ctx context.Context, plan PagePlan, extra []extraFie
 				return
 			}
 			go func() {
-				p, err := e.c.fetch(ctx, r, e.auth, e.actions)
+				p, err := e.c.fetchRaw(ctx, r, e.auth, e.actions)
 				slot <- fetched{p, err}
 			}()
 		}
@@ -1058,6 +1058,12 @@ func (e *endpoint) fetchAll(ctx context.Context, plan PagePlan, extra []extraFie
 		case f.p.ignored:
 			f.p.release(e.c)
 		default:
+			// Parsed here, in page order, rather than where it was fetched:
+			// see fetchRaw.
+			if err = e.c.parse(f.p); err != nil {
+				err = e.wrap(err)
+				break
+			}
 			rows := selectData(f.p.resp.JSON(), e.selector)
 			empty := len(rows) == 0
 			if err = e.emit(f.p, rows, extra, yield); err == nil && !(empty && plan.StopAtEmpty) {
