@@ -81,6 +81,19 @@ type Planner interface {
 	Plan(req *Request) (plan PagePlan, ok bool)
 }
 
+// EarlyPaginator is a Paginator that can often tell the next request from
+// a response whose body is not parsed yet (header_link always, json_link
+// when the link is quick to find in the raw body). The next page is then
+// requested while this one is parsed and handed on.
+type EarlyPaginator interface {
+	Paginator
+	// NextEarly is Next before the body is parsed: resp.JSON is nil and
+	// there are no rows. With known false it could not tell (or found
+	// something wrong, which Next is left to report), must leave req as it
+	// was, and Next is called after parsing as usual.
+	NextEarly(resp *Response, req *Request) (more, known bool)
+}
+
 // PagePlan is the pages a Planner knows are left.
 type PagePlan struct {
 	Requests []*Request
@@ -310,6 +323,20 @@ func (p *JSONLink) Next(resp *Response, _ []*fastjson.Value, req *Request) (bool
 	return followLink(req, next)
 }
 
+// NextEarly follows a link that is a string member of the top-level object
+// when the raw body shows it for certain (see rawRootString).
+func (p *JSONLink) NextEarly(resp *Response, req *Request) (more, known bool) {
+	if len(p.path.steps) != 1 || p.path.steps[0].kind != stepKey {
+		return false, false
+	}
+	next, ok := rawRootString(resp.Body, p.path.steps[0].key)
+	if !ok || next == "" {
+		return false, false
+	}
+	more, err := followLink(req, next)
+	return more, err == nil
+}
+
 // followLink points req at next (resolved against req's URL). The query
 // of the link replaces req's query, as dlt does.
 func followLink(req *Request, next string) (bool, error) {
@@ -339,6 +366,12 @@ func (p *HeaderLink) Next(resp *Response, _ []*fastjson.Value, req *Request) (bo
 		return false, nil
 	}
 	return followLink(req, next)
+}
+
+// NextEarly is Next: the link is in the headers.
+func (p *HeaderLink) NextEarly(resp *Response, req *Request) (more, known bool) {
+	more, err := p.Next(resp, nil, req)
+	return more, err == nil
 }
 
 var linkRe = regexp.MustCompile(`<([^>]*)>\s*((?:;\s*[^;,]+)*)`)
@@ -562,9 +595,11 @@ func (p *RangePaginator) Plan(req *Request) (PagePlan, bool) {
 }
 
 var (
-	_ Paginator = SinglePage{}
-	_ Paginator = (*JSONLink)(nil)
-	_ Paginator = (*HeaderLink)(nil)
-	_ Paginator = (*Cursor)(nil)
-	_ Paginator = (*RangePaginator)(nil)
+	_ EarlyPaginator = (*JSONLink)(nil)
+	_ EarlyPaginator = (*HeaderLink)(nil)
+	_ Paginator      = SinglePage{}
+	_ Paginator      = (*JSONLink)(nil)
+	_ Paginator      = (*HeaderLink)(nil)
+	_ Paginator      = (*Cursor)(nil)
+	_ Paginator      = (*RangePaginator)(nil)
 )

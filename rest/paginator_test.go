@@ -2,7 +2,9 @@ package rest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -648,4 +650,137 @@ func TestPrefetchWithinLimit(t *testing.T) {
 	if len(items) != 30 || calls.Load() != 3 {
 		t.Errorf("%d items from %d requests, want 30 from 3", len(items), calls.Load())
 	}
+}
+
+// TestLinkLookahead: with json_link (when the raw body shows the link for
+// certain) and header_link, the next page is requested while this one is
+// parsed; every page is still requested once and its rows kept in order,
+// and a resource limit is not overstepped by the page requested ahead.
+func TestLinkLookahead(t *testing.T) {
+	const pages = 4
+	for _, tc := range []struct {
+		name      string
+		paginator string
+		body      func(page int, next string) string // next "" on the last page
+		header    bool
+		ahead     bool // page 2 is requested before page 1 is parsed
+	}{
+		{name: "json_link last member", paginator: `{"type":"json_link","next_url_path":"next"}`, ahead: true,
+			body: func(page int, next string) string {
+				return fmt.Sprintf(`{"data":%s,"next":%s}`, rowsJSON(page), quoteOrNull(next))
+			}},
+		{name: "json_link before the data", paginator: `{"type":"json_link","next_url_path":"next"}`, ahead: true,
+			body: func(page int, next string) string {
+				return fmt.Sprintf(`{"count": 40, "next" : %s, "previous":null,"data":%s}`, quoteOrNull(next), rowsJSON(page))
+			}},
+		{name: "json_link escaped", paginator: `{"type":"json_link","next_url_path":"$.next"}`, ahead: true,
+			body: func(page int, next string) string {
+				return fmt.Sprintf(`{"data":%s,"next":%s}`, rowsJSON(page), strings.ReplaceAll(quoteOrNull(next), "/", `\/`))
+			}},
+		{name: "json_link key also in rows", paginator: `{"type":"json_link","next_url_path":"next"}`,
+			body: func(page int, next string) string {
+				return fmt.Sprintf(`{"data":[{"id":%d,"next":"x"}],"next":%s}`, page, quoteOrNull(next))
+			}},
+		{name: "json_link nested path", paginator: `{"type":"json_link","next_url_path":"links.next"}`,
+			body: func(page int, next string) string {
+				return fmt.Sprintf(`{"data":%s,"links":{"next":%s}}`, rowsJSON(page), quoteOrNull(next))
+			}},
+		{name: "header_link", paginator: `{"type":"header_link"}`, header: true, ahead: true,
+			body: func(page int, next string) string { return fmt.Sprintf(`{"data":%s}`, rowsJSON(page)) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var (
+				mu       sync.Mutex
+				requests []int
+			)
+			requested2 := make(chan struct{})
+			var srvURL string
+			srv := serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+				page := atoi(r.URL.Query().Get("page"), 1)
+				mu.Lock()
+				requests = append(requests, page)
+				mu.Unlock()
+				if page == 2 {
+					close(requested2)
+				}
+				next := ""
+				if page < pages {
+					next = fmt.Sprintf("%s/items?page=%d", srvURL, page+1)
+				}
+				if tc.header && next != "" {
+					w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next"`, next))
+				}
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, tc.body(page, next))
+			}})
+			srvURL = srv.URL
+			// Parsing page 1 waits (a while) for page 2's request.
+			var aheadSeen atomic.Bool
+			testHookParse = func(r *Request) {
+				if r.URL.Query().Get("page") != "" {
+					return
+				}
+				select {
+				case <-requested2:
+					aheadSeen.Store(true)
+				case <-time.After(300 * time.Millisecond):
+				}
+			}
+			t.Cleanup(func() { testHookParse = nil })
+			cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":%s},"resources":["items"]}`, srv.URL, tc.paginator))
+			rows := collect(t, cfg, "items")
+			if got := ids(rows); !slices.Equal(got, seq(1, int64(len(got)))) || len(got) < pages {
+				t.Errorf("ids = %v, want 1..n over %d pages", got, pages)
+			}
+			if !slices.Equal(requests, []int{1, 2, 3, 4}) {
+				t.Errorf("requests for pages %v, want each of 1-4 once", requests)
+			}
+			if aheadSeen.Load() != tc.ahead {
+				t.Errorf("page 2 requested before page 1 was parsed: %v, want %v", aheadSeen.Load(), tc.ahead)
+			}
+		})
+	}
+	t.Run("limit", func(t *testing.T) {
+		var calls atomic.Int64
+		var srvURL string
+		srv := serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+			calls.Add(1)
+			page := atoi(r.URL.Query().Get("page"), 1)
+			io.WriteString(w, fmt.Sprintf(`{"data":%s,"next":"%s/items?page=%d"}`, rowsJSON(page), srvURL, page+1))
+		}})
+		srvURL = srv.URL
+		// A slow parse of the last page lets a page requested ahead of it
+		// reach the server.
+		testHookParse = func(r *Request) {
+			if r.URL.Query().Get("page") == "3" {
+				time.Sleep(100 * time.Millisecond)
+			}
+		}
+		t.Cleanup(func() { testHookParse = nil })
+		cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":{"type":"json_link","next_url_path":"next"}},"resources":["items"]}`, srv.URL))
+		src, err := NewSource(cfg, WithRetry(fastRetry), Logger(quietLog()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		items, err := flow.Collect(context.Background(), src.Resource("items").Limit(3, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(items) != 30 || calls.Load() != 3 {
+			t.Errorf("%d items from %d requests, want 30 from 3", len(items), calls.Load())
+		}
+	})
+}
+
+// rowsJSON is page's 10 rows, ids 10*(page-1)+1 on.
+func rowsJSON(page int) string {
+	b, _ := json.Marshal(rowsOf(10*(page-1)+1, 10*page))
+	return string(b)
+}
+
+func quoteOrNull(s string) string {
+	if s == "" {
+		return "null"
+	}
+	return strconv.Quote(s)
 }

@@ -948,21 +948,45 @@ func (e *endpoint) paginate(ctx context.Context, req *Request, extra []extraFiel
 	if err := pg.Init(req); err != nil {
 		return err
 	}
+	early, _ := pg.(EarlyPaginator)
+	if e.inc != nil && e.inc.cfg.RowOrder != "" {
+		early = nil // paging may stop at any row: nothing is requested ahead
+	}
+	// The next page, requested while this one is parsed and handed on.
+	var ahead *pageAhead
+	defer func() { ahead.abandon(e.c) }()
 	first := true
 	for {
 		cur := req.Clone()
-		p, err := e.c.fetch(ctx, cur, e.auth, e.actions)
+		var p *page
+		var err error
+		if ahead != nil {
+			p, err = ahead.wait()
+			ahead = nil
+		} else {
+			p, err = e.c.fetchRaw(ctx, cur, e.auth, e.actions)
+		}
 		if err != nil {
 			return e.wrap(err)
 		}
 		if p.ignored {
 			return nil
 		}
-		rows := selectData(p.resp.JSON(), e.selector)
-		more, err := pg.Next(p.resp, rows, req)
-		if err != nil {
-			p.release(e.c)
+		more, known := false, false
+		if early != nil && !lastYield(ctx) {
+			if more, known = early.NextEarly(p.resp, req); known && more && !sameRequest(cur, req) {
+				ahead = e.fetchAhead(ctx, req.Clone())
+			}
+		}
+		if err := e.c.parse(p); err != nil {
 			return e.wrap(err)
+		}
+		rows := selectData(p.resp.JSON(), e.selector)
+		if !known {
+			if more, err = pg.Next(p.resp, rows, req); err != nil {
+				p.release(e.c)
+				return e.wrap(err)
+			}
 		}
 		// Decided before emit: the rows are released with the batch.
 		done := e.inc.canClose(ctx, rows)
@@ -979,12 +1003,61 @@ func (e *endpoint) paginate(ctx context.Context, req *Request, extra []extraFiel
 			first = false
 			// Ordered rows (row_order) are paged one by one, so paging can
 			// stop at the first row out of range.
-			if pl, ok := pg.(Planner); ok && (e.inc == nil || e.inc.cfg.RowOrder == "") {
+			if pl, ok := pg.(Planner); ok && ahead == nil && (e.inc == nil || e.inc.cfg.RowOrder == "") {
 				if plan, ok := pl.Plan(req); ok {
 					return e.fetchAll(ctx, plan, extra, yield)
 				}
 			}
 		}
+	}
+}
+
+// lastYield reports whether a resource limit (add_limit) allows one more
+// page at most: the page after it is not requested ahead.
+func lastYield(ctx context.Context) bool {
+	n, ok := flow.YieldsLeft(ctx)
+	return ok && n <= 1
+}
+
+// fetched is a page fetched by another goroutine.
+type fetched struct {
+	p   *page
+	err error
+}
+
+// pageAhead is a page being fetched while the one before it is parsed and
+// handed on.
+type pageAhead struct {
+	cancel context.CancelFunc
+	done   chan fetched
+}
+
+func (e *endpoint) fetchAhead(ctx context.Context, r *Request) *pageAhead {
+	ctx, cancel := context.WithCancel(ctx)
+	a := &pageAhead{cancel: cancel, done: make(chan fetched, 1)}
+	go func() {
+		p, err := e.c.fetchRaw(ctx, r, e.auth, e.actions)
+		a.done <- fetched{p, err}
+	}()
+	return a
+}
+
+// wait returns the page once fetched.
+func (a *pageAhead) wait() (*page, error) {
+	f := <-a.done
+	a.cancel()
+	return f.p, f.err
+}
+
+// abandon cancels a page no longer wanted (paging ended or failed) and
+// releases it.
+func (a *pageAhead) abandon(c *client) {
+	if a == nil {
+		return
+	}
+	a.cancel()
+	if f := <-a.done; f.p != nil {
+		f.p.release(c)
 	}
 }
 
@@ -1022,10 +1095,6 @@ func (e *endpoint) fetchAll(ctx context.Context, plan PagePlan, extra []extraFie
 	e.log.Debug("rest: prefetching pages", "resource", e.name, "pages", len(plan.Requests))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	type fetched struct {
-		p   *page
-		err error
-	}
 	// Each page's result has a slot, queued in request order.
 	slots := make(chan chan fetched, max(e.c.concurrency-1, 0))
 	go func() {
