@@ -71,10 +71,11 @@
 //	                   are fetched concurrently (up to the client's
 //	                   concurrency ahead) and handed on in order; an empty
 //	                   page still ends paging. header_link, and json_link
-//	                   when the raw body shows the link for certain (a
-//	                   one-key path, the key once in the body, as the
-//	                   object's last member or after scalars only),
-//	                   request the next page while this one is parsed.
+//	                   and cursor when the raw body shows the link or a
+//	                   text cursor for certain (a one-key path, the key
+//	                   once in the body, as the object's last member or
+//	                   after scalars only), request the next page while
+//	                   this one is parsed.
 //	incremental:       cursor_path, initial_value, end_value,
 //	                   last_value_func (max|min), convert (EXPR over
 //	                   `value`), on_cursor_value_missing

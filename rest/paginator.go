@@ -434,6 +434,24 @@ func (p *Cursor) Next(resp *Response, _ []*fastjson.Value, req *Request) (bool, 
 	return true, nil
 }
 
+// NextEarly sets a cursor that is a string member of the top-level object
+// when the raw body shows it for certain (see rawRootString).
+func (p *Cursor) NextEarly(resp *Response, req *Request) (more, known bool) {
+	if len(p.path.steps) != 1 || p.path.steps[0].kind != stepKey {
+		return false, false
+	}
+	cur, ok := rawRootString(resp.Body, p.path.steps[0].key)
+	if !ok || cur == "" {
+		return false, false
+	}
+	if p.bodyPath != nil {
+		setBody(req, p.bodyPath, cur)
+	} else {
+		req.SetParam(p.Param, cur)
+	}
+	return true, true
+}
+
 // rangeConfig is shared by offset and page_number.
 type rangeConfig struct {
 	kind           string
@@ -597,6 +615,7 @@ func (p *RangePaginator) Plan(req *Request) (PagePlan, bool) {
 var (
 	_ EarlyPaginator = (*JSONLink)(nil)
 	_ EarlyPaginator = (*HeaderLink)(nil)
+	_ EarlyPaginator = (*Cursor)(nil)
 	_ Paginator      = SinglePage{}
 	_ Paginator      = (*JSONLink)(nil)
 	_ Paginator      = (*HeaderLink)(nil)

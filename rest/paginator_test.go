@@ -652,8 +652,8 @@ func TestPrefetchWithinLimit(t *testing.T) {
 	}
 }
 
-// TestLinkLookahead: with json_link (when the raw body shows the link for
-// certain) and header_link, the next page is requested while this one is
+// TestLinkLookahead: with json_link and cursor (when the raw body shows the
+// link or cursor for certain) and header_link, the next page is requested while this one is
 // parsed; every page is still requested once and its rows kept in order,
 // and a resource limit is not overstepped by the page requested ahead.
 func TestLinkLookahead(t *testing.T) {
@@ -684,6 +684,22 @@ func TestLinkLookahead(t *testing.T) {
 		{name: "json_link nested path", paginator: `{"type":"json_link","next_url_path":"links.next"}`,
 			body: func(page int, next string) string {
 				return fmt.Sprintf(`{"data":%s,"links":{"next":%s}}`, rowsJSON(page), quoteOrNull(next))
+			}},
+		{name: "cursor", paginator: `{"type":"cursor","cursor_path":"cursor","cursor_param":"page"}`, ahead: true,
+			body: func(page int, next string) string {
+				cursor := "null"
+				if next != "" {
+					cursor = fmt.Sprintf(`"%d"`, page+1)
+				}
+				return fmt.Sprintf(`{"data":%s,"cursor":%s}`, rowsJSON(page), cursor)
+			}},
+		{name: "cursor number", paginator: `{"type":"cursor","cursor_path":"cursor","cursor_param":"page"}`,
+			body: func(page int, next string) string {
+				cursor := "null"
+				if next != "" {
+					cursor = strconv.Itoa(page + 1)
+				}
+				return fmt.Sprintf(`{"data":%s,"cursor":%s}`, rowsJSON(page), cursor)
 			}},
 		{name: "header_link", paginator: `{"type":"header_link"}`, header: true, ahead: true,
 			body: func(page int, next string) string { return fmt.Sprintf(`{"data":%s}`, rowsJSON(page)) }},
