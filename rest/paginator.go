@@ -326,10 +326,7 @@ func (p *JSONLink) Next(resp *Response, _ []*fastjson.Value, req *Request) (bool
 // NextEarly follows a link that is a string member of the top-level object
 // when the raw body shows it for certain (see rawRootString).
 func (p *JSONLink) NextEarly(resp *Response, req *Request) (more, known bool) {
-	if len(p.path.steps) != 1 || p.path.steps[0].kind != stepKey {
-		return false, false
-	}
-	next, ok := rawRootString(resp.Body, p.path.steps[0].key)
+	next, ok := p.path.rawString(resp.Body)
 	if !ok || next == "" {
 		return false, false
 	}
@@ -437,10 +434,7 @@ func (p *Cursor) Next(resp *Response, _ []*fastjson.Value, req *Request) (bool, 
 // NextEarly sets a cursor that is a string member of the top-level object
 // when the raw body shows it for certain (see rawRootString).
 func (p *Cursor) NextEarly(resp *Response, req *Request) (more, known bool) {
-	if len(p.path.steps) != 1 || p.path.steps[0].kind != stepKey {
-		return false, false
-	}
-	cur, ok := rawRootString(resp.Body, p.path.steps[0].key)
+	cur, ok := p.path.rawString(resp.Body)
 	if !ok || cur == "" {
 		return false, false
 	}

@@ -639,6 +639,13 @@ func TestPrefetchWithinLimit(t *testing.T) {
 		writeJSON(w, map[string]any{"data": window(off, 10, 500), "total": 500})
 	}})
 	cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":{"type":"offset","limit":10}},"resources":["items"]}`, srv.URL))
+	checkLimit3(t, cfg, &calls)
+}
+
+// checkLimit3 runs resource items of cfg limited to 3 pages (of 10 rows)
+// and checks that only those were requested.
+func checkLimit3(t *testing.T, cfg *Config, calls *atomic.Int64) {
+	t.Helper()
 	src, err := NewSource(cfg, WithRetry(fastRetry), Logger(quietLog()))
 	if err != nil {
 		t.Fatal(err)
@@ -774,17 +781,7 @@ func TestLinkLookahead(t *testing.T) {
 		}
 		t.Cleanup(func() { testHookParse = nil })
 		cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":{"type":"json_link","next_url_path":"next"}},"resources":["items"]}`, srv.URL))
-		src, err := NewSource(cfg, WithRetry(fastRetry), Logger(quietLog()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		items, err := flow.Collect(context.Background(), src.Resource("items").Limit(3, 0))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(items) != 30 || calls.Load() != 3 {
-			t.Errorf("%d items from %d requests, want 30 from 3", len(items), calls.Load())
-		}
+		checkLimit3(t, cfg, &calls)
 	})
 }
 

@@ -63,6 +63,15 @@ func rawRootString(body []byte, key string) (string, bool) {
 	return string(s), true
 }
 
+// rawString is rawRootString for a path of one key; ok is false for other
+// paths.
+func (p *jsonPath) rawString(body []byte) (string, bool) {
+	if len(p.steps) != 1 || p.steps[0].kind != stepKey {
+		return "", false
+	}
+	return rawRootString(body, p.steps[0].key)
+}
+
 // plainKey reports whether key has only letters, digits, '_' and '-':
 // such a key can be spelled otherwise in JSON only with \u00XX escapes.
 func plainKey(key string) bool {
