@@ -3,8 +3,9 @@
 # count rather than a duration, since a duration can end while the fuzzer
 # minimizes an input and fail with "context deadline exceeded" on a busy
 # machine):
-# spec parser, data selectors and JSON paths, placeholders, naming,
-# normalizer (JSON and Go values) and state encoding. Seed corpora live in
+# spec parser, data selectors and JSON paths, placeholders, raw next-link
+# lookup, naming, normalizer (JSON and Go values, hinted coercion), JSON
+# text and state encoding. Seed corpora live in
 # each package's testdata/fuzz/; a failing input is written there too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,12 +15,15 @@ targets=(
   "./cmd/sluice/internal/spec FuzzSpec"
   "./rest FuzzDataSelector"
   "./rest FuzzPlaceholders"
+  "./rest FuzzRawRootString"
   "./transform FuzzParsePath"
   "./transform FuzzCompare"
   "./arrowbuf FuzzNormalizeIdentifier"
   "./arrowbuf FuzzNamingIdempotent"
   "./arrowbuf FuzzNormalizeJSON"
   "./arrowbuf FuzzNormalizeItems"
+  "./arrowbuf FuzzCoerceHinted"
+  "./arrowbuf FuzzAppendJSONText"
   "./flow FuzzStateRoundTrip"
 )
 for t in "${targets[@]}"; do
