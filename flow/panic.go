@@ -31,6 +31,12 @@ func (p *PanicError) Unwrap() error {
 	return err
 }
 
+// CatchPanic runs fn, returning a panic in it as a *PanicError. Sources
+// that run user code (hooks, auth) in goroutines of their own use it, so a
+// panic there fails the run like a panic in the resource instead of ending
+// the process.
+func CatchPanic(fn func() error) error { return callSafe(fn) }
+
 // callSafe runs fn, returning a panic in it as a *PanicError.
 func callSafe(fn func() error) (err error) {
 	var pc panics.Catcher

@@ -70,12 +70,14 @@
 //	                   known total or maximum, offset and page_number pages
 //	                   are fetched concurrently (up to the client's
 //	                   concurrency ahead) and handed on in order; an empty
-//	                   page still ends paging. header_link, and json_link
-//	                   and cursor when the raw body shows the link or a
-//	                   text cursor for certain (a one-key path, the key
-//	                   once in the body, as the object's last member or
-//	                   after scalars only), request the next page while
-//	                   this one is parsed.
+//	                   page still ends paging. On GET endpoints,
+//	                   header_link, and json_link and cursor when the raw
+//	                   body shows the link or a text cursor for certain (a
+//	                   one-key path, the key once in the body, as the
+//	                   object's last member or after scalars only),
+//	                   request the next page while this one is parsed; if
+//	                   this page then fails (a step's error, JSON broken
+//	                   inside), that request was already sent.
 //	incremental:       cursor_path, initial_value, end_value,
 //	                   last_value_func (max|min), convert (EXPR over
 //	                   `value`), on_cursor_value_missing

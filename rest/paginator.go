@@ -81,17 +81,29 @@ type Planner interface {
 	Plan(req *Request) (plan PagePlan, ok bool)
 }
 
-// EarlyPaginator is a Paginator that can often tell the next request from
-// a response whose body is not parsed yet (header_link always, json_link
-// when the link is quick to find in the raw body). The next page is then
-// requested while this one is parsed and handed on.
-type EarlyPaginator interface {
-	Paginator
-	// NextEarly is Next before the body is parsed: resp.JSON is nil and
-	// there are no rows. With known false it could not tell (or found
-	// something wrong, which Next is left to report), must leave req as it
-	// was, and Next is called after parsing as usual.
-	NextEarly(resp *Response, req *Request) (more, known bool)
+// earlyPaginator is a paginator that can often tell the next request from
+// a response whose body is not parsed yet, so the next page is requested
+// while this one is parsed and handed on. nextEarly is Next before the
+// body is parsed: resp.JSON is nil and there are no rows. With known false
+// it could not tell (or found something wrong, which Next is left to
+// report) and left req as it was; Next is then called as usual.
+type earlyPaginator interface {
+	nextEarly(resp *Response, req *Request) (more, known bool)
+}
+
+// earlyOf returns pg as an earlyPaginator when it is one of the built-in
+// paginators that can be, itself: a user's paginator embedding one of them
+// may override Next, which nextEarly would bypass.
+func earlyOf(pg Paginator) earlyPaginator {
+	switch p := pg.(type) {
+	case *JSONLink:
+		return p
+	case *HeaderLink:
+		return p
+	case *Cursor:
+		return p
+	}
+	return nil
 }
 
 // PagePlan is the pages a Planner knows are left.
@@ -323,9 +335,9 @@ func (p *JSONLink) Next(resp *Response, _ []*fastjson.Value, req *Request) (bool
 	return followLink(req, next)
 }
 
-// NextEarly follows a link that is a string member of the top-level object
+// nextEarly follows a link that is a string member of the top-level object
 // when the raw body shows it for certain (see rawRootString).
-func (p *JSONLink) NextEarly(resp *Response, req *Request) (more, known bool) {
+func (p *JSONLink) nextEarly(resp *Response, req *Request) (more, known bool) {
 	next, ok := p.path.rawString(resp.Body)
 	if !ok || next == "" {
 		return false, false
@@ -365,8 +377,8 @@ func (p *HeaderLink) Next(resp *Response, _ []*fastjson.Value, req *Request) (bo
 	return followLink(req, next)
 }
 
-// NextEarly is Next: the link is in the headers.
-func (p *HeaderLink) NextEarly(resp *Response, req *Request) (more, known bool) {
+// nextEarly is Next: the link is in the headers.
+func (p *HeaderLink) nextEarly(resp *Response, req *Request) (more, known bool) {
 	more, err := p.Next(resp, nil, req)
 	return more, err == nil
 }
@@ -431,9 +443,9 @@ func (p *Cursor) Next(resp *Response, _ []*fastjson.Value, req *Request) (bool, 
 	return true, nil
 }
 
-// NextEarly sets a cursor that is a string member of the top-level object
+// nextEarly sets a cursor that is a string member of the top-level object
 // when the raw body shows it for certain (see rawRootString).
-func (p *Cursor) NextEarly(resp *Response, req *Request) (more, known bool) {
+func (p *Cursor) nextEarly(resp *Response, req *Request) (more, known bool) {
 	cur, ok := p.path.rawString(resp.Body)
 	if !ok || cur == "" {
 		return false, false
@@ -607,12 +619,9 @@ func (p *RangePaginator) Plan(req *Request) (PagePlan, bool) {
 }
 
 var (
-	_ EarlyPaginator = (*JSONLink)(nil)
-	_ EarlyPaginator = (*HeaderLink)(nil)
-	_ EarlyPaginator = (*Cursor)(nil)
-	_ Paginator      = SinglePage{}
-	_ Paginator      = (*JSONLink)(nil)
-	_ Paginator      = (*HeaderLink)(nil)
-	_ Paginator      = (*Cursor)(nil)
-	_ Paginator      = (*RangePaginator)(nil)
+	_ Paginator = SinglePage{}
+	_ Paginator = (*JSONLink)(nil)
+	_ Paginator = (*HeaderLink)(nil)
+	_ Paginator = (*Cursor)(nil)
+	_ Paginator = (*RangePaginator)(nil)
 )

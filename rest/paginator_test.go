@@ -3,9 +3,11 @@ package rest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
@@ -796,4 +798,213 @@ func quoteOrNull(s string) string {
 		return "null"
 	}
 	return strconv.Quote(s)
+}
+
+// stopOnEmptyLink is a user's paginator: json_link that also stops at the
+// first page without rows. It embeds *JSONLink and overrides Next only.
+type stopOnEmptyLink struct{ *JSONLink }
+
+func (p stopOnEmptyLink) Next(resp *Response, rows []*fastjson.Value, req *Request) (bool, error) {
+	if len(rows) == 0 {
+		return false, nil
+	}
+	return p.JSONLink.Next(resp, rows, req)
+}
+
+// TestLookaheadLimits: no page is requested ahead where that would change
+// what paging does: a paginator embedding JSONLink keeps its own Next, an
+// HTML page or a POST endpoint is not followed by a request ahead, and a
+// panic in a response hook of a page requested ahead (or planned) fails the
+// run with a *flow.PanicError instead of ending the process.
+func TestLookaheadLimits(t *testing.T) {
+	// pagesServer serves pages with a next link in the header and (as body
+	// wants) in the body; requests returns the pages requested so far.
+	pagesServer := func(t *testing.T, body func(page int, next string) string) (srv *httptest.Server, requests func() []int) {
+		var mu sync.Mutex
+		var pages []int
+		var srvURL string
+		srv = serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+			page := atoi(r.URL.Query().Get("page"), 1)
+			mu.Lock()
+			pages = append(pages, page)
+			mu.Unlock()
+			next := fmt.Sprintf("%s/items?page=%d", srvURL, page+1)
+			w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next"`, next))
+			io.WriteString(w, body(page, next))
+		}})
+		srvURL = srv.URL
+		return srv, func() []int {
+			mu.Lock()
+			defer mu.Unlock()
+			return slices.Clone(pages)
+		}
+	}
+	// A slow parse gives a request sent ahead the time to reach the server.
+	testHookParse = func(*Request) { time.Sleep(30 * time.Millisecond) }
+	t.Cleanup(func() { testHookParse = nil })
+
+	t.Run("embedded JSONLink", func(t *testing.T) {
+		srv, requests := pagesServer(t, func(page int, next string) string {
+			data := "[]"
+			if page <= 3 {
+				data = rowsJSON(page)
+			}
+			if page == 8 {
+				next = ""
+			}
+			return fmt.Sprintf(`{"data":%s,"next":%s}`, data, quoteOrNull(next))
+		})
+		cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q},"resources":["items"]}`, srv.URL))
+		cfg.Client.Paginator = &PaginatorConfig{New: func() Paginator {
+			jl, _ := NewJSONLink("next")
+			return stopOnEmptyLink{jl}
+		}}
+		collect(t, cfg, "items")
+		if got := requests(); !slices.Equal(got, []int{1, 2, 3, 4}) {
+			t.Errorf("requested pages %v, want [1 2 3 4]: the paginator's Next stops at the empty page 4", got)
+		}
+	})
+	t.Run("HTML page", func(t *testing.T) {
+		srv, requests := pagesServer(t, func(int, string) string { return `<html><body>maintenance</body></html>` })
+		cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":"header_link"},"resources":["items"]}`, srv.URL))
+		if _, err := tryCollect(cfg, "items"); err == nil || !strings.Contains(err.Error(), "not JSON") {
+			t.Errorf("err = %v, want not JSON", err)
+		}
+		if got := requests(); len(got) != 1 {
+			t.Errorf("requested pages %v, want [1]", got)
+		}
+	})
+	t.Run("POST", func(t *testing.T) {
+		srv, requests := pagesServer(t, func(page int, next string) string {
+			if page == 2 {
+				return `{"data":[],"next":null}`
+			}
+			return fmt.Sprintf(`{"data":%s,"next":%q}`, rowsJSON(page), next)
+		})
+		var aheadSeen atomic.Bool
+		testHookParse = func(r *Request) {
+			time.Sleep(30 * time.Millisecond)
+			if r.URL.Query().Get("page") == "" && len(requests()) > 1 {
+				aheadSeen.Store(true)
+			}
+		}
+		cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q},"resources":[{"name":"items","endpoint":{"method":"POST","json":{"q":1},"paginator":{"type":"json_link","next_url_path":"next"}}}]}`, srv.URL))
+		collect(t, cfg, "items")
+		if got := requests(); aheadSeen.Load() || !slices.Equal(got, []int{1, 2}) {
+			t.Errorf("requested pages %v (page 2 before page 1 was parsed: %v), want [1 2] one by one", got, aheadSeen.Load())
+		}
+	})
+	t.Run("panic in a hook", func(t *testing.T) {
+		links, _ := pagesServer(t, func(page int, next string) string {
+			return fmt.Sprintf(`{"data":%s,"next":%q}`, rowsJSON(page), next)
+		})
+		planned := serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+			off := atoi(r.URL.Query().Get("offset"), 0)
+			writeJSON(w, map[string]any{"data": window(off, 10, 50), "total": 50})
+		}})
+		for _, tc := range []struct{ url, paginator, param, value string }{
+			{links.URL, `{"type":"json_link","next_url_path":"next"}`, "page", "2"}, // requested ahead
+			{planned.URL, `{"type":"offset","limit":10}`, "offset", "20"},           // planned
+		} {
+			cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":%s},"resources":["items"]}`, tc.url, tc.paginator))
+			hook := ResponseAction{Hook: func(ctx context.Context, resp *Response) error {
+				if resp.Request.URL.Query().Get(tc.param) == tc.value {
+					panic("kaboom")
+				}
+				return nil
+			}}
+			_, err := tryCollect(cfg, "items", ResponseActions("items", hook))
+			var pe *flow.PanicError
+			if !errors.As(err, &pe) || !strings.Contains(err.Error(), "panic: kaboom") {
+				t.Errorf("%s: err = %v, want a *flow.PanicError", tc.paginator, err)
+			}
+		}
+	})
+}
+
+// TestLookaheadFaults: a fault on the page requested ahead (retried 429
+// and 503, an ignored 404, a 400) plays out as it does paging one by one:
+// the same rows, requests and error.
+func TestLookaheadFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		fault    func(w http.ResponseWriter, page, attempt int) bool
+		endpoint string
+		ids      []int64
+		requests []int
+		err      string
+	}{
+		{name: "retried", fault: func(w http.ResponseWriter, page, attempt int) bool {
+			switch {
+			case page == 3 && attempt <= 2:
+				w.Header().Set("Retry-After", "0.02")
+				http.Error(w, "slow", http.StatusTooManyRequests)
+			case page == 2 && attempt == 1:
+				http.Error(w, "x", http.StatusServiceUnavailable)
+			default:
+				return false
+			}
+			return true
+		}, ids: seq(1, 40), requests: []int{1, 2, 2, 3, 3, 3, 4}},
+		{name: "ignored", fault: func(w http.ResponseWriter, page, _ int) bool {
+			if page == 3 {
+				http.Error(w, "gone", http.StatusNotFound)
+			}
+			return page == 3
+		}, endpoint: `,"response_actions":[{"status_code":404,"action":"ignore"}]`, ids: seq(1, 20), requests: []int{1, 2, 3}},
+		{name: "failed", fault: func(w http.ResponseWriter, page, _ int) bool {
+			if page == 2 {
+				http.Error(w, "bad", http.StatusBadRequest)
+			}
+			return page == 2
+		}, ids: seq(1, 10), requests: []int{1, 2}, err: "rest: GET /items: 400 Bad Request"},
+	} {
+		for _, paginator := range []string{`{"type":"json_link","next_url_path":"next"}`, `{"type":"header_link"}`} {
+			t.Run(tc.name+" "+paginator, func(t *testing.T) {
+				var mu sync.Mutex
+				var requests []int
+				attempts := map[int]int{}
+				var srvURL string
+				srv := serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+					page := atoi(r.URL.Query().Get("page"), 1)
+					mu.Lock()
+					requests = append(requests, page)
+					attempts[page]++
+					attempt := attempts[page]
+					mu.Unlock()
+					if tc.fault(w, page, attempt) {
+						return
+					}
+					next := ""
+					if page < 4 {
+						next = fmt.Sprintf("%s/items?page=%d", srvURL, page+1)
+						w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next"`, next))
+					}
+					io.WriteString(w, fmt.Sprintf(`{"data":%s,"next":%s}`, rowsJSON(page), quoteOrNull(next)))
+				}})
+				srvURL = srv.URL
+				cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":%s},"resources":[{"name":"items","endpoint":{"path":"items"%s}}]}`, srv.URL, paginator, tc.endpoint))
+				src, err := NewSource(cfg, WithRetry(fastRetry), Logger(quietLog()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				items, err := flow.Collect(context.Background(), src.Resource("items"))
+				if (err == nil) != (tc.err == "") || err != nil && !strings.Contains(err.Error(), tc.err) {
+					t.Errorf("err = %v, want %q", err, tc.err)
+				}
+				var got []int64
+				for _, it := range items {
+					got = append(got, it.(map[string]any)["id"].(int64))
+				}
+				if !slices.Equal(got, tc.ids) {
+					t.Errorf("ids = %v, want %v", got, tc.ids)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if !slices.Equal(requests, tc.requests) {
+					t.Errorf("requests for pages %v, want %v", requests, tc.requests)
+				}
+			})
+		}
+	}
 }

@@ -47,6 +47,18 @@ func FuzzRawRootString(f *testing.F) {
 	for _, tc := range rawLinkCases {
 		f.Add(tc.body, tc.key)
 	}
+	// Escapes, whitespace and look-alike keys around the key.
+	for _, body := range []string{
+		`{"next":"u" , "data":[]}`, `{"a":"\\\"","next":"u"}`, `{"a":"x\"","next":"u"}`, `{"next":"a\"b"}`,
+		`{"next":"\ud83d\ude00"}`, `{"next":"\u0000x"}`, `{"a":1e5,"next":"u","d":[]}`, `{"a":-0.5E-3,"next":"u","d":{}}`,
+		`{"a":true,"b":false,"c":null,"next":"u","d":[]}`, `{"a":"}","next":"u","d":[]}`, `{"a":"\\","next":"u","d":[1]}`,
+		`{"d":[],"next":"\\"}`, "{ \"next\"\t:\r\n\"u\"}", "{\"d\":[],\"next\":\"u\"}\n\r\t ",
+		`{"d":{"x":"\"next\""},"next":"u"}`, `{"a":"x","next":"u","next2":"v"}`, `{"d":[],"next":"a\/b\\\/c"}`,
+		`{"d":[],"next":"\uD800"}`, `{"d":[],"next":"\q"}`, `{"d":[],"next":"日本"}`, `{"x":"a,\"next\":\"v\"","next":"u"}`,
+		`{"x":{"y":"}"},"next":"u"}`, `{"next":"u","x":{"next":1}}`, `{"x":"\u006e","next":"u"}`, `{"next":"\u006e"}`,
+	} {
+		f.Add(body, "next")
+	}
 	f.Fuzz(func(t *testing.T, body, key string) {
 		got, ok := rawRootString([]byte(body), key)
 		if !ok {

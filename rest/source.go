@@ -948,7 +948,7 @@ func (e *endpoint) paginate(ctx context.Context, req *Request, extra []extraFiel
 	if err := pg.Init(req); err != nil {
 		return err
 	}
-	early, _ := pg.(EarlyPaginator)
+	early := earlyOf(pg)
 	if e.inc != nil && e.inc.cfg.RowOrder != "" {
 		early = nil // paging may stop at any row: nothing is requested ahead
 	}
@@ -973,8 +973,8 @@ func (e *endpoint) paginate(ctx context.Context, req *Request, extra []extraFiel
 			return nil
 		}
 		more, known := false, false
-		if early != nil && !lastYield(ctx) {
-			if more, known = early.NextEarly(p.resp, req); known && more && !sameRequest(cur, req) {
+		if early != nil && safeMethod(cur) && looksJSON(p.resp.Body) && !lastYield(ctx) {
+			if more, known = early.nextEarly(p.resp, req); known && more && !sameRequest(cur, req) {
 				ahead = e.fetchAhead(ctx, req.Clone())
 			}
 		}
@@ -1012,6 +1012,20 @@ func (e *endpoint) paginate(ctx context.Context, req *Request, extra []extraFiel
 	}
 }
 
+// safeMethod reports whether r is a GET (or HEAD): only such requests are
+// sent ahead, since a page that then fails (not JSON, a step's error) ends
+// paging with the next one already sent.
+func safeMethod(r *Request) bool {
+	return r.Method == "" || r.Method == http.MethodGet || r.Method == http.MethodHead
+}
+
+// looksJSON reports whether body starts like a JSON object or array, so an
+// HTML error page served with 200 is not followed by a request ahead.
+func looksJSON(body []byte) bool {
+	i := skipWS(body, 0)
+	return i < len(body) && (body[i] == '{' || body[i] == '[')
+}
+
 // lastYield reports whether a resource limit (add_limit) allows one more
 // page at most: the page after it is not requested ahead.
 func lastYield(ctx context.Context) bool {
@@ -1025,6 +1039,19 @@ type fetched struct {
 	err error
 }
 
+// fetchSafe is fetchRaw for a goroutine of its own: a panic in a response
+// hook or an Auth is returned as the run's error (a *flow.PanicError)
+// instead of ending the process.
+func (e *endpoint) fetchSafe(ctx context.Context, r *Request) (f fetched) {
+	if err := flow.CatchPanic(func() error {
+		f.p, f.err = e.c.fetchRaw(ctx, r, e.auth, e.actions)
+		return nil
+	}); err != nil {
+		return fetched{err: err}
+	}
+	return f
+}
+
 // pageAhead is a page being fetched while the one before it is parsed and
 // handed on.
 type pageAhead struct {
@@ -1035,10 +1062,7 @@ type pageAhead struct {
 func (e *endpoint) fetchAhead(ctx context.Context, r *Request) *pageAhead {
 	ctx, cancel := context.WithCancel(ctx)
 	a := &pageAhead{cancel: cancel, done: make(chan fetched, 1)}
-	go func() {
-		p, err := e.c.fetchRaw(ctx, r, e.auth, e.actions)
-		a.done <- fetched{p, err}
-	}()
+	go func() { a.done <- e.fetchSafe(ctx, r) }()
 	return a
 }
 
@@ -1106,10 +1130,7 @@ func (e *endpoint) fetchAll(ctx context.Context, plan PagePlan, extra []extraFie
 			case <-ctx.Done():
 				return
 			}
-			go func() {
-				p, err := e.c.fetchRaw(ctx, r, e.auth, e.actions)
-				slot <- fetched{p, err}
-			}()
+			go func() { slot <- e.fetchSafe(ctx, r) }()
 		}
 	}()
 	var err error
