@@ -128,7 +128,7 @@ func isFullURL(path string) bool {
 	return hasPrefix("http://") || hasPrefix("https://")
 }
 
-// page is one fetched response with its parsed body.
+// page is one fetched response with its body, parsed once parse ran.
 type page struct {
 	resp    *Response
 	method  string // the HTTP method sent

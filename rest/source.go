@@ -1059,6 +1059,7 @@ type pageAhead struct {
 	done   chan fetched
 }
 
+// fetchAhead starts fetching r in a goroutine of its own.
 func (e *endpoint) fetchAhead(ctx context.Context, r *Request) *pageAhead {
 	ctx, cancel := context.WithCancel(ctx)
 	a := &pageAhead{cancel: cancel, done: make(chan fetched, 1)}
