@@ -18,6 +18,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -167,8 +168,14 @@ func Parse(data []byte, name, dir string, secrets *Secrets) (sp *Spec, err error
 	if !ok || src == nil {
 		return nil, errAt("source", "required field is missing")
 	}
-	if _, ok := src.(map[string]any); !ok {
+	srcMap, ok := src.(map[string]any)
+	if !ok {
 		return nil, errAt("source", "expected a mapping with client and resources, got %s", kindOf(src))
+	}
+	for _, k := range slices.Sorted(maps.Keys(srcMap)) {
+		if strings.HasPrefix(k, "x-") {
+			return nil, errAt(joinPath("source", k), "unknown field %q (x- keys are ignored only at the top level of the spec: move it there)", k)
+		}
 	}
 	s.Source = src
 	return s, nil

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -29,7 +30,10 @@ func Decode(data []byte, name string) (any, error) {
 // in the mapping wins over a merged one wherever the merge stands, and an
 // earlier merged mapping wins over a later one.
 func decodeOrdered(data []byte, name string) (any, map[string][]string, error) {
-	if len(strings.TrimSpace(string(data))) == 0 {
+	// Editors on Windows may start a file with a byte order mark; YAML
+	// allows one there, go-yaml would make it part of the first key.
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, nil, &Error{Msg: name + ": the spec is empty"}
 	}
 	f, err := parser.ParseBytes(data, 0)

@@ -143,6 +143,10 @@ source:
 	if err == nil || err.Error() != `x_a: unknown field "x_a"` {
 		t.Errorf("x_a: %v", err)
 	}
+	_, err = Parse([]byte("pipeline_name: p\nsource: {x-a: 1}\n"), "spec.yaml", dir, &Secrets{Env: env(nil)})
+	if want := `source.x-a: unknown field "x-a" (x- keys are ignored only at the top level of the spec: move it there)`; err == nil || err.Error() != want {
+		t.Errorf("source.x-a: %v, want %s", err, want)
+	}
 }
 
 // TestStateSecrets: a secret where the pipeline state would keep it in
