@@ -132,10 +132,10 @@ func (r *reader) node(n ast.Node, path string) (any, error) {
 		name := n.Value.GetToken().Value
 		v, ok := r.anchors[name]
 		if !ok {
-			return nil, errAt(path, "alias *%s has no anchor &%s before it", name, name)
+			return nil, errAt(path, "alias *%s has no anchor &%s before it", shown(name), shown(name))
 		}
 		if _, busy := v.(anchorBusy); busy {
-			return nil, errAt(path, "alias *%s is inside its own anchor &%s", name, name)
+			return nil, errAt(path, "alias *%s is inside its own anchor &%s", shown(name), shown(name))
 		}
 		return v, nil
 	case *ast.TagNode:
@@ -160,6 +160,14 @@ func (r *reader) node(n ast.Node, path string) (any, error) {
 		return nil, yamlError(r.name, err)
 	}
 	return v, nil
+}
+
+// shown is an anchor name for an error: quoted when odd, to keep one line.
+func shown(name string) string {
+	if name == "" || strings.ContainsFunc(name, func(r rune) bool { return r <= ' ' || r == 0x7f || r > 0x7e }) {
+		return strconv.Quote(name)
+	}
+	return name
 }
 
 // plain tells whether n is a scalar go-yaml can decode alone: no
