@@ -202,7 +202,7 @@ func (p *Pipeline) restore(ctx context.Context, schemaName string) (State, *arro
 	var doc State
 	if raw, err := os.ReadFile(filepath.Join(dir, "state.json")); err == nil {
 		if err := json.Unmarshal(raw, &doc); err != nil {
-			return nil, nil, fmt.Errorf("flow: pipeline %q: bad state.json: %w", p.name, err)
+			return nil, nil, badWorkingFile(p.name, dir, "state.json", err)
 		}
 	}
 	fromDest := false

@@ -9,9 +9,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 )
+
+// badWorkingFile reports a file of a pipeline's working folder that cannot
+// be read, with the remedy: without the folder, the next run restores the
+// state and schema from the destination (they are committed with each load).
+func badWorkingFile(pipeline, dir, file string, err error) error {
+	return fmt.Errorf("flow: pipeline %q: bad %s: %w; remove the folder %s to restore the pipeline's state from the destination on the next run",
+		pipeline, filepath.Join(dir, file), err, dir)
+}
 
 // stateEngineVersion is dlt's pipeline state engine version.
 const stateEngineVersion = 4

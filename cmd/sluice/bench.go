@@ -93,7 +93,11 @@ func (a *app) bench(ctx context.Context, specPath string, f benchFlags) error {
 	if err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	level := slog.LevelWarn
+	if a.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(a.stderr, &slog.HandlerOptions{Level: level}))
 	// Build once before any request, so a bad spec or resource name fails
 	// up front.
 	if _, err := benchSource(s, 0, nil, f, log); err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"text/template"
 
 	"github.com/spf13/cobra"
@@ -117,7 +118,11 @@ func (a *app) init(source, destination string, force bool) error {
 			secretsNote = "kept as it was"
 		} else {
 			// Flat keys must come before the first [section].
-			line := fmt.Sprintf("%s = %q  # added by sluice init\n", initSecretName, "your_api_token")
+			tmpl, err := spec.ParseSecrets(secretsText, "templates/secrets.toml")
+			if err != nil {
+				return err
+			}
+			line := fmt.Sprintf("%s = %q  # added by sluice init\n", initSecretName, tmpl[initSecretName])
 			if err := os.WriteFile(secretsPath, append([]byte(line), existing...), 0o600); err != nil {
 				return err
 			}
@@ -140,4 +145,33 @@ Next steps:
   4. Look at it:    sluice pipeline rest_api_github show
 `, initSpecFile, spec.SecretsFile, secretsNote, spec.SecretsFile, initSecretName, initSecretName, initSpecFile, initSpecFile)
 	return nil
+}
+
+// warnPlaceholders warns, one line per secret, when a secret the spec uses
+// still holds a placeholder sluice init wrote (the values in
+// templates/secrets.toml): sent as it is, it fails only at the API, with a
+// 401, or after retries when the API cannot be reached.
+func (a *app) warnPlaceholders(s *spec.Spec) {
+	raw, err := templates.ReadFile("templates/secrets.toml")
+	if err != nil {
+		return
+	}
+	tmpl, err := spec.ParseSecrets(raw, "templates/secrets.toml")
+	if err != nil {
+		return
+	}
+	placeholder := map[string]bool{}
+	for _, v := range tmpl {
+		placeholder[v] = true
+	}
+	var names []string
+	for name, v := range s.SecretsByName {
+		if placeholder[v] {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		fmt.Fprintf(a.stderr, "sluice: warning: secret %s still holds the placeholder sluice init wrote: put the real value in %s or the environment\n", name, spec.SecretsFile)
+	}
 }

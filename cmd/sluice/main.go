@@ -56,6 +56,9 @@ type app struct {
 	tty bool
 	// getenv reads environment variables (os.Getenv by default).
 	getenv func(string) string
+	// verbose is -v, --verbose: a flag of every command, so that it means
+	// the same before and after the command name.
+	verbose bool
 }
 
 // Main runs the CLI with args (without the program name) and returns the exit
@@ -156,6 +159,11 @@ Working state lives in $SLUICE_PIPELINES_DIR/<pipeline_name>/ (default
 		CompletionOptions: cobra.CompletionOptions{DisableDefaultCmd: true},
 	}
 	root.SetVersionTemplate("sluice {{.Version}}\n")
+	// -v is --verbose everywhere, as in most CLIs; the version is --version
+	// or -V. (Cobra would make -v the version flag of the root command
+	// only, so `sluice -v run` and `sluice run -v` meant different things.)
+	root.Flags().BoolP("version", "V", false, "print the version and exit")
+	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "log requests and progress details to stderr (run, bench)")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%v (see %s --help)", err, c.CommandPath())
 	})

@@ -55,6 +55,7 @@ on stderr says what went wrong, and the exit status is non-zero (130 when
 interrupted). A progress line is shown on stderr when it is a terminal.`,
 		Args: args(1, 1, "one spec file"),
 		RunE: func(c *cobra.Command, args []string) error {
+			f.verbose = a.verbose // -v is a flag of every command (main.go)
 			return a.run(c.Context(), args[0], f)
 		},
 	}
@@ -62,7 +63,6 @@ interrupted). A progress line is shown on stderr when it is a terminal.`,
 	fl.StringVar(&f.dataset, "dataset", "", "dataset name (overrides the spec's dataset_name)")
 	fl.StringVar(&f.pipelinesDir, "pipelines-dir", "", "where pipeline working state is kept (default $SLUICE_PIPELINES_DIR or ~/.sluice/pipelines)")
 	fl.StringVar(&f.refresh, "refresh", "", "drop_sources | drop_resources | drop_data: reset tables and state before loading")
-	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log requests and progress details to stderr")
 	return c
 }
 
@@ -90,6 +90,9 @@ func (a *app) loadSpec(path string) (*spec.Spec, error) {
 	s, err := spec.Parse(data, path, wd, secrets)
 	if s != nil {
 		a.addSecrets(s.Secrets...)
+	}
+	if err == nil {
+		a.warnPlaceholders(s) // initcmd.go
 	}
 	return s, err
 }

@@ -122,11 +122,42 @@ var secretName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z
 // values used. `$${` stands for a literal `${`. A ${...} whose content is not
 // a name is left as it is.
 func (s *Secrets) Expand(str string) (string, []string, error) {
+	var used []string
+	out, err := s.expand(str, func(_, value string) { used = append(used, value) })
+	if err != nil {
+		return "", nil, err
+	}
+	return out, used, nil
+}
+
+// expand is Expand calling note with each secret it uses.
+func (s *Secrets) expand(str string, note func(name, value string)) (string, error) {
+	return replaceRefs(str, func(name string) (string, error) {
+		v, ok := s.Lookup(name)
+		if !ok {
+			return "", &MissingSecretError{Name: name}
+		}
+		note(name, v)
+		return v, nil
+	})
+}
+
+// refs returns the names of the secrets str references.
+func refs(str string) []string {
+	var names []string
+	_, _ = replaceRefs(str, func(name string) (string, error) {
+		names = append(names, name)
+		return "", nil
+	})
+	return names
+}
+
+// replaceRefs replaces each ${NAME} in str with what value returns for it.
+func replaceRefs(str string, value func(name string) (string, error)) (string, error) {
 	if !strings.Contains(str, "${") {
-		return str, nil, nil
+		return str, nil
 	}
 	var b strings.Builder
-	var used []string
 	for i := 0; i < len(str); {
 		if strings.HasPrefix(str[i:], "$${") {
 			b.WriteString("${")
@@ -138,12 +169,11 @@ func (s *Secrets) Expand(str string) (string, []string, error) {
 			if end >= 0 {
 				name := strings.TrimSpace(str[i+2 : i+2+end])
 				if secretName.MatchString(name) {
-					v, ok := s.Lookup(name)
-					if !ok {
-						return "", nil, &MissingSecretError{Name: name}
+					v, err := value(name)
+					if err != nil {
+						return "", err
 					}
 					b.WriteString(v)
-					used = append(used, v)
 					i += 2 + end + 1
 					continue
 				}
@@ -152,21 +182,16 @@ func (s *Secrets) Expand(str string) (string, []string, error) {
 		b.WriteByte(str[i])
 		i++
 	}
-	return b.String(), used, nil
+	return b.String(), nil
 }
 
 // expandTree replaces secrets in every string value of a decoded tree, in
 // place, walking map keys in sorted order so the first missing secret
 // reported is always the same one.
-func (s *Secrets) expandTree(v any, used *[]string) (any, error) {
+func (s *Secrets) expandTree(v any, note func(name, value string)) (any, error) {
 	switch v := v.(type) {
 	case string:
-		out, u, err := s.Expand(v)
-		if err != nil {
-			return nil, err
-		}
-		*used = append(*used, u...)
-		return out, nil
+		return s.expand(v, note)
 	case map[string]any:
 		keys := make([]string, 0, len(v))
 		for k := range v {
@@ -174,7 +199,7 @@ func (s *Secrets) expandTree(v any, used *[]string) (any, error) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			nv, err := s.expandTree(v[k], used)
+			nv, err := s.expandTree(v[k], note)
 			if err != nil {
 				return nil, err
 			}
@@ -183,7 +208,7 @@ func (s *Secrets) expandTree(v any, used *[]string) (any, error) {
 		return v, nil
 	case []any:
 		for i := range v {
-			nv, err := s.expandTree(v[i], used)
+			nv, err := s.expandTree(v[i], note)
 			if err != nil {
 				return nil, err
 			}
@@ -192,4 +217,46 @@ func (s *Secrets) expandTree(v any, used *[]string) (any, error) {
 		return v, nil
 	}
 	return v, nil
+}
+
+// stateFields are the fields of an incremental (a mapping with a
+// cursor_path, in endpoint.incremental or a `type: incremental` param) whose
+// values the pipeline state keeps in plain text: cursor_path is a key of
+// the state, initial_value is stored, and is the last value until a row
+// moves it.
+var stateFields = []string{"cursor_path", "initial_value"}
+
+// checkStateSecrets rejects a ${NAME} secret in a value the pipeline state
+// stores, before any secret is resolved. end_value is allowed: a run with
+// one keeps no state.
+func checkStateSecrets(v any, path string) error {
+	switch v := v.(type) {
+	case map[string]any:
+		if _, ok := v["cursor_path"]; ok {
+			for _, f := range stateFields {
+				if s, ok := v[f].(string); ok {
+					if names := refs(s); len(names) > 0 {
+						return errAt(joinPath(path, f), "${%s} is a secret, but %s is stored in plain text in the pipeline state: write the value itself", names[0], f)
+					}
+				}
+			}
+		}
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if err := checkStateSecrets(v[k], joinPath(path, k)); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range v {
+			if err := checkStateSecrets(e, fmt.Sprintf("%s[%d]", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

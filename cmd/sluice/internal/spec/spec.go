@@ -4,26 +4,28 @@
 // ${NAME} secrets in every string value and hands the source tree on
 // untouched: the rest package decodes and checks it.
 //
+// YAML anchors, aliases and merges (<<) work anywhere, with YAML's rule that
+// a key written in a mapping wins over a merged one. Top-level keys that
+// start with x- are ignored: they hold anchors for the rest of the spec, as
+// docker-compose's extension fields do. Elsewhere an x- key is an unknown
+// field like any other.
+//
 // Errors name the path of the field that is wrong, as
 // `destination.paht: unknown field "paht"`; a missing secret is a
 // *MissingSecretError.
 package spec
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 	"unicode"
-
-	"github.com/goccy/go-yaml"
 
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/sink/parquet"
@@ -55,6 +57,9 @@ type Spec struct {
 	// Secrets lists the secret values the spec used, to redact them from
 	// output.
 	Secrets []string
+	// SecretsByName holds the value of each secret the spec used, by the
+	// name it is referenced with.
+	SecretsByName map[string]string
 	// KeyOrder is the order of each map's keys as written, by path
 	// ("source.resources[0].columns"), for rest.KeyOrder.
 	KeyOrder map[string][]string
@@ -92,11 +97,29 @@ func Parse(data []byte, name, dir string, secrets *Secrets) (sp *Spec, err error
 	if err != nil {
 		return nil, err
 	}
+	if root, ok := tree.(map[string]any); ok {
+		for k := range root {
+			// x- keys hold YAML anchors for the rest of the spec, as
+			// docker-compose's extension fields do: ignored, and their
+			// secrets need not be set.
+			if strings.HasPrefix(k, "x-") {
+				delete(root, k)
+			}
+		}
+		order[""] = slices.DeleteFunc(slices.Clone(order[""]), func(k string) bool { return strings.HasPrefix(k, "x-") })
+		if err := checkStateSecrets(root["source"], "source"); err != nil {
+			return nil, err
+		}
+	}
 	if secrets == nil {
 		secrets = &Secrets{}
 	}
 	var used []string
-	if tree, err = secrets.expandTree(tree, &used); err != nil {
+	refs := map[string]string{}
+	if tree, err = secrets.expandTree(tree, func(name, value string) {
+		used = append(used, value)
+		refs[name] = value
+	}); err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -111,7 +134,7 @@ func Parse(data []byte, name, dir string, secrets *Secrets) (sp *Spec, err error
 	if err := checkKeys("", root, topKeys); err != nil {
 		return nil, err
 	}
-	s := &Spec{Secrets: used, KeyOrder: order}
+	s := &Spec{Secrets: used, SecretsByName: refs, KeyOrder: order}
 
 	pn, ok := root["pipeline_name"]
 	if !ok || pn == nil {
@@ -145,8 +168,14 @@ func Parse(data []byte, name, dir string, secrets *Secrets) (sp *Spec, err error
 	if !ok || src == nil {
 		return nil, errAt("source", "required field is missing")
 	}
-	if _, ok := src.(map[string]any); !ok {
+	srcMap, ok := src.(map[string]any)
+	if !ok {
 		return nil, errAt("source", "expected a mapping with client and resources, got %s", kindOf(src))
+	}
+	for _, k := range slices.Sorted(maps.Keys(srcMap)) {
+		if strings.HasPrefix(k, "x-") {
+			return nil, errAt(joinPath("source", k), "unknown field %q (x- keys are ignored only at the top level of the spec: move it there)", k)
+		}
 	}
 	s.Source = src
 	return s, nil
@@ -330,132 +359,6 @@ func editDistance(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(b)]
-}
-
-// Decode parses YAML or JSON into a JSON-shaped tree: map[string]any, []any,
-// string, int64, float64, bool and nil. Only one document is allowed.
-func Decode(data []byte, name string) (any, error) {
-	tree, _, err := decodeOrdered(data, name)
-	return tree, err
-}
-
-// decodeOrdered is Decode that also returns the key order of every map by
-// its path ("source.resources[0].columns"), which the tree's Go maps lose.
-func decodeOrdered(data []byte, name string) (any, map[string][]string, error) {
-	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, nil, &Error{Msg: name + ": the spec is empty"}
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data), yaml.UseOrderedMap())
-	var tree any
-	if err := dec.Decode(&tree); err != nil {
-		return nil, nil, yamlError(name, err)
-	}
-	var extra any
-	if err := dec.Decode(&extra); err == nil {
-		return nil, nil, &Error{Msg: name + ": holds more than one YAML document"}
-	} else if !errors.Is(err, io.EOF) {
-		return nil, nil, yamlError(name, err)
-	}
-	sh := shaper{budget: maxNodes, order: map[string][]string{}}
-	tree, err := sh.shape(tree, "", 0)
-	return tree, sh.order, err
-}
-
-func yamlError(name string, err error) error {
-	var ye yaml.Error
-	if errors.As(err, &ye) {
-		msg := ye.GetMessage()
-		if tok := ye.GetToken(); tok != nil && tok.Position != nil {
-			return &Error{Msg: fmt.Sprintf("%s:%d:%d: %s", name, tok.Position.Line, tok.Position.Column, msg)}
-		}
-		return &Error{Msg: fmt.Sprintf("%s: %s", name, msg)}
-	}
-	// Keep one line.
-	msg := strings.TrimSpace(err.Error())
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i]
-	}
-	return &Error{Msg: fmt.Sprintf("%s: %s", name, msg)}
-}
-
-// Limits on a decoded spec: YAML aliases can make a small file expand to a
-// huge tree.
-const (
-	maxDepth = 200
-	maxNodes = 1 << 20
-)
-
-// shaper turns a decoded YAML tree into JSON shapes, counting nodes against
-// budget and noting each map's key order.
-type shaper struct {
-	budget int
-	order  map[string][]string
-}
-
-func keyPath(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
-func (sh *shaper) shape(v any, path string, depth int) (any, error) {
-	if depth > maxDepth {
-		return nil, &Error{Msg: "the spec is nested too deeply"}
-	}
-	if sh.budget--; sh.budget < 0 {
-		return nil, &Error{Msg: "the spec is too large (more than a million values, counting YAML aliases)"}
-	}
-	switch v := v.(type) {
-	case nil, string, bool, float64, int64:
-		return v, nil
-	case yaml.MapSlice:
-		m := make(map[string]any, len(v))
-		keys := make([]string, 0, len(v))
-		for _, item := range v {
-			k := fmt.Sprint(item.Key)
-			if _, dup := m[k]; dup {
-				return nil, errAt(keyPath(path, k), "duplicate key")
-			}
-			n, err := sh.shape(item.Value, keyPath(path, k), depth+1)
-			if err != nil {
-				return nil, err
-			}
-			m[k] = n
-			keys = append(keys, k)
-		}
-		sh.order[path] = keys
-		return m, nil
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			n, err := sh.shape(e, fmt.Sprintf("%s[%d]", path, i), depth+1)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = n
-		}
-		return out, nil
-	case uint64:
-		if v <= math.MaxInt64 {
-			return int64(v), nil
-		}
-		return float64(v), nil
-	case int:
-		return int64(v), nil
-	case uint:
-		return sh.shape(uint64(v), path, depth)
-	case int8, int16, int32, uint8, uint16, uint32:
-		n, _ := strconv.ParseInt(fmt.Sprint(v), 10, 64)
-		return n, nil
-	case float32:
-		return float64(v), nil
-	case time.Time:
-		return v.Format(time.RFC3339Nano), nil
-	case []byte:
-		return string(v), nil
-	}
-	return fmt.Sprint(v), nil
 }
 
 func kindOf(v any) string {

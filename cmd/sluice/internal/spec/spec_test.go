@@ -51,6 +51,8 @@ func TestParseFields(t *testing.T) {
 			func(s *Spec) bool { return s.PipelineName == "my_blog" && s.DatasetName == "blog_data" }},
 		{"json", `{"pipeline_name": "blog", "max_table_nesting": 2, "source": {"client": {"base_url": "http://x"}}}`,
 			func(s *Spec) bool { return *s.MaxTableNesting == 2 }},
+		{"byte order mark", "\ufeff" + minimal,
+			func(s *Spec) bool { return s.PipelineName == "blog" }},
 		{"max_table_nesting 0", minimal + "max_table_nesting: 0\n",
 			func(s *Spec) bool { return s.MaxTableNesting != nil && *s.MaxTableNesting == 0 }},
 		{"numbers are int64", "pipeline_name: b\nsource: {n: 3, f: 1.5, big: 18446744073709551615}\n",
