@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/valyala/fastjson"
@@ -45,7 +46,13 @@ type Resource struct {
 	selected  bool
 	parallel  bool
 	source    string // set when the resource joins a source
+	// id is shared by the copies a definition's methods return and
+	// renewed by WithName: two parents with one name but different ids
+	// are different pipes, which a run must not merge.
+	id *identity
 }
+
+type identity struct{ _ byte } // not zero-sized: each new one has its own address
 
 type limit struct {
 	maxItems int
@@ -57,7 +64,7 @@ type Option func(*Resource)
 
 // NewResource declares a resource named name whose data comes from gen.
 func NewResource(name string, gen GenFunc, opts ...Option) *Resource {
-	r := &Resource{name: name, gen: gen, selected: true}
+	r := &Resource{name: name, gen: gen, selected: true, id: new(identity)}
 	for _, o := range opts {
 		o(r)
 	}
@@ -67,7 +74,7 @@ func NewResource(name string, gen GenFunc, opts ...Option) *Resource {
 // NewTransformer declares a transformer: fn runs on every batch of the parent
 // it is piped from (Pipe). Without a parent it yields nothing.
 func NewTransformer(name string, fn TransformFunc, opts ...Option) *Resource {
-	r := &Resource{name: name, tf: fn, selected: true, workers: 1}
+	r := &Resource{name: name, tf: fn, selected: true, workers: 1, id: new(identity)}
 	for _, o := range opts {
 		o(r)
 	}
@@ -184,10 +191,23 @@ func (r *Resource) With(opts ...Option) *Resource {
 }
 
 // WithName returns a copy named name that loads to a table of that name (if
-// no table name was set) and keeps its own state (dlt's with_name).
+// no table name was set) and keeps its own state (dlt's with_name). A
+// transformer's parents are copied and renamed too, as dlt deep-copies the
+// pipe: a parent whose name contains the transformer's has that part
+// replaced, another gets "_<name>" appended ("fs_resource" under
+// "csv_reader" renamed "reports" becomes "fs_resource_reports"). So two
+// renamed clones of `files(...) | reader` each keep their own parent.
 func (r *Resource) WithName(name string) *Resource {
 	c := r.clone()
 	c.name = name
+	c.id = new(identity)
+	if r.parent != nil {
+		pname := r.parent.name + "_" + name
+		if strings.Contains(r.parent.name, r.name) {
+			pname = strings.ReplaceAll(r.parent.name, r.name, name)
+		}
+		c.parent = r.parent.WithName(pname)
+	}
 	return c
 }
 

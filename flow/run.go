@@ -353,6 +353,11 @@ func buildPlan(sources []*Source, store *stateStore) (*plan, error) {
 	add = func(r *Resource, src *Source, selected bool) (*node, error) {
 		key := src.name + "\x00" + r.name
 		if n := byRes[key]; n != nil {
+			if n.res.id != r.id {
+				// Merging would feed one pipe's rows to the other's
+				// transformers, and both would share one state.
+				return nil, fmt.Errorf("flow: two different resources named %q in source %q (a transformer's parent and another resource): rename one with WithName", r.name, src.name)
+			}
 			return n, nil
 		}
 		if r.source == "" {
