@@ -23,12 +23,16 @@ type Refresh string
 
 // The refresh modes.
 const (
-	// DropSources drops all tables and state of the sources being run.
+	// DropSources drops every table of the run's schema and the whole
+	// state of the sources being run: source state, resource state and
+	// incremental cursors, so they load from their initial values.
 	DropSources Refresh = "drop_sources"
-	// DropResources drops tables and state of the resources being run.
+	// DropResources drops the tables and resets the resource state
+	// (incremental cursors included) of the resources being run and of
+	// the parents feeding them; source state is kept.
 	DropResources Refresh = "drop_resources"
-	// DropData empties the tables and resets the state of the resources
-	// being run, keeping the schema.
+	// DropData empties the tables and resets the resource state of the
+	// same resources as DropResources, keeping the schema.
 	DropData Refresh = "drop_data"
 )
 
@@ -93,21 +97,31 @@ func (p *Pipeline) RunWith(ctx context.Context, opts RunOptions, srcs ...Sourcer
 			store.resetSource(s.name)
 		}
 	case DropResources, DropData:
-		for _, n := range plan.loaded {
-			tables := familyOf(schema, arrowbuf.NormalizeTableIdentifier(n.res.Table()))
-			if opts.Refresh == DropResources {
-				req.Drop = append(req.Drop, tables...)
-			} else {
-				req.Truncate = append(req.Truncate, tables...)
+		// As dlt, every resource the run extracts is refreshed: the
+		// selected ones and the parents feeding them.
+		for _, n := range plan.all() {
+			for _, t := range resourceTables(schema, n.res) {
+				if opts.Refresh == DropResources && !slices.Contains(req.Drop, t) {
+					req.Drop = append(req.Drop, t)
+				} else if opts.Refresh == DropData && !slices.Contains(req.Truncate, t) {
+					req.Truncate = append(req.Truncate, t)
+				}
 			}
 			store.reset(n.res.source, n.res.name)
-			n.state = store.resource(n.res.source, n.res.name)
 		}
 		if opts.Refresh == DropResources {
 			schema = schemaWithout(schema, req.Drop)
 		}
 	default:
 		return nil, fmt.Errorf("flow: unknown refresh mode %q", opts.Refresh)
+	}
+	if opts.Refresh != "" {
+		// The nodes were bound to the states just reset: a generator
+		// reading the old cursor would ask only for rows after it, into
+		// tables that no longer hold them.
+		for _, n := range plan.all() {
+			n.state = store.resource(n.res.source, n.res.name)
+		}
 	}
 	// Replace resources lose their known tables' rows in this load, even if
 	// they yield nothing.
@@ -159,6 +173,19 @@ func (p *Pipeline) RunWith(ctx context.Context, opts RunOptions, srcs ...Sourcer
 	}
 	return &LoadInfo{PipelineName: p.name, DestinationType: p.dest.Kind(), Location: p.dest.Location(),
 		Dataset: p.dataset, LoadID: req.LoadID, Started: started, Finished: time.Now(), RowCounts: e.counts}, nil
+}
+
+// resourceTables returns the tables resource r loaded before: its root
+// tables (its own, or picked per item) and every table nested under them.
+func resourceTables(s *arrowbuf.Schema, r *Resource) []string {
+	own := arrowbuf.NormalizeTableIdentifier(r.Table())
+	var out []string
+	for _, t := range s.Tables() {
+		if t.Parent == "" && (t.Name == own || t.Resource == r.name) {
+			out = append(out, familyOf(s, t.Name)...)
+		}
+	}
+	return out
 }
 
 // familyOf returns root and every table nested under it in the schema.
@@ -340,6 +367,22 @@ func (n *node) hints() arrowbuf.TableHints {
 type plan struct {
 	roots  []*node
 	loaded []*node // selected nodes, in declaration order
+}
+
+// all returns every node of the run: the loaded ones and their parents.
+func (pl *plan) all() []*node {
+	var out []*node
+	var walk func(n *node)
+	walk = func(n *node) {
+		out = append(out, n)
+		for _, c := range n.children {
+			walk(c)
+		}
+	}
+	for _, r := range pl.roots {
+		walk(r)
+	}
+	return out
 }
 
 // buildPlan turns resources into a tree: each transformer hangs under the
