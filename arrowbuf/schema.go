@@ -54,10 +54,18 @@ type Contract struct {
 }
 
 // Column is one column of a table, with dlt's column hints.
+//
+// In a schema, Nullable says whether the column takes nulls. In a hint
+// (TableHints.Columns) a column is nullable unless it says otherwise, as in
+// dlt: NotNull is dlt's nullable: false (NOT NULL: a row without a value
+// fails the run), Nullable true makes a NOT NULL column nullable again, and
+// neither leaves the column as it is. Primary key columns are NOT NULL.
 type Column struct {
-	Name       string   `json:"name"`
-	DataType   DataType `json:"data_type,omitempty"`
-	Nullable   bool     `json:"nullable"`
+	Name     string   `json:"name"`
+	DataType DataType `json:"data_type,omitempty"`
+	Nullable bool     `json:"nullable"`
+	// NotNull is a hint only (see Column); a schema keeps it in Nullable.
+	NotNull    bool     `json:"-"`
 	PrimaryKey bool     `json:"primary_key,omitempty"`
 	MergeKey   bool     `json:"merge_key,omitempty"`
 	Unique     bool     `json:"unique,omitempty"`

@@ -99,9 +99,9 @@ func PrimaryKey(cols ...string) Option { return func(r *Resource) { r.hints.Prim
 // MergeKey sets the merge key columns.
 func MergeKey(cols ...string) Option { return func(r *Resource) { r.hints.MergeKey = cols } }
 
-// Columns adds column hints (data type, nullable, keys...). Nullable is
-// kept as given: false is dlt's nullable: false (NOT NULL, and a row
-// without a value fails the run), so set it for an ordinary column.
+// Columns adds column hints (data type, keys, nullability...). A hinted
+// column is nullable, as in dlt; NotNull makes it NOT NULL (dlt's
+// nullable: false: a row without a value fails the run).
 func Columns(cols ...arrowbuf.Column) Option {
 	return func(r *Resource) { r.hints.Columns = append(r.hints.Columns, cols...) }
 }
