@@ -61,11 +61,9 @@ type Contract struct {
 // fails the run), Nullable true makes a NOT NULL column nullable again, and
 // neither leaves the column as it is. Primary key columns are NOT NULL.
 type Column struct {
-	Name     string   `json:"name"`
-	DataType DataType `json:"data_type,omitempty"`
-	Nullable bool     `json:"nullable"`
-	// NotNull is a hint only (see Column); a schema keeps it in Nullable.
-	NotNull    bool     `json:"-"`
+	Name       string   `json:"name"`
+	DataType   DataType `json:"data_type,omitempty"`
+	Nullable   bool     `json:"nullable"`
 	PrimaryKey bool     `json:"primary_key,omitempty"`
 	MergeKey   bool     `json:"merge_key,omitempty"`
 	Unique     bool     `json:"unique,omitempty"`
@@ -77,6 +75,8 @@ type Column struct {
 	Scale      int      `json:"scale,omitempty"`
 	// Timezone false stores timestamps without time zone; nil or true is UTC.
 	Timezone *bool `json:"timezone,omitempty"`
+	// NotNull is a hint only (see Column); a schema keeps it in Nullable.
+	NotNull bool `json:"-"`
 }
 
 // Table is one table of a schema. Columns are in dlt's order.
