@@ -59,7 +59,8 @@ type Contract struct {
 // (TableHints.Columns) a column is nullable unless it says otherwise, as in
 // dlt: NotNull is dlt's nullable: false (NOT NULL: a row without a value
 // fails the run), Nullable true makes a NOT NULL column nullable again, and
-// neither leaves the column as it is. Primary key columns are NOT NULL.
+// with neither a new column is nullable and a known one stays as it is.
+// Primary key columns are NOT NULL.
 type Column struct {
 	Name       string   `json:"name"`
 	DataType   DataType `json:"data_type,omitempty"`
