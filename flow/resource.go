@@ -255,8 +255,8 @@ func (r *Resource) FlatMap(fn func(item any) ([]any, error)) *Resource {
 }
 
 // Limit stops the resource after maxItems yields (batches, as dlt's
-// add_limit counts) or after maxTime, whichever comes first, by cancelling
-// its generator. maxItems 0 yields nothing; -1 disables the count limit;
+// add_limit counts) or maxTime after its first item, whichever comes
+// first, by cancelling its generator. maxItems 0 yields nothing; -1 disables the count limit;
 // maxTime 0 disables the time limit. Transformers are not limited.
 func (r *Resource) Limit(maxItems int, maxTime time.Duration) *Resource {
 	c := r.clone()

@@ -44,9 +44,6 @@ type RunOptions struct {
 	LoaderFileFormat string
 }
 
-// errLimit stops a generator that reached its Limit; it is not a failure.
-var errLimit = errors.New("flow: resource limit reached")
-
 // Run extracts, normalizes and loads the sources in one atomic load.
 func (p *Pipeline) Run(ctx context.Context, srcs ...Sourcer) (*LoadInfo, error) {
 	return p.RunWith(ctx, RunOptions{}, srcs...)
@@ -579,39 +576,10 @@ func (e *engine) runRoot(ctx context.Context, n *node, out chan<- extracted) err
 	}()
 	e.p.progress.running.Add(1)
 	defer func() { e.p.progress.running.Add(-1); e.p.progress.done.Add(1) }()
-	rctx := withResource(ctx, n.res.name, n.state)
-	counted := func() {}
-	lim := n.res.limit
-	if lim != nil && lim.maxItems == 0 {
-		return nil
-	}
-	if lim != nil && lim.maxItems > 0 {
-		rctx, counted = withLimit(ctx, n.res.name, n.state, lim.maxItems)
-	}
-	var cancel context.CancelFunc = func() {}
-	if lim != nil && lim.maxTime > 0 {
-		rctx, cancel = context.WithTimeout(rctx, lim.maxTime)
-	}
-	defer cancel()
-	yields := 0
-	emit := e.emitter(rctx, n, out)
-	yield := func(b Batch) error {
-		if err := emit(b); err != nil {
-			return err
-		}
-		yields++
-		counted()
-		if lim != nil && lim.maxItems > 0 && yields >= lim.maxItems {
-			return errLimit
-		}
-		return nil
-	}
-	err := callSafe(func() error { return n.res.gen(rctx, yield) })
+	err := runGen(ctx, n.res, n.state, func(rctx context.Context) Yield { return e.emitter(rctx, n, out) })
 	switch {
-	case err == nil, errors.Is(err, errLimit):
+	case err == nil:
 		return nil
-	case ctx.Err() == nil && rctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
-		return nil // the time limit ended it
 	case ctx.Err() != nil:
 		return context.Cause(ctx)
 	default:

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/sluicehq/sluice/arrowbuf"
 )
@@ -32,6 +33,11 @@ func SourceMaxTableNesting(n int) SourceOption { return func(s *Source) { s.maxT
 // data_type), as in dlt.
 func SourceSchemaContract(c arrowbuf.Contract) SourceOption {
 	return func(s *Source) { s.contract = &c }
+}
+
+// SourceLimit is Source.Limit as an option of NewSource.
+func SourceLimit(maxItems int, maxTime time.Duration) SourceOption {
+	return func(s *Source) { s.resources = limitAll(s.resources, maxItems, maxTime) }
 }
 
 // NewSource groups resources into a source named name.
@@ -82,6 +88,40 @@ func (s *Source) With(names ...string) (*Source, error) {
 		c.resources = append(c.resources, rc)
 	}
 	return &c, nil
+}
+
+// Limit returns a copy in which every resource stops after maxItems
+// yields or maxTime, as Resource.Limit (dlt's add_limit on a source),
+// replacing the resources' own limits. Transformers are not limited; the
+// parents feeding them are.
+func (s *Source) Limit(maxItems int, maxTime time.Duration) *Source {
+	c := *s
+	c.resources = limitAll(s.resources, maxItems, maxTime)
+	return &c
+}
+
+// limitAll limits the generators among rs and behind their transformers.
+func limitAll(rs []*Resource, maxItems int, maxTime time.Duration) []*Resource {
+	done := map[*Resource]*Resource{}
+	var limit func(r *Resource) *Resource
+	limit = func(r *Resource) *Resource {
+		if d := done[r]; d != nil {
+			return d
+		}
+		out := r.clone()
+		if r.tf == nil {
+			out = r.Limit(maxItems, maxTime)
+		} else if r.parent != nil {
+			out.parent = limit(r.parent)
+		}
+		done[r] = out
+		return out
+	}
+	out := make([]*Resource, len(rs))
+	for i, r := range rs {
+		out[i] = limit(r)
+	}
+	return out
 }
 
 func (s *Source) flowSource(string) *Source { return s }
