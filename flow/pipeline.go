@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -186,15 +188,31 @@ type LoadInfo struct {
 	Finished        time.Time
 	// RowCounts holds rows written per table in this load.
 	RowCounts map[string]int64
+	// ResourceRows holds the rows each loaded resource passed on to its
+	// tables (after its steps), nested rows not counted.
+	ResourceRows map[string]int64
+	// Warnings name what looks wrong though the load succeeded: a resource
+	// that yielded no rows, or whose steps kept none.
+	Warnings []string
 }
 
-// String renders the load info as dlt prints it.
+// String renders the load info as dlt prints it, then the rows per table
+// as dlt's trace shows them and a line per warning.
 func (li *LoadInfo) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Pipeline %s load step completed in %.2f seconds\n", li.PipelineName, li.Finished.Sub(li.Started).Seconds())
 	fmt.Fprintf(&b, "1 load package(s) were loaded to destination %s and into dataset %s\n", li.DestinationType, li.Dataset)
 	fmt.Fprintf(&b, "The %s destination used %s location to store data\n", li.DestinationType, li.Location)
 	fmt.Fprintf(&b, "Load package %s is LOADED and contains no failed jobs", li.LoadID)
+	if len(li.RowCounts) > 0 {
+		b.WriteString("\nNormalized data for the following tables:")
+		for _, t := range slices.Sorted(maps.Keys(li.RowCounts)) {
+			fmt.Fprintf(&b, "\n- %s: %d row(s)", t, li.RowCounts[t])
+		}
+	}
+	for _, w := range li.Warnings {
+		fmt.Fprintf(&b, "\nWarning: %s", w)
+	}
 	return b.String()
 }
 

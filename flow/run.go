@@ -168,8 +168,21 @@ func (p *Pipeline) RunWith(ctx context.Context, opts RunOptions, srcs ...Sourcer
 	if err := p.saveLocal(schemaName, req.LoadID, stateDoc, commit.SchemaJSON); err != nil {
 		return nil, fmt.Errorf("flow: loaded %s but could not save local state: %w", req.LoadID, err)
 	}
-	return &LoadInfo{PipelineName: p.name, DestinationType: p.dest.Kind(), Location: p.dest.Location(),
-		Dataset: p.dataset, LoadID: req.LoadID, Started: started, Finished: time.Now(), RowCounts: e.counts}, nil
+	info := &LoadInfo{PipelineName: p.name, DestinationType: p.dest.Kind(), Location: p.dest.Location(),
+		Dataset: p.dataset, LoadID: req.LoadID, Started: started, Finished: time.Now(), RowCounts: e.counts,
+		ResourceRows: map[string]int64{}}
+	for _, n := range plan.loaded {
+		kept, yielded := n.kept.Load(), n.yielded.Load()
+		info.ResourceRows[n.res.name] = kept
+		switch {
+		case kept > 0 || n.res.limit != nil && n.res.limit.maxItems == 0:
+		case yielded == 0:
+			info.Warnings = append(info.Warnings, fmt.Sprintf("resource %q yielded no rows", n.res.name))
+		default:
+			info.Warnings = append(info.Warnings, fmt.Sprintf("resource %q yielded %d rows, but its steps (filters, incremental) kept none", n.res.name, yielded))
+		}
+	}
+	return info, nil
 }
 
 // resourceTables returns the tables resource r loaded before: its root
@@ -341,6 +354,9 @@ type node struct {
 	children []*node
 	in       chan Batch // transformers only
 	srcHints *Source
+	// yielded counts the rows the resource yielded, kept those its
+	// steps passed on (for the load info's warnings).
+	yielded, kept atomic.Int64
 }
 
 func (n *node) hints() arrowbuf.TableHints {
@@ -617,6 +633,7 @@ func (e *engine) runTransformer(ctx context.Context, n *node, out chan<- extract
 func (e *engine) emitter(ctx context.Context, n *node, out chan<- extracted) Yield {
 	loaded := e.isLoaded(n)
 	return func(b Batch) error {
+		n.yielded.Add(int64(b.Len()))
 		var err error
 		for _, s := range n.res.steps {
 			if b, err = s(ctx, b); err != nil {
@@ -628,6 +645,7 @@ func (e *engine) emitter(ctx context.Context, n *node, out chan<- extracted) Yie
 			b.Release()
 			return nil
 		}
+		n.kept.Add(int64(b.Len()))
 		e.p.progress.batches.Add(1)
 		e.p.progress.rows.Add(int64(b.Len()))
 		consumers := len(n.children)
