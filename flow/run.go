@@ -403,17 +403,20 @@ func (pl *plan) all() []*node {
 // transformers runs once).
 func buildPlan(sources []*Source, store *stateStore) (*plan, error) {
 	pl := &plan{}
-	byRes := map[string]*node{}
+	// A node per source and definition: copies of one definition (a
+	// source's member and a transformer's parent) run once; different
+	// definitions sharing a name (two fs_resource(folder) parents) are
+	// different pipes, as dlt tells pipes apart by instance.
+	type key struct {
+		source string
+		id     *identity
+	}
+	byRes := map[key]*node{}
 	names := map[string]bool{}
 	var add func(r *Resource, src *Source, selected bool) (*node, error)
 	add = func(r *Resource, src *Source, selected bool) (*node, error) {
-		key := src.name + "\x00" + r.name
-		if n := byRes[key]; n != nil {
-			if n.res.id != r.id {
-				// Merging would feed one pipe's rows to the other's
-				// transformers, and both would share one state.
-				return nil, fmt.Errorf("flow: two different resources named %q in source %q (a transformer's parent and another resource): rename one with WithName", r.name, src.name)
-			}
+		k := key{src.name, r.id}
+		if n := byRes[k]; n != nil {
 			return n, nil
 		}
 		if r.source == "" {
@@ -421,7 +424,7 @@ func buildPlan(sources []*Source, store *stateStore) (*plan, error) {
 			r.source = src.name
 		}
 		n := &node{res: r, state: store.resource(r.source, r.name), srcHints: src}
-		byRes[key] = n
+		byRes[k] = n
 		if r.tf != nil {
 			if r.parent == nil {
 				return nil, fmt.Errorf("flow: transformer %q has no parent resource (use Pipe)", r.name)

@@ -23,7 +23,9 @@ func files(folder string, n int) *flow.Resource {
 }
 
 // csvReader is dlt's csv_reader transformer: one row per file.
-var csvReader = flow.NewTransformer("csv_reader", func(ctx context.Context, in flow.Batch, yield flow.Yield) error {
+var csvReader = flow.NewTransformer("csv_reader", csvReaderFn)
+
+func csvReaderFn(ctx context.Context, in flow.Batch, yield flow.Yield) error {
 	vals, err := in.Values()
 	if err != nil {
 		return err
@@ -33,7 +35,7 @@ var csvReader = flow.NewTransformer("csv_reader", func(ctx context.Context, in f
 		out[i] = map[string]any{"from": v.(map[string]any)["file"]}
 	}
 	return yield(flow.ItemsBatch(out...))
-})
+}
 
 // TestWithNameKeepsOwnParent runs dlt's "duplicate and rename resources"
 // example: two renamed clones of `fs_resource(folder) | csv_reader` load
@@ -73,16 +75,21 @@ func TestWithNameKeepsOwnParent(t *testing.T) {
 	}
 }
 
-// TestDifferentParentsOneName checks that two different parents sharing a
-// name are not merged into one pipe: the run fails and says to rename.
-func TestDifferentParentsOneName(t *testing.T) {
+// TestParentsSharingAName checks that two different parents sharing a name
+// stay two pipes, as dlt tells pipes apart by instance: each transformer
+// gets its own parent's rows.
+func TestParentsSharingAName(t *testing.T) {
+	other := flow.NewTransformer("other_reader", func(ctx context.Context, in flow.Batch, yield flow.Yield) error {
+		return csvReaderFn(ctx, in, yield)
+	})
 	a := files("a", 1).Pipe(csvReader)
-	b := files("b", 1).Pipe(flow.NewTransformer("other_reader", func(ctx context.Context, in flow.Batch, yield flow.Yield) error {
-		return yield(in)
-	}))
+	b := files("b", 2).Pipe(other)
 	e := newEnv(t)
-	_, err := e.pipeline("clash").Run(context.Background(), flow.NewSource("fs", []*flow.Resource{a, b}))
-	if err == nil || !strings.Contains(err.Error(), `two different resources named "fs_resource"`) || !strings.Contains(err.Error(), "WithName") {
-		t.Fatalf("err = %v", err)
+	e.run(e.pipeline("shared"), flow.NewSource("fs", []*flow.Resource{a, b}))
+	for table, want := range map[string]string{"csv_reader": "a/0.csv", "other_reader": "b/0.csv,b/1.csv"} {
+		rows := e.query(`SELECT string_agg("from", ',' ORDER BY "from") FROM ds.` + table)
+		if rows[0][0] != want {
+			t.Errorf("%s = %s, want %s", table, rows[0][0], want)
+		}
 	}
 }
