@@ -3,6 +3,7 @@ package flow
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -122,6 +123,12 @@ func NestedHints(h map[string]arrowbuf.TableHints) Option {
 // destination supports it.
 func FileFormat(format string) Option { return func(r *Resource) { r.hints.FileFormat = format } }
 
+// Steps appends processing steps, as AddStep does: with it a Source.Apply
+// or With adds an incremental (dlt's apply_hints(incremental=...)).
+func Steps(steps ...Step) Option {
+	return func(r *Resource) { r.steps = append(r.steps, steps...) }
+}
+
 // Hints replaces all table hints at once.
 func Hints(h arrowbuf.TableHints) Option { return func(r *Resource) { r.hints = h } }
 
@@ -171,6 +178,44 @@ func (r *Resource) Table() string {
 
 // Hints returns the resource's table hints.
 func (r *Resource) Hints() arrowbuf.TableHints { return r.hints }
+
+// ComputeTableSchema returns the table the resource's hints describe
+// (dlt's compute_table_schema): its name, write disposition and hinted
+// columns, key columns without a data type included. A resource with a
+// TableFunc needs an item to pick the table; otherwise item may be nil.
+func (r *Resource) ComputeTableSchema(item any) (*arrowbuf.Table, error) {
+	table := r.Table()
+	if r.tableFunc != nil {
+		if item == nil {
+			return nil, fmt.Errorf("flow: resource %q picks its table per item: ComputeTableSchema needs an item", r.name)
+		}
+		table = r.tableFunc(item)
+	}
+	s := arrowbuf.NewSchema(r.name)
+	if err := s.ApplyHints(table, r.name, r.hints); err != nil {
+		return nil, fmt.Errorf("flow: resource %q: %w", r.name, err)
+	}
+	name := arrowbuf.NormalizeTableIdentifier(table)
+	t := s.Table(name)
+	// The snapshot leaves out columns without a type (a destination cannot
+	// create them); a hint's columns and keys belong here all the same.
+	var names []string
+	for _, c := range r.hints.Columns {
+		names = append(names, c.Name)
+	}
+	for _, k := range slices.Concat(r.hints.PrimaryKey, r.hints.MergeKey) {
+		names = append(names, strings.Split(k, ",")...)
+	}
+	for _, n := range names {
+		n = arrowbuf.NormalizePath(strings.TrimSpace(n))
+		if t.Column(n) == nil {
+			if c := s.Column(name, n); c != nil {
+				t.Columns = append(t.Columns, c)
+			}
+		}
+	}
+	return t, nil
+}
 
 // IsTransformer reports whether the resource is fed by a parent.
 func (r *Resource) IsTransformer() bool { return r.tf != nil }
