@@ -196,6 +196,26 @@ type LoadInfo struct {
 	Warnings []string
 }
 
+// loadInfo describes the load just committed, with a warning for each
+// loaded resource that passed no rows on (unless its limit is 0).
+func (p *Pipeline) loadInfo(loadID string, started time.Time, plan *plan, counts map[string]int64) *LoadInfo {
+	info := &LoadInfo{PipelineName: p.name, DestinationType: p.dest.Kind(), Location: p.dest.Location(),
+		Dataset: p.dataset, LoadID: loadID, Started: started, Finished: time.Now(), RowCounts: counts,
+		ResourceRows: map[string]int64{}}
+	for _, n := range plan.loaded {
+		kept, yielded := n.kept.Load(), n.yielded.Load()
+		info.ResourceRows[n.res.name] = kept
+		switch {
+		case kept > 0 || n.res.limit != nil && n.res.limit.maxItems == 0:
+		case yielded == 0:
+			info.Warnings = append(info.Warnings, fmt.Sprintf("resource %q yielded no rows", n.res.name))
+		default:
+			info.Warnings = append(info.Warnings, fmt.Sprintf("resource %q yielded %d rows, but its steps (filters, incremental) kept none", n.res.name, yielded))
+		}
+	}
+	return info
+}
+
 // String renders the load info as dlt prints it, then the rows per table
 // as dlt's trace shows them and a line per warning.
 func (li *LoadInfo) String() string {

@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,24 +15,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sluicehq/sluice/arrowbuf"
-)
-
-// Refresh is dlt's refresh mode for a run.
-type Refresh string
-
-// The refresh modes.
-const (
-	// DropSources drops every table of the run's schema and the whole
-	// state of the sources being run: source state, resource state and
-	// incremental cursors, so they load from their initial values.
-	DropSources Refresh = "drop_sources"
-	// DropResources drops the tables and resets the resource state
-	// (incremental cursors included) of the resources being run and of
-	// the parents feeding them; source state is kept.
-	DropResources Refresh = "drop_resources"
-	// DropData empties the tables and resets the resource state of the
-	// same resources as DropResources, keeping the schema.
-	DropData Refresh = "drop_data"
 )
 
 // RunOptions adjust one run.
@@ -83,42 +64,8 @@ func (p *Pipeline) RunWith(ctx context.Context, opts RunOptions, srcs ...Sourcer
 	}
 
 	req := LoadRequest{Dataset: p.dataset, LoadID: newLoadID(started), SchemaName: schemaName, LoaderFileFormat: opts.LoaderFileFormat}
-	switch opts.Refresh {
-	case "":
-	case DropSources:
-		for _, t := range schema.Tables() {
-			req.Drop = append(req.Drop, t.Name)
-		}
-		schema = arrowbuf.NewSchema(schemaName)
-		for _, s := range sources {
-			store.resetSource(s.name)
-		}
-	case DropResources, DropData:
-		// As dlt, every resource the run extracts is refreshed: the
-		// selected ones and the parents feeding them.
-		for _, n := range plan.all() {
-			for _, t := range resourceTables(schema, n.res) {
-				if opts.Refresh == DropResources && !slices.Contains(req.Drop, t) {
-					req.Drop = append(req.Drop, t)
-				} else if opts.Refresh == DropData && !slices.Contains(req.Truncate, t) {
-					req.Truncate = append(req.Truncate, t)
-				}
-			}
-			store.reset(n.res.source, n.res.name)
-		}
-		if opts.Refresh == DropResources {
-			schema = schemaWithout(schema, req.Drop)
-		}
-	default:
-		return nil, fmt.Errorf("flow: unknown refresh mode %q", opts.Refresh)
-	}
-	if opts.Refresh != "" {
-		// The nodes were bound to the states just reset: a generator
-		// reading the old cursor would ask only for rows after it, into
-		// tables that no longer hold them.
-		for _, n := range plan.all() {
-			n.state = store.resource(n.res.source, n.res.name)
-		}
+	if schema, err = refresh(opts.Refresh, sources, plan, store, schema, &req); err != nil {
+		return nil, err
 	}
 	// Replace resources lose their known tables' rows in this load, even if
 	// they yield nothing.
@@ -168,65 +115,7 @@ func (p *Pipeline) RunWith(ctx context.Context, opts RunOptions, srcs ...Sourcer
 	if err := p.saveLocal(schemaName, req.LoadID, stateDoc, commit.SchemaJSON); err != nil {
 		return nil, fmt.Errorf("flow: loaded %s but could not save local state: %w", req.LoadID, err)
 	}
-	info := &LoadInfo{PipelineName: p.name, DestinationType: p.dest.Kind(), Location: p.dest.Location(),
-		Dataset: p.dataset, LoadID: req.LoadID, Started: started, Finished: time.Now(), RowCounts: e.counts,
-		ResourceRows: map[string]int64{}}
-	for _, n := range plan.loaded {
-		kept, yielded := n.kept.Load(), n.yielded.Load()
-		info.ResourceRows[n.res.name] = kept
-		switch {
-		case kept > 0 || n.res.limit != nil && n.res.limit.maxItems == 0:
-		case yielded == 0:
-			info.Warnings = append(info.Warnings, fmt.Sprintf("resource %q yielded no rows", n.res.name))
-		default:
-			info.Warnings = append(info.Warnings, fmt.Sprintf("resource %q yielded %d rows, but its steps (filters, incremental) kept none", n.res.name, yielded))
-		}
-	}
-	return info, nil
-}
-
-// resourceTables returns the tables resource r loaded before: its root
-// tables (its own, or picked per item) and every table nested under them.
-func resourceTables(s *arrowbuf.Schema, r *Resource) []string {
-	own := arrowbuf.NormalizeTableIdentifier(r.Table())
-	var out []string
-	for _, t := range s.Tables() {
-		if t.Parent == "" && (t.Name == own || t.Resource == r.name) {
-			out = append(out, familyOf(s, t.Name)...)
-		}
-	}
-	return out
-}
-
-// familyOf returns root and every table nested under it in the schema.
-func familyOf(s *arrowbuf.Schema, root string) []string {
-	tables := s.Tables()
-	in := map[string]bool{root: true}
-	out := []string{}
-	if s.Table(root) != nil {
-		out = append(out, root)
-	}
-	for changed := true; changed; {
-		changed = false
-		for _, t := range tables {
-			if !in[t.Name] && t.Parent != "" && in[t.Parent] {
-				in[t.Name] = true
-				out = append(out, t.Name)
-				changed = true
-			}
-		}
-	}
-	return out
-}
-
-func schemaWithout(s *arrowbuf.Schema, drop []string) *arrowbuf.Schema {
-	out := arrowbuf.NewSchema(s.Name())
-	for _, t := range s.Tables() {
-		if !slices.Contains(drop, t.Name) {
-			out.PutTable(t)
-		}
-	}
-	return out
+	return p.loadInfo(req.LoadID, started, plan, e.counts), nil
 }
 
 // restore reads local state and schema, or the destination's when the
@@ -344,122 +233,6 @@ func (p *Pipeline) saveLocal(schemaName, loadID string, doc State, schemaJSON []
 		DestinationLocation: p.dest.Location(), DatasetName: p.dataset, DefaultSchemaName: schemaName,
 		LastLoadID: loadID}, "", "  ")
 	return writeFileAtomic(filepath.Join(dir, "pipeline.json"), info)
-}
-
-// node is one resource in the run's tree: roots are generators, children are
-// transformers fed by their parent.
-type node struct {
-	res      *Resource
-	state    *ResourceState
-	children []*node
-	in       chan Batch // transformers only
-	srcHints *Source
-	// yielded counts the rows the resource yielded, kept those its
-	// steps passed on (for the load info's warnings).
-	yielded, kept atomic.Int64
-}
-
-func (n *node) hints() arrowbuf.TableHints {
-	h := n.res.hints
-	if h.MaxTableNesting == nil && n.srcHints != nil {
-		h.MaxTableNesting = n.srcHints.maxTableNesting
-	}
-	if n.srcHints != nil && n.srcHints.contract != nil {
-		// The resource's modes override the source's one by one, as in dlt.
-		c := *n.srcHints.contract
-		if r := h.Contract; r != nil {
-			c.Tables = cmp.Or(r.Tables, c.Tables)
-			c.Columns = cmp.Or(r.Columns, c.Columns)
-			c.DataType = cmp.Or(r.DataType, c.DataType)
-		}
-		h.Contract = &c
-	}
-	return h
-}
-
-type plan struct {
-	roots  []*node
-	loaded []*node // selected nodes, in declaration order
-}
-
-// all returns every node of the run: the loaded ones and their parents.
-func (pl *plan) all() []*node {
-	var out []*node
-	var walk func(n *node)
-	walk = func(n *node) {
-		out = append(out, n)
-		for _, c := range n.children {
-			walk(c)
-		}
-	}
-	for _, r := range pl.roots {
-		walk(r)
-	}
-	return out
-}
-
-// buildPlan turns resources into a tree: each transformer hangs under the
-// node of its parent (the same parent definition shared by several
-// transformers runs once).
-func buildPlan(sources []*Source, store *stateStore) (*plan, error) {
-	pl := &plan{}
-	// A node per source and definition: copies of one definition (a
-	// source's member and a transformer's parent) run once; different
-	// definitions sharing a name (two fs_resource(folder) parents) are
-	// different pipes, as dlt tells pipes apart by instance.
-	type key struct {
-		source string
-		id     *identity
-	}
-	byRes := map[key]*node{}
-	names := map[string]bool{}
-	var add func(r *Resource, src *Source, selected bool) (*node, error)
-	add = func(r *Resource, src *Source, selected bool) (*node, error) {
-		k := key{src.name, r.id}
-		if n := byRes[k]; n != nil {
-			return n, nil
-		}
-		if r.source == "" {
-			r = r.clone()
-			r.source = src.name
-		}
-		n := &node{res: r, state: store.resource(r.source, r.name), srcHints: src}
-		byRes[k] = n
-		if r.tf != nil {
-			if r.parent == nil {
-				return nil, fmt.Errorf("flow: transformer %q has no parent resource (use Pipe)", r.name)
-			}
-			parent, err := add(r.parent, src, false)
-			if err != nil {
-				return nil, err
-			}
-			n.in = make(chan Batch, 2)
-			parent.children = append(parent.children, n)
-		} else {
-			pl.roots = append(pl.roots, n)
-		}
-		return n, nil
-	}
-	for _, s := range sources {
-		for _, r := range s.resources {
-			if !r.selected {
-				continue
-			}
-			if names[r.name] {
-				return nil, fmt.Errorf("flow: two resources named %q: use WithName to rename one", r.name)
-			}
-			names[r.name] = true
-			n, err := add(r, s, true)
-			if err != nil {
-				return nil, err
-			}
-			pl.loaded = append(pl.loaded, n)
-		}
-	}
-	if len(pl.loaded) == 0 {
-		return nil, errors.New("flow: no resource selected")
-	}
-	return pl, nil
 }
 
 // extracted is a batch on its way to a normalizer.
