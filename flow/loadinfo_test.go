@@ -2,10 +2,16 @@ package flow_test
 
 import (
 	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/rest"
 	"github.com/sluicehq/sluice/source"
 )
 
@@ -53,5 +59,35 @@ func TestLoadInfoRowsAndWarnings(t *testing.T) {
 				t.Errorf("warnings %q, want %d", info.Warnings, tc.warnings)
 			}
 		})
+	}
+}
+
+// TestLoadInfoWarnsOfUnmatchedSelector runs a REST resource whose
+// data_selector matches nothing: the load succeeds with a warning naming
+// the resource, not as a silent success.
+func TestLoadInfoWarnsOfUnmatchedSelector(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"data":{"items":[{"id":1},{"id":2}]}}`))
+	}))
+	defer srv.Close()
+	var spec any
+	if err := json.Unmarshal([]byte(`{"client":{"base_url":"`+srv.URL+`/"},"resources":[
+		{"name":"good","endpoint":{"path":"x","data_selector":"data.items","paginator":"single_page"}},
+		{"name":"typo","endpoint":{"path":"x","data_selector":"data.itemz","paginator":"single_page"}}]}`), &spec); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := rest.DecodeConfig(spec, "source")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := rest.NewSource(cfg, rest.Logger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t)
+	info := e.run(e.pipeline("selector"), src)
+	if !strings.Contains(info.String(), "- good: 2 row(s)") || !strings.Contains(info.String(), `Warning: resource "typo" yielded no rows`) {
+		t.Errorf("load info:\n%s", info)
 	}
 }
