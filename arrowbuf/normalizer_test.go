@@ -436,7 +436,7 @@ func TestNotNullableColumn(t *testing.T) {
 			s := NewSchema("e")
 			h := tc.hints
 			for i := range h.Columns {
-				h.Columns[i].Nullable = false
+				h.Columns[i].NotNull = true
 			}
 			if err := s.ApplyHints("t", "t", h); err != nil {
 				t.Fatal(err)
@@ -487,7 +487,7 @@ func TestNotNullableRecord(t *testing.T) {
 	rec := b.NewRecordBatch()
 	defer rec.Release()
 	s := NewSchema("e")
-	if err := s.ApplyHints("t", "t", TableHints{Columns: []Column{{Name: "x", DataType: TypeText}}}); err != nil {
+	if err := s.ApplyHints("t", "t", TableHints{Columns: []Column{{Name: "x", DataType: TypeText, NotNull: true}}}); err != nil {
 		t.Fatal(err)
 	}
 	n := NewNormalizer(s, "1", func(tb TableBatch) error { tb.Record.Release(); return nil }, WithAllocator(mem))

@@ -54,6 +54,13 @@ type Contract struct {
 }
 
 // Column is one column of a table, with dlt's column hints.
+//
+// In a schema, Nullable says whether the column takes nulls. In a hint
+// (TableHints.Columns) a column is nullable unless it says otherwise, as in
+// dlt: NotNull is dlt's nullable: false (NOT NULL: a row without a value
+// fails the run), Nullable true makes a NOT NULL column nullable again, and
+// with neither a new column is nullable and a known one stays as it is.
+// Primary key columns are NOT NULL.
 type Column struct {
 	Name       string   `json:"name"`
 	DataType   DataType `json:"data_type,omitempty"`
@@ -69,6 +76,8 @@ type Column struct {
 	Scale      int      `json:"scale,omitempty"`
 	// Timezone false stores timestamps without time zone; nil or true is UTC.
 	Timezone *bool `json:"timezone,omitempty"`
+	// NotNull is a hint only (see Column); a schema keeps it in Nullable.
+	NotNull bool `json:"-"`
 }
 
 // Table is one table of a schema. Columns are in dlt's order.

@@ -101,14 +101,16 @@ func arrowField(c *Column) arrow.Field {
 
 // ApplyHints creates or updates the root table of a resource from its hints.
 // table is the raw table name (normalized here). Hinted columns are created
-// first, in order; a column hint keeps its Nullable (false is dlt's
-// nullable: false, so set it for an ordinary column) and primary key
+// first, in order, nullable unless NotNull is set (see Column); primary key
 // columns become not null. It may be called again with the same hints at
 // no cost.
 func (s *Schema) ApplyHints(table, resource string, h TableHints) error {
 	name := NormalizeTableIdentifier(table)
 	if name == "" {
 		return fmt.Errorf("arrowbuf: ApplyHints: empty table name")
+	}
+	if err := checkNullHints(name, h); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -181,7 +183,8 @@ func (s *Schema) applyTableHintsLocked(t *Table, h TableHints) {
 		c := s.columnLocked(t, hc.Name)
 		if c == nil {
 			cp := hc
-			cp.Nullable = hc.Nullable && !hc.PrimaryKey
+			cp.Nullable = !hc.NotNull && !hc.PrimaryKey
+			cp.NotNull = false
 			s.addColumnLocked(t, &cp)
 			continue
 		}
@@ -201,7 +204,12 @@ func (s *Schema) applyTableHintsLocked(t *Table, h TableHints) {
 		c.PrimaryKey = c.PrimaryKey || hc.PrimaryKey
 		c.MergeKey = c.MergeKey || hc.MergeKey
 		c.Unique = c.Unique || hc.Unique
-		c.Nullable = hc.Nullable && !c.PrimaryKey
+		switch {
+		case hc.NotNull || c.PrimaryKey:
+			c.Nullable = false
+		case hc.Nullable:
+			c.Nullable = true
+		}
 	}
 	if len(h.PrimaryKey) > 0 {
 		pk := normalizeNames(h.PrimaryKey)
@@ -230,6 +238,21 @@ func (s *Schema) applyTableHintsLocked(t *Table, h TableHints) {
 			}
 		}
 	}
+}
+
+// checkNullHints refuses a column hint that is both Nullable and NotNull.
+func checkNullHints(table string, h TableHints) error {
+	for _, c := range h.Columns {
+		if c.Nullable && c.NotNull {
+			return fmt.Errorf("arrowbuf: table %q column %q: hint sets both Nullable and NotNull", table, c.Name)
+		}
+	}
+	for path, nh := range h.NestedHints {
+		if err := checkNullHints(table+PathSeparator+path, nh); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func normalizeNames(names []string) []string {

@@ -26,60 +26,35 @@ func Collect(ctx context.Context, r *Resource) ([]any, error) {
 
 // walk runs r sequentially, handing its processed batches to yield.
 func walk(ctx context.Context, r *Resource, store *stateStore, yield Yield) error {
-	rctx := withResource(ctx, r.name, store.resource(r.source, r.name))
-	emit := func(b Batch) error {
-		var err error
-		for _, s := range r.steps {
-			if b, err = s(rctx, b); err != nil {
-				b.Release()
-				return err
+	st := store.resource(r.source, r.name)
+	emitFor := func(rctx context.Context) Yield {
+		return func(b Batch) error {
+			var err error
+			for _, s := range r.steps {
+				if b, err = s(rctx, b); err != nil {
+					b.Release()
+					return err
+				}
 			}
+			if b.Len() == 0 {
+				b.Release()
+				return nil
+			}
+			return yield(b)
 		}
-		if b.Len() == 0 {
-			b.Release()
-			return nil
-		}
-		return yield(b)
 	}
 	if r.tf != nil {
 		if r.parent == nil {
 			return fmt.Errorf("flow: transformer %q has no parent resource (use Pipe)", r.name)
 		}
+		rctx := withResource(ctx, r.name, st)
+		emit := emitFor(rctx)
 		return walk(ctx, r.parent, store, func(b Batch) error {
 			defer b.Release()
 			return nameErr(r.name, callSafe(func() error { return r.tf(rctx, b, emit) }))
 		})
 	}
-	if r.limit != nil && r.limit.maxItems == 0 {
-		return nil
-	}
-	counted := func() {}
-	if r.limit != nil && r.limit.maxItems > 0 {
-		rctx, counted = withLimit(rctx, r.name, store.resource(r.source, r.name), r.limit.maxItems)
-	}
-	if r.limit != nil && r.limit.maxTime > 0 {
-		var cancel context.CancelFunc
-		rctx, cancel = context.WithTimeout(rctx, r.limit.maxTime)
-		defer cancel()
-	}
-	yields := 0
-	err := callSafe(func() error {
-		return r.gen(rctx, func(b Batch) error {
-			if err := emit(b); err != nil {
-				return err
-			}
-			yields++
-			counted()
-			if r.limit != nil && r.limit.maxItems > 0 && yields >= r.limit.maxItems {
-				return errLimit
-			}
-			return nil
-		})
-	})
-	if errors.Is(err, errLimit) || (ctx.Err() == nil && rctx.Err() != nil && errors.Is(err, context.DeadlineExceeded)) {
-		return nil
-	}
-	return nameErr(r.name, err)
+	return nameErr(r.name, runGen(ctx, r, st, emitFor))
 }
 
 // resourceError names the resource an error came from, as Run does.

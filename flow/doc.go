@@ -22,5 +22,6 @@
 //   - Ownership: whoever holds a Batch releases it (Release); a stage that
 //     passes a batch on passes the duty with it.
 //   - Limits: Limit counts yields like dlt's add_limit and cancels the
-//     generator; transformers are never limited.
+//     generator; its time runs from the first item. Source.Limit limits
+//     every generator of a source; transformers are never limited.
 package flow

@@ -107,3 +107,59 @@ func ExamplePipeline_Run() {
 	// 2 3
 	// map[users:2 users__tags:3]
 }
+
+// Source.Limit is dlt's add_limit on a source: every generator stops after
+// the limit's yields; transformers are not limited.
+func ExampleSource_Limit() {
+	endless := func(name string) *flow.Resource {
+		return flow.NewResource(name, func(ctx context.Context, yield flow.Yield) error {
+			for i := 0; ; i++ {
+				if err := yield(flow.ItemsBatch(i)); err != nil {
+					return err
+				}
+			}
+		})
+	}
+	src := flow.NewSource("api", []*flow.Resource{endless("orders"), endless("users")}).Limit(3, 0)
+	for _, r := range src.Resources() {
+		items, _ := flow.Collect(context.Background(), r)
+		fmt.Println(r.Name(), items)
+	}
+	// Output:
+	// orders [0 1 2]
+	// users [0 1 2]
+}
+
+// Apply is apply_hints on a source's resource: here it renames the table
+// and makes the resource a merge on user_id.
+func ExampleSource_Apply() {
+	src := flow.NewSource("crm", []*flow.Resource{source.Slice("users", []map[string]any{{"user_id": 1}})})
+	src, err := src.Apply("users", flow.TableName("other_users"), flow.WriteDisposition(arrowbuf.Merge), flow.PrimaryKey("user_id"))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	t, _ := src.Resource("users").ComputeTableSchema(nil)
+	fmt.Println(t.Name, t.WriteDisposition, t.Columns[0].Name, t.Columns[0].PrimaryKey)
+	// Output: other_users merge user_id true
+}
+
+// WithName clones a pipe under a new name; a transformer's parents are
+// cloned too, so two clones never share data or state (dlt's with_name).
+func ExampleResource_WithName() {
+	folder := func(dir string) *flow.Resource {
+		return source.Slice("fs_resource", []string{dir + "/1.csv", dir + "/2.csv"})
+	}
+	reader := flow.NewTransformer("csv_reader", func(ctx context.Context, in flow.Batch, yield flow.Yield) error {
+		return yield(in)
+	})
+	reports := folder("reports").Pipe(reader).WithName("reports")
+	transactions := folder("transactions").Pipe(reader).WithName("transactions")
+	for _, r := range []*flow.Resource{reports, transactions} {
+		items, _ := flow.Collect(context.Background(), r)
+		fmt.Println(r.Name(), "<-", r.Parent().Name(), items)
+	}
+	// Output:
+	// reports <- fs_resource_reports [reports/1.csv reports/2.csv]
+	// transactions <- fs_resource_transactions [transactions/1.csv transactions/2.csv]
+}

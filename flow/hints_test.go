@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/rest"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/parquet"
 	"github.com/sluicehq/sluice/source"
@@ -109,7 +110,7 @@ func TestNotNullableHint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hint := flow.Columns(arrowbuf.Column{Name: "x", DataType: arrowbuf.TypeText})
+	hint := flow.Columns(arrowbuf.Column{Name: "x", DataType: arrowbuf.TypeText, NotNull: true})
 	run := func(rows ...string) error {
 		raw := make([]json.RawMessage, len(rows))
 		for i, r := range rows {
@@ -139,5 +140,70 @@ func TestNotNullableHint(t *testing.T) {
 	}
 	if nullable != "NO" || rows != 1 {
 		t.Errorf("x is_nullable %s, %d rows; want NO, 1", nullable, rows)
+	}
+}
+
+// TestColumnHintNullability checks dlt's default for a column hint: without
+// a nullability setting the column is nullable (Go's zero value is not NOT
+// NULL); NotNull, dlt's nullable: false and primary keys make it NOT NULL.
+func TestColumnHintNullability(t *testing.T) {
+	x := arrowbuf.Column{Name: "x", DataType: arrowbuf.TypeText}
+	notNull, nullable, both := x, x, x
+	notNull.NotNull, nullable.Nullable = true, true
+	both.NotNull, both.Nullable = true, true
+	restHint := func(col string) flow.Option {
+		var spec any
+		if err := json.Unmarshal([]byte(`{"client":{"base_url":"http://127.0.0.1:1/"},
+			"resources":[{"name":"t","columns":{"x":`+col+`}}]}`), &spec); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := rest.DecodeConfig(spec, "source")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return flow.Columns(cfg.Resources[0].Columns...)
+	}
+	withNull := []string{`{"id":1,"x":"a"}`, `{"id":2,"x":null}`, `{"id":3}`}
+	for _, tc := range []struct {
+		name     string
+		hints    []flow.Option
+		rows     []string
+		nullable string // information_schema.is_nullable
+		err      string
+	}{
+		{"no setting", []flow.Option{flow.Columns(x)}, withNull, "YES", ""},
+		{"nullable", []flow.Option{flow.Columns(nullable)}, withNull, "YES", ""},
+		{"not null", []flow.Option{flow.Columns(notNull)}, []string{`{"id":1,"x":"a"}`}, "NO", ""},
+		{"not null with a null", []flow.Option{flow.Columns(notNull)}, withNull, "", `column "x" is not nullable`},
+		{"primary key", []flow.Option{flow.Columns(x), flow.PrimaryKey("x")}, []string{`{"id":1,"x":"a"}`}, "NO", ""},
+		{"spec without nullable", []flow.Option{restHint(`{"data_type":"text"}`)}, withNull, "YES", ""},
+		{"spec nullable false", []flow.Option{restHint(`{"data_type":"text","nullable":false}`)}, []string{`{"id":1,"x":"a"}`}, "NO", ""},
+		{"both set", []flow.Option{flow.Columns(both)}, withNull, "", `column "x": hint sets both Nullable and NotNull`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			raw := make([]json.RawMessage, len(tc.rows))
+			for i, r := range tc.rows {
+				raw[i] = []byte(r)
+			}
+			_, err := e.pipeline("nulls").Run(context.Background(), source.Slice("t", raw, tc.hints...))
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := e.query(`SELECT is_nullable FROM information_schema.columns
+				WHERE table_schema = 'ds' AND table_name = 't' AND column_name = 'x'`)
+			if len(got) != 1 || got[0][0] != tc.nullable {
+				t.Errorf("x is_nullable = %v, want %s", got, tc.nullable)
+			}
+			if n := e.count("t"); n != len(tc.rows) {
+				t.Errorf("%d rows loaded, want %d", n, len(tc.rows))
+			}
+		})
 	}
 }

@@ -4,10 +4,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -186,15 +188,51 @@ type LoadInfo struct {
 	Finished        time.Time
 	// RowCounts holds rows written per table in this load.
 	RowCounts map[string]int64
+	// ResourceRows holds the rows each loaded resource passed on to its
+	// tables (after its steps), nested rows not counted.
+	ResourceRows map[string]int64
+	// Warnings name what looks wrong though the load succeeded: a resource
+	// that yielded no rows, or whose steps kept none.
+	Warnings []string
 }
 
-// String renders the load info as dlt prints it.
+// loadInfo describes the load just committed, with a warning for each
+// loaded resource that passed no rows on (unless its limit is 0).
+func (p *Pipeline) loadInfo(loadID string, started time.Time, plan *plan, counts map[string]int64) *LoadInfo {
+	info := &LoadInfo{PipelineName: p.name, DestinationType: p.dest.Kind(), Location: p.dest.Location(),
+		Dataset: p.dataset, LoadID: loadID, Started: started, Finished: time.Now(), RowCounts: counts,
+		ResourceRows: map[string]int64{}}
+	for _, n := range plan.loaded {
+		kept, yielded := n.kept.Load(), n.yielded.Load()
+		info.ResourceRows[n.res.name] = kept
+		switch {
+		case kept > 0 || n.res.limit != nil && n.res.limit.maxItems == 0:
+		case yielded == 0:
+			info.Warnings = append(info.Warnings, fmt.Sprintf("resource %q yielded no rows", n.res.name))
+		default:
+			info.Warnings = append(info.Warnings, fmt.Sprintf("resource %q yielded %d rows, but its steps (filters, incremental) kept none", n.res.name, yielded))
+		}
+	}
+	return info
+}
+
+// String renders the load info as dlt prints it, then the rows per table
+// as dlt's trace shows them and a line per warning.
 func (li *LoadInfo) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "Pipeline %s load step completed in %.2f seconds\n", li.PipelineName, li.Finished.Sub(li.Started).Seconds())
 	fmt.Fprintf(&b, "1 load package(s) were loaded to destination %s and into dataset %s\n", li.DestinationType, li.Dataset)
 	fmt.Fprintf(&b, "The %s destination used %s location to store data\n", li.DestinationType, li.Location)
 	fmt.Fprintf(&b, "Load package %s is LOADED and contains no failed jobs", li.LoadID)
+	if len(li.RowCounts) > 0 {
+		b.WriteString("\nNormalized data for the following tables:")
+		for _, t := range slices.Sorted(maps.Keys(li.RowCounts)) {
+			fmt.Fprintf(&b, "\n- %s: %d row(s)", t, li.RowCounts[t])
+		}
+	}
+	for _, w := range li.Warnings {
+		fmt.Fprintf(&b, "\nWarning: %s", w)
+	}
 	return b.String()
 }
 

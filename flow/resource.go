@@ -3,6 +3,8 @@ package flow
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/valyala/fastjson"
@@ -45,7 +47,13 @@ type Resource struct {
 	selected  bool
 	parallel  bool
 	source    string // set when the resource joins a source
+	// id is shared by the copies a definition's methods return and
+	// renewed by WithName: two parents with one name but different ids
+	// are different pipes, which a run must not merge.
+	id *identity
 }
+
+type identity struct{ _ byte } // not zero-sized: each new one has its own address
 
 type limit struct {
 	maxItems int
@@ -57,7 +65,7 @@ type Option func(*Resource)
 
 // NewResource declares a resource named name whose data comes from gen.
 func NewResource(name string, gen GenFunc, opts ...Option) *Resource {
-	r := &Resource{name: name, gen: gen, selected: true}
+	r := &Resource{name: name, gen: gen, selected: true, id: new(identity)}
 	for _, o := range opts {
 		o(r)
 	}
@@ -67,7 +75,7 @@ func NewResource(name string, gen GenFunc, opts ...Option) *Resource {
 // NewTransformer declares a transformer: fn runs on every batch of the parent
 // it is piped from (Pipe). Without a parent it yields nothing.
 func NewTransformer(name string, fn TransformFunc, opts ...Option) *Resource {
-	r := &Resource{name: name, tf: fn, selected: true, workers: 1}
+	r := &Resource{name: name, tf: fn, selected: true, workers: 1, id: new(identity)}
 	for _, o := range opts {
 		o(r)
 	}
@@ -92,9 +100,9 @@ func PrimaryKey(cols ...string) Option { return func(r *Resource) { r.hints.Prim
 // MergeKey sets the merge key columns.
 func MergeKey(cols ...string) Option { return func(r *Resource) { r.hints.MergeKey = cols } }
 
-// Columns adds column hints (data type, nullable, keys...). Nullable is
-// kept as given: false is dlt's nullable: false (NOT NULL, and a row
-// without a value fails the run), so set it for an ordinary column.
+// Columns adds column hints (data type, keys, nullability...). A hinted
+// column is nullable, as in dlt; NotNull makes it NOT NULL (dlt's
+// nullable: false: a row without a value fails the run).
 func Columns(cols ...arrowbuf.Column) Option {
 	return func(r *Resource) { r.hints.Columns = append(r.hints.Columns, cols...) }
 }
@@ -114,6 +122,12 @@ func NestedHints(h map[string]arrowbuf.TableHints) Option {
 // file_format hint): "parquet" stages rows through Parquet files where the
 // destination supports it.
 func FileFormat(format string) Option { return func(r *Resource) { r.hints.FileFormat = format } }
+
+// Steps appends processing steps, as AddStep does: with it a Source.Apply
+// or With adds an incremental (dlt's apply_hints(incremental=...)).
+func Steps(steps ...Step) Option {
+	return func(r *Resource) { r.steps = append(r.steps, steps...) }
+}
 
 // Hints replaces all table hints at once.
 func Hints(h arrowbuf.TableHints) Option { return func(r *Resource) { r.hints = h } }
@@ -165,6 +179,44 @@ func (r *Resource) Table() string {
 // Hints returns the resource's table hints.
 func (r *Resource) Hints() arrowbuf.TableHints { return r.hints }
 
+// ComputeTableSchema returns the table the resource's hints describe
+// (dlt's compute_table_schema): its name, write disposition and hinted
+// columns, key columns without a data type included. A resource with a
+// TableFunc needs an item to pick the table; otherwise item may be nil.
+func (r *Resource) ComputeTableSchema(item any) (*arrowbuf.Table, error) {
+	table := r.Table()
+	if r.tableFunc != nil {
+		if item == nil {
+			return nil, fmt.Errorf("flow: resource %q picks its table per item: ComputeTableSchema needs an item", r.name)
+		}
+		table = r.tableFunc(item)
+	}
+	s := arrowbuf.NewSchema(r.name)
+	if err := s.ApplyHints(table, r.name, r.hints); err != nil {
+		return nil, fmt.Errorf("flow: resource %q: %w", r.name, err)
+	}
+	name := arrowbuf.NormalizeTableIdentifier(table)
+	t := s.Table(name)
+	// The snapshot leaves out columns without a type (a destination cannot
+	// create them); a hint's columns and keys belong here all the same.
+	var names []string
+	for _, c := range r.hints.Columns {
+		names = append(names, c.Name)
+	}
+	for _, k := range slices.Concat(r.hints.PrimaryKey, r.hints.MergeKey) {
+		names = append(names, strings.Split(k, ",")...)
+	}
+	for _, n := range names {
+		n = arrowbuf.NormalizePath(strings.TrimSpace(n))
+		if t.Column(n) == nil {
+			if c := s.Column(name, n); c != nil {
+				t.Columns = append(t.Columns, c)
+			}
+		}
+	}
+	return t, nil
+}
+
 // IsTransformer reports whether the resource is fed by a parent.
 func (r *Resource) IsTransformer() bool { return r.tf != nil }
 
@@ -184,10 +236,23 @@ func (r *Resource) With(opts ...Option) *Resource {
 }
 
 // WithName returns a copy named name that loads to a table of that name (if
-// no table name was set) and keeps its own state (dlt's with_name).
+// no table name was set) and keeps its own state (dlt's with_name). A
+// transformer's parents are copied and renamed too, as dlt deep-copies the
+// pipe: a parent whose name contains the transformer's has that part
+// replaced, another gets "_<name>" appended ("fs_resource" under
+// "csv_reader" renamed "reports" becomes "fs_resource_reports"). So two
+// renamed clones of `files(...) | reader` each keep their own parent.
 func (r *Resource) WithName(name string) *Resource {
 	c := r.clone()
 	c.name = name
+	c.id = new(identity)
+	if r.parent != nil {
+		pname := r.parent.name + "_" + name
+		if strings.Contains(r.parent.name, r.name) {
+			pname = strings.ReplaceAll(r.parent.name, r.name, name)
+		}
+		c.parent = r.parent.WithName(pname)
+	}
 	return c
 }
 
@@ -235,8 +300,8 @@ func (r *Resource) FlatMap(fn func(item any) ([]any, error)) *Resource {
 }
 
 // Limit stops the resource after maxItems yields (batches, as dlt's
-// add_limit counts) or after maxTime, whichever comes first, by cancelling
-// its generator. maxItems 0 yields nothing; -1 disables the count limit;
+// add_limit counts) or maxTime after its first item, whichever comes
+// first, by cancelling its generator. maxItems 0 yields nothing; -1 disables the count limit;
 // maxTime 0 disables the time limit. Transformers are not limited.
 func (r *Resource) Limit(maxItems int, maxTime time.Duration) *Resource {
 	c := r.clone()

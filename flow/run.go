@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,20 +17,6 @@ import (
 	"github.com/sluicehq/sluice/arrowbuf"
 )
 
-// Refresh is dlt's refresh mode for a run.
-type Refresh string
-
-// The refresh modes.
-const (
-	// DropSources drops all tables and state of the sources being run.
-	DropSources Refresh = "drop_sources"
-	// DropResources drops tables and state of the resources being run.
-	DropResources Refresh = "drop_resources"
-	// DropData empties the tables and resets the state of the resources
-	// being run, keeping the schema.
-	DropData Refresh = "drop_data"
-)
-
 // RunOptions adjust one run.
 type RunOptions struct {
 	Refresh Refresh
@@ -39,9 +24,6 @@ type RunOptions struct {
 	// DuckDB destination stage rows through Parquet files.
 	LoaderFileFormat string
 }
-
-// errLimit stops a generator that reached its Limit; it is not a failure.
-var errLimit = errors.New("flow: resource limit reached")
 
 // Run extracts, normalizes and loads the sources in one atomic load.
 func (p *Pipeline) Run(ctx context.Context, srcs ...Sourcer) (*LoadInfo, error) {
@@ -82,32 +64,8 @@ func (p *Pipeline) RunWith(ctx context.Context, opts RunOptions, srcs ...Sourcer
 	}
 
 	req := LoadRequest{Dataset: p.dataset, LoadID: newLoadID(started), SchemaName: schemaName, LoaderFileFormat: opts.LoaderFileFormat}
-	switch opts.Refresh {
-	case "":
-	case DropSources:
-		for _, t := range schema.Tables() {
-			req.Drop = append(req.Drop, t.Name)
-		}
-		schema = arrowbuf.NewSchema(schemaName)
-		for _, s := range sources {
-			store.resetSource(s.name)
-		}
-	case DropResources, DropData:
-		for _, n := range plan.loaded {
-			tables := familyOf(schema, arrowbuf.NormalizeTableIdentifier(n.res.Table()))
-			if opts.Refresh == DropResources {
-				req.Drop = append(req.Drop, tables...)
-			} else {
-				req.Truncate = append(req.Truncate, tables...)
-			}
-			store.reset(n.res.source, n.res.name)
-			n.state = store.resource(n.res.source, n.res.name)
-		}
-		if opts.Refresh == DropResources {
-			schema = schemaWithout(schema, req.Drop)
-		}
-	default:
-		return nil, fmt.Errorf("flow: unknown refresh mode %q", opts.Refresh)
+	if schema, err = refresh(opts.Refresh, sources, plan, store, schema, &req); err != nil {
+		return nil, err
 	}
 	// Replace resources lose their known tables' rows in this load, even if
 	// they yield nothing.
@@ -157,39 +115,7 @@ func (p *Pipeline) RunWith(ctx context.Context, opts RunOptions, srcs ...Sourcer
 	if err := p.saveLocal(schemaName, req.LoadID, stateDoc, commit.SchemaJSON); err != nil {
 		return nil, fmt.Errorf("flow: loaded %s but could not save local state: %w", req.LoadID, err)
 	}
-	return &LoadInfo{PipelineName: p.name, DestinationType: p.dest.Kind(), Location: p.dest.Location(),
-		Dataset: p.dataset, LoadID: req.LoadID, Started: started, Finished: time.Now(), RowCounts: e.counts}, nil
-}
-
-// familyOf returns root and every table nested under it in the schema.
-func familyOf(s *arrowbuf.Schema, root string) []string {
-	tables := s.Tables()
-	in := map[string]bool{root: true}
-	out := []string{}
-	if s.Table(root) != nil {
-		out = append(out, root)
-	}
-	for changed := true; changed; {
-		changed = false
-		for _, t := range tables {
-			if !in[t.Name] && t.Parent != "" && in[t.Parent] {
-				in[t.Name] = true
-				out = append(out, t.Name)
-				changed = true
-			}
-		}
-	}
-	return out
-}
-
-func schemaWithout(s *arrowbuf.Schema, drop []string) *arrowbuf.Schema {
-	out := arrowbuf.NewSchema(s.Name())
-	for _, t := range s.Tables() {
-		if !slices.Contains(drop, t.Name) {
-			out.PutTable(t)
-		}
-	}
-	return out
+	return p.loadInfo(req.LoadID, started, plan, e.counts), nil
 }
 
 // restore reads local state and schema, or the destination's when the
@@ -307,95 +233,6 @@ func (p *Pipeline) saveLocal(schemaName, loadID string, doc State, schemaJSON []
 		DestinationLocation: p.dest.Location(), DatasetName: p.dataset, DefaultSchemaName: schemaName,
 		LastLoadID: loadID}, "", "  ")
 	return writeFileAtomic(filepath.Join(dir, "pipeline.json"), info)
-}
-
-// node is one resource in the run's tree: roots are generators, children are
-// transformers fed by their parent.
-type node struct {
-	res      *Resource
-	state    *ResourceState
-	children []*node
-	in       chan Batch // transformers only
-	srcHints *Source
-}
-
-func (n *node) hints() arrowbuf.TableHints {
-	h := n.res.hints
-	if h.MaxTableNesting == nil && n.srcHints != nil {
-		h.MaxTableNesting = n.srcHints.maxTableNesting
-	}
-	if n.srcHints != nil && n.srcHints.contract != nil {
-		// The resource's modes override the source's one by one, as in dlt.
-		c := *n.srcHints.contract
-		if r := h.Contract; r != nil {
-			c.Tables = cmp.Or(r.Tables, c.Tables)
-			c.Columns = cmp.Or(r.Columns, c.Columns)
-			c.DataType = cmp.Or(r.DataType, c.DataType)
-		}
-		h.Contract = &c
-	}
-	return h
-}
-
-type plan struct {
-	roots  []*node
-	loaded []*node // selected nodes, in declaration order
-}
-
-// buildPlan turns resources into a tree: each transformer hangs under the
-// node of its parent (the same parent definition shared by several
-// transformers runs once).
-func buildPlan(sources []*Source, store *stateStore) (*plan, error) {
-	pl := &plan{}
-	byRes := map[string]*node{}
-	names := map[string]bool{}
-	var add func(r *Resource, src *Source, selected bool) (*node, error)
-	add = func(r *Resource, src *Source, selected bool) (*node, error) {
-		key := src.name + "\x00" + r.name
-		if n := byRes[key]; n != nil {
-			return n, nil
-		}
-		if r.source == "" {
-			r = r.clone()
-			r.source = src.name
-		}
-		n := &node{res: r, state: store.resource(r.source, r.name), srcHints: src}
-		byRes[key] = n
-		if r.tf != nil {
-			if r.parent == nil {
-				return nil, fmt.Errorf("flow: transformer %q has no parent resource (use Pipe)", r.name)
-			}
-			parent, err := add(r.parent, src, false)
-			if err != nil {
-				return nil, err
-			}
-			n.in = make(chan Batch, 2)
-			parent.children = append(parent.children, n)
-		} else {
-			pl.roots = append(pl.roots, n)
-		}
-		return n, nil
-	}
-	for _, s := range sources {
-		for _, r := range s.resources {
-			if !r.selected {
-				continue
-			}
-			if names[r.name] {
-				return nil, fmt.Errorf("flow: two resources named %q: use WithName to rename one", r.name)
-			}
-			names[r.name] = true
-			n, err := add(r, s, true)
-			if err != nil {
-				return nil, err
-			}
-			pl.loaded = append(pl.loaded, n)
-		}
-	}
-	if len(pl.loaded) == 0 {
-		return nil, errors.New("flow: no resource selected")
-	}
-	return pl, nil
 }
 
 // extracted is a batch on its way to a normalizer.
@@ -531,39 +368,10 @@ func (e *engine) runRoot(ctx context.Context, n *node, out chan<- extracted) err
 	}()
 	e.p.progress.running.Add(1)
 	defer func() { e.p.progress.running.Add(-1); e.p.progress.done.Add(1) }()
-	rctx := withResource(ctx, n.res.name, n.state)
-	counted := func() {}
-	lim := n.res.limit
-	if lim != nil && lim.maxItems == 0 {
-		return nil
-	}
-	if lim != nil && lim.maxItems > 0 {
-		rctx, counted = withLimit(ctx, n.res.name, n.state, lim.maxItems)
-	}
-	var cancel context.CancelFunc = func() {}
-	if lim != nil && lim.maxTime > 0 {
-		rctx, cancel = context.WithTimeout(rctx, lim.maxTime)
-	}
-	defer cancel()
-	yields := 0
-	emit := e.emitter(rctx, n, out)
-	yield := func(b Batch) error {
-		if err := emit(b); err != nil {
-			return err
-		}
-		yields++
-		counted()
-		if lim != nil && lim.maxItems > 0 && yields >= lim.maxItems {
-			return errLimit
-		}
-		return nil
-	}
-	err := callSafe(func() error { return n.res.gen(rctx, yield) })
+	err := runGen(ctx, n.res, n.state, func(rctx context.Context) Yield { return e.emitter(rctx, n, out) })
 	switch {
-	case err == nil, errors.Is(err, errLimit):
+	case err == nil:
 		return nil
-	case ctx.Err() == nil && rctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
-		return nil // the time limit ended it
 	case ctx.Err() != nil:
 		return context.Cause(ctx)
 	default:
@@ -601,6 +409,7 @@ func (e *engine) runTransformer(ctx context.Context, n *node, out chan<- extract
 func (e *engine) emitter(ctx context.Context, n *node, out chan<- extracted) Yield {
 	loaded := e.isLoaded(n)
 	return func(b Batch) error {
+		n.yielded.Add(int64(b.Len()))
 		var err error
 		for _, s := range n.res.steps {
 			if b, err = s(ctx, b); err != nil {
@@ -612,6 +421,7 @@ func (e *engine) emitter(ctx context.Context, n *node, out chan<- extracted) Yie
 			b.Release()
 			return nil
 		}
+		n.kept.Add(int64(b.Len()))
 		e.p.progress.batches.Add(1)
 		e.p.progress.rows.Add(int64(b.Len()))
 		consumers := len(n.children)

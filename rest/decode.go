@@ -439,7 +439,7 @@ func decodeColumns(path string, v any) ([]arrowbuf.Column, error) {
 }
 
 func decodeColumn(path, name string, v any) (arrowbuf.Column, error) {
-	c := arrowbuf.Column{Name: name, Nullable: true}
+	c := arrowbuf.Column{Name: name}
 	o, err := newObj(path, v)
 	if err != nil {
 		return c, err
@@ -463,13 +463,19 @@ func decodeColumn(path, name string, v any) (arrowbuf.Column, error) {
 	bools := []struct {
 		key string
 		dst *bool
-	}{{"nullable", &c.Nullable}, {"primary_key", &c.PrimaryKey}, {"merge_key", &c.MergeKey}, {"unique", &c.Unique}}
+	}{{"primary_key", &c.PrimaryKey}, {"merge_key", &c.MergeKey}, {"unique", &c.Unique}}
 	for _, b := range bools {
 		if x, ok, err := o.boolean(b.key); err != nil {
 			return c, err
 		} else if ok {
 			*b.dst = x
 		}
+	}
+	if x, ok, err := o.boolean("nullable"); err != nil {
+		return c, err
+	} else if ok {
+		// nullable: false is NOT NULL; without the key the column is nullable.
+		c.Nullable, c.NotNull = x, !x
 	}
 	hasP, hasS := false, false
 	if c.Precision, hasP, err = o.integer("precision"); err != nil {

@@ -223,6 +223,9 @@ func (in *Incremental) Step() flow.Step {
 		if err != nil {
 			return b, err
 		}
+		if b.Record != nil {
+			return in.filterRecord(r, b)
+		}
 		if b.JSON != nil {
 			kept := make([]*fastjson.Value, 0, len(b.JSON))
 			for _, v := range b.JSON {
@@ -260,15 +263,26 @@ func (in *Incremental) Step() flow.Step {
 func (in *Incremental) keep(r *incRun, item any) (bool, error) {
 	val, ok := in.path.Get(item)
 	if !ok || val == nil {
-		switch in.OnMissing {
-		case "include":
-			return true, nil
-		case "exclude":
-			return false, nil
-		default:
-			return false, fmt.Errorf("transform: incremental cursor %q missing in a row", in.CursorPath)
-		}
+		return in.keepMissing()
 	}
+	return in.keepValue(r, val, func() string { return in.rowHash(item) })
+}
+
+// keepMissing decides on a row without the cursor (OnMissing).
+func (in *Incremental) keepMissing() (bool, error) {
+	switch in.OnMissing {
+	case "include":
+		return true, nil
+	case "exclude":
+		return false, nil
+	default:
+		return false, fmt.Errorf("transform: incremental cursor %q missing in a row", in.CursorPath)
+	}
+}
+
+// keepValue decides on a row whose cursor is val; hash identifies the row
+// at the boundary.
+func (in *Incremental) keepValue(r *incRun, val any, hash func() string) (bool, error) {
 	if in.EndValue != nil {
 		c, err := in.newer(val, in.EndValue, "end value")
 		if err != nil {
@@ -289,7 +303,7 @@ func (in *Incremental) keep(r *incRun, item any) (bool, error) {
 		if c < 0 {
 			return false, nil
 		}
-		if c == 0 && (in.RangeStart == "open" || dedup && r.startHash[in.rowHash(item)]) {
+		if c == 0 && (in.RangeStart == "open" || dedup && r.startHash[hash()]) {
 			return false, nil
 		}
 	}
@@ -305,7 +319,7 @@ func (in *Incremental) keep(r *incRun, item any) (bool, error) {
 		clear(r.lastHash)
 	}
 	if c >= 0 && dedup {
-		r.lastHash[in.rowHash(item)] = true
+		r.lastHash[hash()] = true
 	}
 	return true, nil
 }
@@ -406,63 +420,6 @@ func (in *Incremental) rowHash(item any) string {
 	sum := sha256.Sum256(raw)
 	return base64.RawURLEncoding.EncodeToString(sum[:12])
 }
-
-// lagged moves a stored last value back by Lag (forward for Min), not
-// past the initial value.
-func (in *Incremental) lagged(last any) (any, error) {
-	v, err := ApplyLag(last, in.Lag, in.LastValue)
-	if err != nil {
-		return nil, fmt.Errorf("transform: incremental cursor %q: %w", in.CursorPath, err)
-	}
-	if in.InitialValue != nil {
-		c, err := in.newer(v, in.InitialValue, "initial value")
-		if err != nil {
-			return nil, err
-		}
-		if c < 0 {
-			v = in.InitialValue
-		}
-	}
-	return v, nil
-}
-
-// ApplyLag moves v back by lag (forward for Min): numbers by lag units,
-// time values and ISO date-time strings by lag seconds, plain ISO dates
-// ("2024-01-02") by lag days. A string keeps its layout. Other values are
-// an error, as in dlt.
-func ApplyLag(v any, lag float64, fn LastValueFunc) (any, error) {
-	if fn == Min {
-		lag = -lag
-	}
-	switch x := v.(type) {
-	case int64:
-		if lag == math.Trunc(lag) {
-			return x - int64(lag), nil
-		}
-	case int:
-		if lag == math.Trunc(lag) {
-			return int64(x) - int64(lag), nil
-		}
-	case time.Time:
-		return x.Add(-seconds(lag)), nil
-	case string:
-		if t, err := time.Parse("2006-01-02", x); err == nil {
-			return t.AddDate(0, 0, -int(math.Ceil(lag))).Format("2006-01-02"), nil
-		}
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} {
-			if t, err := time.Parse(layout, x); err == nil {
-				return t.Add(-seconds(lag)).Format(layout), nil
-			}
-		}
-		return nil, fmt.Errorf("lag needs a numeric or ISO date-time cursor, not a string that is not a date-time")
-	}
-	if f, ok := toFloat(v); ok {
-		return f - lag, nil
-	}
-	return nil, fmt.Errorf("lag needs a numeric or ISO date-time cursor, not %s", Kind(v))
-}
-
-func seconds(f float64) time.Duration { return time.Duration(f * float64(time.Second)) }
 
 // Kind names the kind of a cursor value for messages: "a number", "a
 // string", "a date-time", "a boolean", "null".

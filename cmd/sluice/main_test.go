@@ -183,7 +183,8 @@ var loadInfoRE = regexp.MustCompile(`(?s)^Pipeline blog load step completed in [
 1 load package\(s\) were loaded to destination duckdb and into dataset blog_data
 The duckdb destination used (.+) location to store data
 Load package ([0-9]+\.[0-9]+) is LOADED and contains no failed jobs
-$`)
+Normalized data for the following tables:
+(?:- \w+: \d+ row\(s\)\n)+$`)
 
 // checkLoadInfo checks the load info of a blog run (dlt's shape, the DuckDB
 // file as location, the load id _dlt_loads holds) and returns the load id.
