@@ -42,7 +42,7 @@ func FuzzPlaceholders(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		tpl := parseTemplate(s, func(string) bool { return true })
 		vals := func(name string) (any, error) { return "<" + name + ">", nil }
-		out, err := tpl.text(vals, nil)
+		out, err := tpl.text(vals)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +77,7 @@ func FuzzPlaceholders(f *testing.F) {
 		}
 		// A template with no known names is literal text.
 		lit := parseTemplate(s, func(string) bool { return false })
-		if got, _ := lit.text(vals, nil); got != s {
+		if got, _ := lit.text(vals); got != s {
 			t.Fatalf("literal %q became %q", s, got)
 		}
 		// JSON bodies: a whole placeholder keeps the value's type.
