@@ -43,6 +43,7 @@ func main() {
 	mbs := flag.String("mb", "100,200", "page sizes in MB")
 	dests := flag.String("dest", "duckdb,parquet", "destinations")
 	chunked := flag.Bool("chunked", false, "send the page without Content-Length (chunked), as many APIs do")
+	shape := flag.String("shape", "flat", "record shape: flat or nested (5 child rows each)")
 	child := flag.String("child", "", "internal: load this page file into -dest and print JSON")
 	flag.Parse()
 	if *child != "" {
@@ -59,14 +60,14 @@ func main() {
 	}
 	defer os.RemoveAll(dir)
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(w, "page MB\tdest\trows\tseconds\tpeak RSS MB\tx page\t")
+	fmt.Fprintln(w, "page MB\tdest\troot rows\tseconds\tpeak RSS MB\tx page\t")
 	for _, s := range strings.Split(*mbs, ",") {
 		mb, err := strconv.Atoi(s)
 		if err != nil {
 			fail(err)
 		}
 		file := filepath.Join(dir, s+".json")
-		if err := writePage(file, mb); err != nil {
+		if err := writePage(file, mb, bench.Shape(*shape)); err != nil {
 			fail(err)
 		}
 		for _, d := range strings.Split(*dests, ",") {
@@ -81,11 +82,11 @@ func main() {
 	w.Flush()
 }
 
-// writePage writes one {"data":[...]} page of about mb MB of flat records.
-func writePage(path string, mb int) error {
-	sample := bench.Pages(1000, 1000, bench.Flat)[0]
+// writePage writes one {"data":[...]} page of about mb MB of records.
+func writePage(path string, mb int, shape bench.Shape) error {
+	sample := bench.Pages(1000, 1000, shape)[0]
 	rows := int(float64(mb) * 1e6 / (float64(len(sample)) / 1000))
-	return os.WriteFile(path, bench.Pages(rows, rows, bench.Flat)[0], 0o600)
+	return os.WriteFile(path, bench.Pages(rows, rows, shape)[0], 0o600)
 }
 
 func runChild(file, dest string, chunked bool) (result, error) {
