@@ -136,37 +136,59 @@ func TestBigPageBrokenInside(t *testing.T) {
 	}
 }
 
-// TestPlannedBigPagesAhead: planned pages (offset with a total) are fetched
-// ahead of the one being handed on, but big ones only as many as
-// aheadBytes holds (at least one), not the client's concurrency.
-func TestPlannedBigPagesAhead(t *testing.T) {
+// TestBigPagesAhead: pages are requested ahead of the one being handed on
+// (planned offset pages, or the next link), but big ones only as many as
+// aheadBytes holds with it (here none), not the client's concurrency.
+func TestBigPagesAhead(t *testing.T) {
 	smallParts(t, 8<<10, 2<<10, 2<<10)
 	old := aheadBytes
-	aheadBytes = 30 << 10 // one page of about 25 KB
+	aheadBytes = 40 << 10 // one page of about 25 KB, not two
 	t.Cleanup(func() { aheadBytes = old })
 	const perPage, pages = 300, 8
 	var served atomic.Int64
-	srv := serve(t, map[string]http.HandlerFunc{"/offset": func(w http.ResponseWriter, r *http.Request) {
-		served.Add(1)
-		off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
-		fmt.Fprintf(w, `{"items":[%s],"total":%d}`, bigRows(off+1, off+perPage), pages*perPage)
-	}})
-	cfg := decode(t, `{"client":{"base_url":"`+srv.URL+`/"},"resources":[{"name":"items","endpoint":{"path":"offset","data_selector":"items","paginator":{"type":"offset","limit":300}}}]}`)
-	var worst atomic.Int64 // requests served beyond the page being handed on
-	check := ProcessingStep{Step: func(_ context.Context, b flow.Batch) (flow.Batch, error) {
-		page := int64(b.JSON[0].GetInt("id")-1)/perPage + 1
-		if d := served.Load() - page; d > worst.Load() {
-			worst.Store(d)
-		}
-		return b, nil
-	}}
-	rows := collect(t, cfg, "items", ProcessingSteps("items", check))
-	if len(rows) != pages*perPage {
-		t.Fatalf("%d rows, want %d", len(rows), pages*perPage)
-	}
-	// Two pages fit in aheadBytes at the second page's start: the first
-	// is taken before the second is requested.
-	if w := worst.Load(); w > 2 {
-		t.Errorf("%d pages were requested ahead of the one handed on, want at most 2", w)
+	var srvURL string
+	srv := serve(t, map[string]http.HandlerFunc{
+		"/offset": func(w http.ResponseWriter, r *http.Request) {
+			served.Add(1)
+			off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+			fmt.Fprintf(w, `{"items":[%s],"total":%d}`, bigRows(off+1, off+perPage), pages*perPage)
+		},
+		"/linked": func(w http.ResponseWriter, r *http.Request) {
+			served.Add(1)
+			off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
+			next := "null"
+			if off+perPage < pages*perPage {
+				next = strconv.Quote(fmt.Sprintf("%s/linked?offset=%d", srvURL, off+perPage))
+			}
+			fmt.Fprintf(w, `{"items":[%s],"next":%s}`, bigRows(off+1, off+perPage), next)
+		},
+	})
+	srvURL = srv.URL
+	for _, tc := range []struct {
+		name, endpoint string
+		ahead          int64 // pages requested beyond the one handed on
+	}{
+		{"planned", `{"path":"offset","data_selector":"items","paginator":{"type":"offset","limit":300}}`, 0},
+		{"linked", `{"path":"linked","data_selector":"items","paginator":{"type":"json_link","next_url_path":"next"}}`, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			served.Store(0)
+			cfg := decode(t, `{"client":{"base_url":"`+srv.URL+`/"},"resources":[{"name":"items","endpoint":`+tc.endpoint+`}]}`)
+			var worst atomic.Int64
+			check := ProcessingStep{Step: func(_ context.Context, b flow.Batch) (flow.Batch, error) {
+				page := int64(b.JSON[0].GetInt("id")-1)/perPage + 1
+				if d := served.Load() - page; d > worst.Load() {
+					worst.Store(d)
+				}
+				return b, nil
+			}}
+			rows := collect(t, cfg, "items", ProcessingSteps("items", check))
+			if len(rows) != pages*perPage {
+				t.Fatalf("%d rows, want %d", len(rows), pages*perPage)
+			}
+			if w := worst.Load(); w > tc.ahead {
+				t.Errorf("%d pages were requested ahead of the one handed on, want at most %d", w, tc.ahead)
+			}
+		})
 	}
 }

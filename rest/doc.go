@@ -203,7 +203,10 @@
 // selector with indexes or "..", a paginator of the user's, or a resource
 // with add_limit, which counts yields as pages) the page is parsed whole.
 // Bodies are held in memory whole: a 100 MB page peaks at about 4x its
-// size into DuckDB, 3.5x into Parquet (bench/cmd/bigpage).
+// size into DuckDB, 3.5x into Parquet (bench/cmd/bigpage). Pages requested
+// ahead (planned pages, the next link or cursor) are bounded by 64 MB held
+// with the page being handed on, counted in pages of the last body's size:
+// pages over 32 MB are fetched one by one.
 //
 // # Concurrency
 //

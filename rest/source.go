@@ -1008,7 +1008,8 @@ func (e *endpoint) paginate(ctx context.Context, req *Request, extra []extraFiel
 			return nil
 		}
 		more, known := false, false
-		if early != nil && safeMethod(cur) && looksJSON(p.resp.Body) && !lastYield(ctx) {
+		// Not for a big page: two of them would be held at once.
+		if early != nil && safeMethod(cur) && 2*len(p.resp.Body) <= aheadBytes && looksJSON(p.resp.Body) && !lastYield(ctx) {
 			if more, known = early.nextEarly(p.resp, req); known && more && !sameRequest(cur, req) {
 				ahead = e.fetchAhead(ctx, req.Clone())
 			}
@@ -1141,9 +1142,10 @@ func sameRequest(a, b *Request) bool {
 	return fmt.Sprint(a.JSON) == fmt.Sprint(b.JSON)
 }
 
-// aheadBytes bounds the bytes of planned pages fetched ahead of the one
-// being handed on, by the size of the last body: at least one page is
-// fetched ahead, fewer than the client's concurrency when pages are big.
+// aheadBytes bounds, by the size of the last body, the bytes of the pages
+// a resource holds at once: the one being handed on and those requested
+// ahead of it (planned pages, or the next page of a link or cursor). Pages
+// of more than half of it are fetched one by one.
 var aheadBytes = 64 << 20
 
 // fetchAll fetches planned pages concurrently, at most the client's
@@ -1160,23 +1162,24 @@ func (e *endpoint) fetchAll(ctx context.Context, plan PagePlan, extra []extraFie
 	inParts := !limited(ctx) // planned pages are not given to the paginator
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Each page's result has a slot, queued in request order. Pages
-	// waiting as bytes are bounded by count and, for big pages, by size:
-	// ahead counts the slots queued and not yet taken.
+	// Each page's result has a slot, queued in request order. The pages
+	// held as bytes (fetched or being fetched, and the one being handed
+	// on) are bounded by count and, for big pages, by size: another is
+	// requested while held*size < aheadBytes, or when none is held.
 	slots := make(chan chan fetched, max(e.c.concurrency-1, 0))
-	var ahead atomic.Int64
+	var held atomic.Int64
 	room := make(chan struct{}, 1)
 	go func() {
 		defer close(slots)
 		for _, r := range plan.Requests {
-			for n := ahead.Load(); n > 0 && n*e.c.bodies.last.Load() >= int64(aheadBytes); n = ahead.Load() {
+			for n := held.Load(); n > 0 && (n+1)*e.c.bodies.last.Load() > int64(aheadBytes); n = held.Load() {
 				select {
 				case <-room:
 				case <-ctx.Done():
 					return
 				}
 			}
-			ahead.Add(1)
+			held.Add(1)
 			slot := make(chan fetched, 1)
 			select {
 			case slots <- slot:
@@ -1190,38 +1193,38 @@ func (e *endpoint) fetchAll(ctx context.Context, plan PagePlan, extra []extraFie
 	stopped := false
 	for slot := range slots {
 		f := <-slot
-		ahead.Add(-1)
-		select {
-		case room <- struct{}{}:
-		default:
-		}
 		switch {
 		case stopped:
 			if f.p != nil {
 				f.p.release(e.c)
 			}
-			continue
 		case f.err != nil:
-			err = e.wrap(f.err)
+			err, stopped = e.wrap(f.err), true
 		case f.p.ignored:
 			f.p.release(e.c)
+			stopped = true
 		default:
 			// Parsed here, in page order, rather than where it was fetched:
 			// see fetchRaw.
 			var pr pageRows
 			if pr, err = e.rowsOf(f.p, inParts); err != nil {
-				err = e.wrap(err)
+				err, stopped = e.wrap(err), true
 				break
 			}
 			empty := pr.count() == 0
-			if _, err = e.emitPage(ctx, f.p, pr, extra, yield); err == nil && !(empty && plan.StopAtEmpty) {
-				continue
-			}
+			_, err = e.emitPage(ctx, f.p, pr, extra, yield)
+			stopped = err != nil || (empty && plan.StopAtEmpty)
+		}
+		held.Add(-1)
+		select {
+		case room <- struct{}{}:
+		default:
 		}
 		// An error, an ignored page or an empty one: cancel the pages in
 		// flight and release what arrives.
-		stopped = true
-		cancel()
+		if stopped {
+			cancel()
+		}
 	}
 	return err
 }

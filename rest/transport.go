@@ -111,14 +111,6 @@ type RetryWait struct {
 	Wait        time.Duration
 }
 
-// Cause is the status ("429") or the error the attempt failed with.
-func (w RetryWait) Cause() string {
-	if w.Err != nil {
-		return w.Err.Error()
-	}
-	return strconv.Itoa(w.Status)
-}
-
 // OnRetry calls f before every wait between attempts of a request, from
 // the goroutine that sends it (the CLI shows the wait on its progress
 // line). Retries are also logged at info level.
