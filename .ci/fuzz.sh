@@ -3,7 +3,8 @@
 # count rather than a duration, since a duration can end while the fuzzer
 # minimizes an input and fail with "context deadline exceeded" on a busy
 # machine):
-# spec parser, data selectors and JSON paths, placeholders, raw next-link
+# spec parser, data selectors and JSON paths, placeholders, path values,
+# big pages parsed in parts against whole pages, raw next-link
 # lookup, naming, normalizer (JSON and Go values, hinted coercion), JSON
 # text and state encoding. Seed corpora live in
 # each package's testdata/fuzz/; a failing input is written there too.
@@ -16,6 +17,8 @@ targets=(
   "./rest FuzzDataSelector"
   "./rest FuzzPlaceholders"
   "./rest FuzzRawRootString"
+  "./rest FuzzBigPage"
+  "./rest FuzzPathValue"
   "./transform FuzzParsePath"
   "./transform FuzzCompare"
   "./arrowbuf FuzzNormalizeIdentifier"

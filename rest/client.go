@@ -26,11 +26,18 @@ var ErrIgnoreResponse = errors.New("rest: response ignored")
 type HTTPError struct {
 	StatusCode int
 	Method     string
-	Path       string
+	Path       string // as sent (escaped)
+	// Attempts is how many times the request was sent (more than one when
+	// a 429 or 5xx was retried).
+	Attempts int
 }
 
 func (e *HTTPError) Error() string {
-	return fmt.Sprintf("rest: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+	msg := fmt.Sprintf("rest: %s %s: %d %s", e.Method, e.Path, e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Attempts > 1 {
+		msg += " (" + attempts(e.Attempts) + ")"
+	}
+	return msg
 }
 
 // client is the HTTP side of a source: one transport stack (retries, rate
@@ -44,6 +51,8 @@ type client struct {
 	log         *slog.Logger
 	parsers     parserList
 	bodies      *bodySizes // the transport's, which reads every body
+	secrets     *secretSet
+	rt          *retryTransport
 	sleep       func(ctx context.Context, d time.Duration) error
 }
 
@@ -92,18 +101,32 @@ func newClient(cc ClientConfig, hc *http.Client, log *slog.Logger) (*client, err
 	if cc.RateLimit > 0 {
 		lim = rate.NewLimiter(rate.Limit(cc.RateLimit), 1)
 	}
+	maxBody := cc.MaxResponseSize
+	if maxBody == 0 {
+		maxBody = DefaultMaxResponseSize
+	}
 	rt := &retryTransport{
 		next:    &limitTransport{next: base, sem: make(chan struct{}, c.concurrency)},
 		policy:  c.retry,
 		timeout: timeout,
 		limiter: lim,
 		sleep:   func(ctx context.Context, d time.Duration) error { return c.sleep(ctx, d) },
+		maxBody: max(maxBody, 0),
+		log:     log,
 	}
+	c.rt = rt
 	rt.sizes.free = make(chan []byte, bodiesKept)
 	c.bodies = &rt.sizes
 	c.http = &http.Client{Transport: rt, Jar: jar, CheckRedirect: redirect}
 	return c, nil
 }
+
+// DefaultMaxResponseSize is the largest response body a client reads
+// unless max_response_size says otherwise: generous, as a body is held in
+// memory whole (about twice its size at the peak of a load).
+const DefaultMaxResponseSize = 1 << 30
+
+func (c *client) setOnRetry(f func(RetryWait)) { c.rt.onRetry = f }
 
 // resolve joins a path to the base URL as dlt does ("users" and "/users"
 // both go under the base path); a full URL is used as is.
@@ -165,7 +188,7 @@ func (c *client) httpRequest(ctx context.Context, r *Request, auth Auth) (*http.
 	}
 	hr, err := http.NewRequestWithContext(ctx, method, r.URL.String(), bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("rest: bad request URL for %s", r.URL.Path)
+		return nil, fmt.Errorf("rest: bad request URL for %s", r.URL.EscapedPath())
 	}
 	if body == nil {
 		hr.Body, hr.GetBody, hr.ContentLength = http.NoBody, nil, 0
@@ -213,25 +236,32 @@ func (c *client) fetchRaw(ctx context.Context, r *Request, auth Auth, actions []
 			return nil, err
 		}
 		start := time.Now()
+		path := r.URL.EscapedPath()
 		hresp, err := c.http.Do(hr)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, context.Cause(ctx)
 			}
-			return nil, fmt.Errorf("rest: %s %s: %w", hr.Method, r.URL.Path, cleanNetError(err))
+			return nil, fmt.Errorf("rest: %s %s: %w", hr.Method, path, cleanNetError(err))
 		}
 		var data []byte
-		if bb, ok := hresp.Body.(bufferedBody); ok {
-			data = bb.data
+		tries, took := 1, time.Since(start)
+		if bb, ok := hresp.Body.(*bufferedBody); ok {
+			data, tries, took = bb.data, bb.attempts, bb.took
 		} else {
 			var sizes bodySizes
-			data, err = sizes.readAll(hresp)
+			data, err = sizes.readAll(hresp, 0)
 			hresp.Body.Close()
 			if err != nil {
-				return nil, fmt.Errorf("rest: %s %s: reading body: %w", hr.Method, r.URL.Path, cleanNetError(err))
+				return nil, fmt.Errorf("rest: %s %s: reading body: %w", hr.Method, path, cleanNetError(err))
 			}
 		}
-		c.log.Debug("rest: response", "method", hr.Method, "path", r.URL.Path, "status", hresp.StatusCode, "bytes", len(data), "took", time.Since(start))
+		if tries > 1 {
+			c.log.Debug("rest: response", "method", hr.Method, "path", path, "status", hresp.StatusCode, "bytes", len(data),
+				"attempt", fmt.Sprintf("%d/%d", tries, c.retry.MaxAttempts), "took", took, "total", time.Since(start))
+		} else {
+			c.log.Debug("rest: response", "method", hr.Method, "path", path, "status", hresp.StatusCode, "bytes", len(data), "took", took)
+		}
 		if hresp.StatusCode == http.StatusUnauthorized && !refreshed {
 			if rf, ok := auth.(Refresher); ok {
 				refreshed = true
@@ -241,7 +271,7 @@ func (c *client) fetchRaw(ctx context.Context, r *Request, auth Auth, actions []
 				continue
 			}
 		}
-		resp := &Response{StatusCode: hresp.StatusCode, Header: hresp.Header, Body: data, Request: r}
+		resp := &Response{StatusCode: hresp.StatusCode, Header: hresp.Header, Body: bytes.TrimPrefix(data, utf8BOM), Request: r}
 		for _, a := range actions {
 			if a.StatusCode != 0 && a.StatusCode != resp.StatusCode {
 				continue
@@ -254,20 +284,20 @@ func (c *client) fetchRaw(ctx context.Context, r *Request, auth Auth, actions []
 					if errors.Is(err, ErrIgnoreResponse) {
 						return &page{resp: resp, ignored: true}, nil
 					}
-					return nil, fmt.Errorf("rest: response action for %s: %w", r.URL.Path, err)
+					return nil, fmt.Errorf("rest: response action for %s: %w", path, err)
 				}
 				continue
 			}
 			if a.Action == "ignore" {
-				c.log.Debug("rest: response ignored", "path", r.URL.Path, "status", resp.StatusCode)
+				c.log.Debug("rest: response ignored", "path", path, "status", resp.StatusCode)
 				return &page{resp: resp, ignored: true}, nil
 			}
 		}
 		if resp.StatusCode >= 400 {
-			return nil, &HTTPError{StatusCode: resp.StatusCode, Method: hr.Method, Path: r.URL.Path}
+			return nil, &HTTPError{StatusCode: resp.StatusCode, Method: hr.Method, Path: path, Attempts: tries}
 		}
 		p := &page{resp: resp, method: hr.Method}
-		if _, ok := hresp.Body.(bufferedBody); ok {
+		if _, ok := hresp.Body.(*bufferedBody); ok {
 			p.buf = data
 		}
 		return p, nil
@@ -293,24 +323,48 @@ func (c *client) parse(p *page) error {
 		// A complete response that does not parse will not parse the next
 		// time either (dlt does not retry it): fail at once, naming the
 		// content type, as an HTML page served with 200 is the usual case.
+		err := c.notJSON(p)
 		p.release(c)
-		return notJSONError(p.method, resp.Request.URL.Path, resp.StatusCode, resp.Header.Get("Content-Type"))
+		return err
 	}
 	resp.json = root
 	return nil
 }
 
+// notJSON says that a page's body is not JSON: see notJSONError.
+func (c *client) notJSON(p *page) error {
+	r := p.resp
+	return notJSONError(p.method, r.Request.URL.EscapedPath(), r.StatusCode, r.Header.Get("Content-Type"), r.Body, c.secrets)
+}
+
+// snippetRadius is how many bytes of a body an error quotes on either
+// side of where it goes wrong.
+const snippetRadius = 20
+
 // notJSONError says that a response body is not JSON; it names the method,
-// the URL path (the query may hold secrets) and the media type.
-func notJSONError(method, path string, status int, contentType string) error {
+// the URL path (the query may hold secrets), the media type, and, unless
+// the media type says it is not JSON, where the body stops being JSON with
+// a few bytes around it, secrets masked.
+func notJSONError(method, path string, status int, contentType string, body []byte, secrets *secretSet) error {
 	mt, _, _ := strings.Cut(contentType, ";")
 	mt = strings.TrimSpace(mt)
 	what := "is not JSON"
 	if strings.Contains(mt, "json") {
 		what = "is not valid JSON"
 	}
-	if mt == "" {
-		return fmt.Errorf("rest: %s %s: %d response %s (no content type)", method, path, status, what)
+	ct := "no content type"
+	if mt != "" {
+		ct = "content type " + mt
 	}
-	return fmt.Errorf("rest: %s %s: %d response %s (content type %s)", method, path, status, what, mt)
+	// Where a body claiming to be JSON (or not saying) breaks is worth
+	// showing; an HTML page is told by its content type.
+	where := ""
+	if at, ok := syntaxErrorAt(body); ok && (mt == "" || strings.Contains(mt, "json")) {
+		where = fmt.Sprintf(": at byte %d of %d: %s", at, len(body), secrets.snippet(body, at, snippetRadius))
+	}
+	return fmt.Errorf("rest: %s %s: %d response %s (%s)%s", method, path, status, what, ct, where)
 }
+
+// utf8BOM starts the bodies of some APIs (.NET's); JSON decoders, dlt's
+// (requests) among them, skip it.
+var utf8BOM = []byte("\xef\xbb\xbf")

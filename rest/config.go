@@ -39,6 +39,10 @@ type ClientConfig struct {
 	// MaxConcurrency caps requests in flight client-wide (default
 	// DefaultMaxConcurrency).
 	MaxConcurrency int
+	// MaxResponseSize is the largest response body read, in bytes: a
+	// larger one fails the run, naming the limit (default
+	// DefaultMaxResponseSize; negative: no limit).
+	MaxResponseSize int64
 }
 
 // AuthConfig is an auth map of a spec ({type: bearer, token: ...}), or a Go

@@ -92,7 +92,10 @@ func decodeClient(path string, v any, c *ClientConfig) error {
 			return err
 		}
 	}
-	if c.Timeout, _, err = o.duration("timeout"); err != nil {
+	if c.Timeout, _, err = o.positiveDuration("timeout"); err != nil {
+		return err
+	}
+	if c.MaxResponseSize, err = o.size("max_response_size"); err != nil {
 		return err
 	}
 	attempts, hasAttempts, err := o.integer("max_attempts")

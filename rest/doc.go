@@ -26,13 +26,17 @@
 //
 //	client:            base_url, headers, auth, paginator, plus sluice's
 //	                   robustness settings:
-//	  timeout          per attempt, body included: seconds or "30s" (60s)
+//	  timeout          per attempt, body included: seconds or "30s",
+//	                   positive (60s)
 //	  max_attempts     tries per request, the first included (5, dlt's)
 //	  max_retries      alternative to max_attempts: retries after the first
 //	  backoff_factor   first retry delay, doubling per retry (1s)
 //	  max_retry_delay  cap on a delay, Retry-After included (300s)
 //	  rate_limit       requests per second, client-wide (unlimited)
 //	  max_concurrency  requests in flight, client-wide (50)
+//	  max_response_size largest response body read: bytes or "500MB",
+//	                   "1GiB" (1 GiB); a larger one fails the run at
+//	                   once, naming the path and the limit
 //	resource_defaults: any resource key but name; merged under every
 //	                   resource (endpoint params, json and headers key by key)
 //	resources:         list of names ("posts": path and name) or maps:
@@ -97,8 +101,19 @@
 // {incremental.end_value}, and the names of legacy resolve params. A JSON
 // body string that is exactly one placeholder takes the value with its JSON
 // type (a number stays a number); inside a longer string the value is text.
-// Values in a path are escaped, keeping "/". convert applies to every
-// incremental value put into a request.
+// convert applies to every incremental value put into a request.
+//
+// A value put into a path stays in the path: every byte but letters,
+// digits and "-._~" is percent-encoded ("?", "#", "&", " ", "%" too), "/"
+// still separates segments as in dlt ({owner_repo} = "owner/repo"). A
+// value with a "." or ".." segment ("../../admin") is refused rather than
+// escaped, as servers that decode the path before routing would still
+// move up; a null or empty value is an error naming the placeholder and
+// the parent's field (dlt has no key to skip such items). A path that is
+// one placeholder holding a full URL requests that URL. The values given
+// with the Secrets option (the CLI gives the spec's ${NAME} values) are
+// escaped where they occur in a path as one segment, "/" included
+// (EscapePathSegment, the form the CLI also masks).
 //
 // # Behaviour
 //
@@ -121,7 +136,18 @@
 //     A path whose last segment holds a placeholder (posts/{id}) returns
 //     one entity, as dlt assumes: unless the endpoint sets them, the whole
 //     response is the record ("$") and the paginator is single_page.
-//     204 or an empty body is no rows.
+//     204 or an empty body is no rows. A data_selector that matches
+//     nothing in any page of its resource (a misspelt key; a null or an
+//     empty list is a match) is warned about once, naming the resource
+//     and the selector (a child resource warns after the first batch of
+//     parents whose pages all missed).
+//   - Bodies: a UTF-8 byte order mark before the JSON is skipped, as dlt
+//     (requests) does. A body that is not JSON fails at once (not retried),
+//     naming method, path, status and content type, and, unless the content
+//     type says it is something else, the byte offset where it stops being
+//     JSON with about 20 bytes on either side, quoted, the source's secrets
+//     (the Secrets option's and the auth configs' credentials, raw, path- and
+//     query-escaped) masked as *** even where the snippet's edge cuts one.
 //   - Incremental, as dlt's: a cursor value that does not compare with
 //     the start, end or last value (a number against a string; int and
 //     float compare as numbers, ISO date strings as times) fails the run,
@@ -142,8 +168,15 @@
 //   - Retries: 429, 5xx, connection errors, timeouts and truncated bodies
 //     are retried with exponential backoff (dlt's 5 attempts),
 //     Retry-After (seconds or an HTTP date; <= 0 ignored) honoured up to
-//     max_retry_delay. Other statuses >= 400 fail with an *HTTPError naming
-//     method, status and URL path (never the query or headers), unless a
+//     max_retry_delay. A host name that does not resolve ("no such host")
+//     and a body over max_response_size fail at the first attempt. Each
+//     retry is logged at info level (method, path, status or error,
+//     attempt n/m, how long it took, the wait) and reported to OnRetry; at
+//     debug level each response is logged with its time (and, when it took
+//     several attempts, which one and the total). An attempt that runs out
+//     of client.timeout says so, with the value. Other statuses >= 400 fail
+//     with an *HTTPError naming method, status and URL path (escaped, as
+//     sent; never the query or headers) and the attempts made, unless a
 //     response action ignores them. A 401 makes an oauth2 auth fetch a new
 //     token once and retry. A complete body that is not JSON (an HTML page
 //     served with 200) fails at once, naming its content type.
@@ -158,6 +191,22 @@
 // the parser (and the arena of include_from_parent values) to their pools;
 // no map[string]any is built unless a processing step asks for Go values.
 // Paginators run before a page is yielded: they must not keep its values.
+//
+// Big pages: a page of 8 MB or more is not parsed whole (its fastjson tree
+// would take 5-10 times its size). One scan finds its arrays of 1 MB or
+// more; the rest of the page (the skeleton, with those arrays empty) is
+// parsed for the selector and the paginator, and when the rows are one of
+// those arrays, they are parsed and yielded in parts of about 128 KB of
+// JSON (some hundreds of rows, a usual page's batch), one part at a time,
+// so that at most the parts in flight are parsed at once; the body is
+// released after the last part. Otherwise (the rows hold a big array, a
+// selector with indexes or "..", a paginator of the user's, or a resource
+// with add_limit, which counts yields as pages) the page is parsed whole.
+// Bodies are held in memory whole: a 100 MB page peaks at about 4x its
+// size into DuckDB, 3.5x into Parquet (bench/cmd/bigpage). Pages requested
+// ahead (planned pages, the next link or cursor) are bounded by 64 MB held
+// with the page being handed on, counted in pages of the last body's size:
+// pages over 32 MB are fetched one by one.
 //
 // # Concurrency
 //

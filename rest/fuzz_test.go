@@ -2,6 +2,8 @@ package rest
 
 import (
 	"encoding/json"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -42,7 +44,7 @@ func FuzzPlaceholders(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		tpl := parseTemplate(s, func(string) bool { return true })
 		vals := func(name string) (any, error) { return "<" + name + ">", nil }
-		out, err := tpl.text(vals, nil)
+		out, err := tpl.text(vals)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -77,7 +79,7 @@ func FuzzPlaceholders(f *testing.F) {
 		}
 		// A template with no known names is literal text.
 		lit := parseTemplate(s, func(string) bool { return false })
-		if got, _ := lit.text(vals, nil); got != s {
+		if got, _ := lit.text(vals); got != s {
 			t.Fatalf("literal %q became %q", s, got)
 		}
 		// JSON bodies: a whole placeholder keeps the value's type.
@@ -92,6 +94,45 @@ func FuzzPlaceholders(f *testing.F) {
 		if name, ok := tpl.whole(); ok && name != "" {
 			if got.(map[string]any)["k"] != json.Number("42") {
 				t.Fatalf("whole placeholder %q lost its type: %#v", s, got)
+			}
+		}
+	})
+}
+
+// FuzzPathValue: a value put into a path never leaves its segments: the
+// escaped text has no "?", "#", " " or "&", every "%" starts an escape,
+// and unescaping each segment gives the value's segments back; a value
+// with a dot segment is refused.
+func FuzzPathValue(f *testing.F) {
+	for _, s := range []string{"abc", "a b?q=1&r#f", "../../etc/passwd", "owner/repo", "100%", "ü/ß", ".", "a/./b", "", "/"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := escapePathValue(s)
+		segs := strings.Split(s, "/")
+		if slices.Contains(segs, ".") || slices.Contains(segs, "..") {
+			if err == nil {
+				t.Fatalf("%q: dot segment passed as %q", s, got)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", s, err)
+		}
+		if strings.ContainsAny(got, "?# &") {
+			t.Fatalf("%q escaped to %q", s, got)
+		}
+		out := strings.Split(got, "/")
+		if len(out) != len(segs) {
+			t.Fatalf("%q: %d segments became %d in %q", s, len(segs), len(out), got)
+		}
+		for i, seg := range out {
+			raw, err := url.PathUnescape(seg)
+			if err != nil || raw != segs[i] {
+				t.Fatalf("%q: segment %q unescapes to %q (%v)", s, seg, raw, err)
+			}
+			if strings.Contains(EscapePathSegment(segs[i]), "/") {
+				t.Fatalf("%q: a segment escaped with a /", s)
 			}
 		}
 	})

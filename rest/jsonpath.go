@@ -208,6 +208,24 @@ func (p *jsonPath) simple() bool {
 	return true
 }
 
+// keysOnly reports whether the path is object keys only, or with
+// trailingWild, keys then one [*] or .* ("$.data[*]").
+func (p *jsonPath) keysOnly(trailingWild bool) bool {
+	steps := p.steps
+	if trailingWild {
+		if len(steps) == 0 || steps[len(steps)-1].kind != stepWild {
+			return false
+		}
+		steps = steps[:len(steps)-1]
+	}
+	for _, st := range steps {
+		if st.kind != stepKey {
+			return false
+		}
+	}
+	return true
+}
+
 func evalSteps(steps []pathStep, v *fastjson.Value, out []*fastjson.Value) []*fastjson.Value {
 	if len(steps) == 0 {
 		return append(out, v)

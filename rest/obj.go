@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -203,21 +204,98 @@ func (o *obj) boolean(k string) (bool, bool, error) {
 	return b, true, nil
 }
 
-// duration reads seconds (a number) or a Go duration string ("30s").
+// duration reads seconds (a number) or a Go duration string ("30s"), not
+// negative.
 func (o *obj) duration(k string) (time.Duration, bool, error) {
+	return o.durationAbove(k, false)
+}
+
+// positiveDuration is duration for a value that must be above zero.
+func (o *obj) positiveDuration(k string) (time.Duration, bool, error) {
+	return o.durationAbove(k, true)
+}
+
+func (o *obj) durationAbove(k string, positive bool) (time.Duration, bool, error) {
 	v, ok := o.get(k)
 	if !ok {
 		return 0, false, nil
 	}
-	if f, isNum := toFloat(v); isNum && f >= 0 {
-		return time.Duration(f * float64(time.Second)), true, nil
+	var d time.Duration
+	if f, isNum := toFloat(v); isNum {
+		d = time.Duration(f * float64(time.Second))
+		if f > 0 && d == 0 {
+			d = 1 // below a nanosecond, but positive as written
+		}
+	} else if s, isStr := v.(string); isStr {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			ok = false
+		}
+	} else {
+		ok = false
 	}
-	if s, isStr := v.(string); isStr {
-		if d, err := time.ParseDuration(s); err == nil && d >= 0 {
-			return d, true, nil
+	const form = `seconds (a number) or a duration like "30s"`
+	switch {
+	case !ok:
+		return 0, false, errAt(o.at(k), "want %s", form)
+	case positive && d <= 0:
+		return 0, false, errAt(o.at(k), "must be positive: %s", form)
+	case d < 0:
+		return 0, false, errAt(o.at(k), "must not be negative: %s", form)
+	}
+	return d, true, nil
+}
+
+// sizeUnits are the units size accepts, in bytes.
+var sizeUnits = map[string]int64{"": 1, "B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
+	"KIB": 1 << 10, "MIB": 1 << 20, "GIB": 1 << 30, "TIB": 1 << 40}
+
+// size reads a positive size in bytes: a number, or a string with a unit
+// ("500MB", "1 GiB"); 0 when absent.
+func (o *obj) size(k string) (int64, error) {
+	v, ok := o.get(k)
+	if !ok {
+		return 0, nil
+	}
+	bad := errAt(o.at(k), "want a positive size: bytes (a number) or a string like \"500MB\" or \"1GiB\"")
+	if f, isNum := toFloat(v); isNum {
+		if f < 1 || f != math.Trunc(f) || f > 1<<62 {
+			return 0, bad
+		}
+		return int64(f), nil
+	}
+	s, isStr := v.(string)
+	if !isStr {
+		return 0, bad
+	}
+	s = strings.TrimSpace(s)
+	i := strings.IndexFunc(s, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if i < 0 {
+		i = len(s)
+	}
+	n, err := strconv.ParseFloat(s[:i], 64)
+	unit, known := sizeUnits[strings.ToUpper(strings.TrimSpace(s[i:]))]
+	if err != nil || !known || n*float64(unit) < 1 || n*float64(unit) > 1<<62 {
+		return 0, bad
+	}
+	return int64(n * float64(unit)), nil
+}
+
+// formatSize renders a byte count in the unit, binary or decimal, that
+// states it exactly in the fewest digits ("1 GiB", "500 MB", "1500 bytes").
+func formatSize(n int64) string {
+	best := strconv.FormatInt(n, 10) + " bytes"
+	count := n
+	for _, u := range []struct {
+		name string
+		size int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"TB", 1e12}, {"GB", 1e9}, {"MB", 1e6}, {"kB", 1e3}} {
+		if n >= u.size && n%u.size == 0 && n/u.size < count {
+			count = n / u.size
+			best = strconv.FormatInt(count, 10) + " " + u.name
 		}
 	}
-	return 0, false, errAt(o.at(k), "want seconds (a number) or a duration like \"30s\"")
+	return best
 }
 
 // strMap reads a map of strings (headers); numbers and booleans are

@@ -32,8 +32,15 @@ const maxListDepth = 3
 // matched array is expanded), or, with no selector, the auto-detected list.
 // A single object becomes one row; null and missing data are no rows.
 func selectData(root *fastjson.Value, sel *jsonPath) []*fastjson.Value {
+	rows, _ := selectRows(root, sel)
+	return rows
+}
+
+// selectRows is selectData that also reports whether sel matched anything
+// at all (a null or an empty list is a match; always true without sel).
+func selectRows(root *fastjson.Value, sel *jsonPath) (rows []*fastjson.Value, found bool) {
 	if root == nil {
-		return nil
+		return nil, false
 	}
 	var matched []*fastjson.Value
 	if sel != nil {
@@ -52,13 +59,13 @@ func selectData(root *fastjson.Value, sel *jsonPath) []*fastjson.Value {
 		switch v.Type() {
 		case fastjson.TypeArray:
 			a, _ := v.Array()
-			return dropNulls(a)
+			return dropNulls(a), true
 		case fastjson.TypeNull:
-			return nil
+			return nil, true
 		}
-		return matched
+		return matched, true
 	}
-	return dropNulls(matched)
+	return dropNulls(matched), len(matched) > 0
 }
 
 func dropNulls(a []*fastjson.Value) []*fastjson.Value {

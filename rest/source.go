@@ -32,6 +32,8 @@ type sourceOpts struct {
 	actions    map[string][]ResponseAction
 	steps      map[string][]ProcessingStep
 	retry      *Retry
+	secrets    []string
+	onRetry    func(RetryWait)
 }
 
 // Name names the source (default "rest_api"); state is kept under it.
@@ -113,6 +115,8 @@ func newSource(cfg *Config, opts ...SourceOption) (*flow.Source, error) {
 	if err != nil {
 		return nil, err
 	}
+	cl.secrets = newSecretSet(append(authSecrets(cfg), o.secrets...)...)
+	cl.setOnRetry(o.onRetry)
 	b := &builder{cfg: cfg, opts: o, client: cl, built: map[string]*flow.Resource{}, byName: map[string]int{}, goRes: map[string]*flow.Resource{}}
 	for _, r := range o.resources {
 		b.goRes[r.Name()] = r
@@ -405,6 +409,13 @@ type endpoint struct {
 	parent    string
 	fields    map[string]*jsonPath // placeholder name -> path in the parent item
 	include   []include
+
+	// selectorImplied: the selector is "$" of a single-entity path, not
+	// the spec's data_selector. pages counts the pages with JSON and
+	// matched whether the selector matched in any (warnUnmatched).
+	selectorImplied bool
+	pages           atomic.Int64
+	matched, warned atomic.Bool
 }
 
 type param struct {
@@ -564,7 +575,7 @@ func (b *builder) endpoint(path string, rc ResourceConfig) (*endpoint, error) {
 		}
 		return nil
 	}
-	e.path = parsePathTemplate(ec.Path)
+	e.path = parsePathTemplate(ec.Path).withSecrets(append(authSecrets(b.cfg), b.opts.secrets...))
 	if err := check(epath+".path", e.path.names()); err != nil {
 		return nil, err
 	}
@@ -630,6 +641,7 @@ func (b *builder) endpoint(path string, rc ResourceConfig) (*endpoint, error) {
 	selector := ec.DataSelector
 	if selector == "" && single {
 		selector = "$"
+		e.selectorImplied = true
 	}
 	if selector != "" {
 		sel, err := parseJSONPath(selector)
@@ -803,10 +815,22 @@ func (e *endpoint) vars(ctx context.Context, item *fastjson.Value) vars {
 	}
 }
 
+// placeholderSource names where a placeholder's value comes from, for
+// errors.
+func (e *endpoint) placeholderSource(name string) string {
+	if which, ok := strings.CutPrefix(name, "incremental."); ok {
+		return "the incremental's " + which
+	}
+	if jp := e.fields[name]; jp != nil {
+		return fmt.Sprintf("field %q of an item of parent resource %q", jp.String(), e.parent)
+	}
+	return "its value"
+}
+
 // request builds the first request.
 func (e *endpoint) request(ctx context.Context, item *fastjson.Value) (*Request, error) {
 	v := e.vars(ctx, item)
-	p, err := e.path.text(v, escapePath)
+	p, err := e.path.path(v, e.placeholderSource)
 	if err != nil {
 		return nil, err
 	}
@@ -822,7 +846,7 @@ func (e *endpoint) request(ctx context.Context, item *fastjson.Value) (*Request,
 			}
 			continue
 		}
-		s, err := pr.tpl.text(v, nil)
+		s, err := pr.tpl.text(v)
 		if err != nil {
 			return nil, err
 		}
@@ -845,7 +869,7 @@ func (e *endpoint) request(ctx context.Context, item *fastjson.Value) (*Request,
 	u.RawQuery = q.Encode()
 	req := &Request{Method: e.method, URL: u, Header: http.Header{}}
 	for _, h := range e.headers {
-		s, err := h.tpl.text(v, nil)
+		s, err := h.tpl.text(v)
 		if err != nil {
 			return nil, err
 		}
@@ -868,7 +892,11 @@ func (e *endpoint) generate(ctx context.Context, yield flow.Yield) error {
 		return err
 	}
 	var mu sync.Mutex
-	return e.paginate(ctx, req, nil, lockedYield(&mu, yield))
+	if err := e.paginate(ctx, req, nil, lockedYield(&mu, yield)); err != nil {
+		return err
+	}
+	e.warnUnmatched()
+	return nil
 }
 
 func lockedYield(mu *sync.Mutex, yield flow.Yield) flow.Yield {
@@ -916,7 +944,13 @@ func (e *endpoint) transform(ctx context.Context, in flow.Batch, yield flow.Yiel
 		}
 		g.Go(func() error { return e.paginate(gctx, req, extra, y) })
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	// A transformer is not told when its last parent batch came: it warns
+	// after the first batch of parents none of whose pages matched.
+	e.warnUnmatched()
+	return nil
 }
 
 // parentFields copies the include_from_parent fields of item (the parent's
@@ -952,6 +986,7 @@ func (e *endpoint) paginate(ctx context.Context, req *Request, extra []extraFiel
 	if e.inc != nil && e.inc.cfg.RowOrder != "" {
 		early = nil // paging may stop at any row: nothing is requested ahead
 	}
+	inParts := streamSafe(pg) && !limited(ctx)
 	// The next page, requested while this one is parsed and handed on.
 	var ahead *pageAhead
 	defer func() { ahead.abandon(e.c) }()
@@ -973,31 +1008,31 @@ func (e *endpoint) paginate(ctx context.Context, req *Request, extra []extraFiel
 			return nil
 		}
 		more, known := false, false
-		if early != nil && safeMethod(cur) && looksJSON(p.resp.Body) && !lastYield(ctx) {
+		// Not for a big page: two of them would be held at once.
+		if early != nil && safeMethod(cur) && 2*len(p.resp.Body) <= aheadBytes && looksJSON(p.resp.Body) && !lastYield(ctx) {
 			if more, known = early.nextEarly(p.resp, req); known && more && !sameRequest(cur, req) {
 				ahead = e.fetchAhead(ctx, req.Clone())
 			}
 		}
-		if err := e.c.parse(p); err != nil {
+		pr, err := e.rowsOf(p, inParts)
+		if err != nil {
 			return e.wrap(err)
 		}
-		rows := selectData(p.resp.JSON(), e.selector)
 		if !known {
-			if more, err = pg.Next(p.resp, rows, req); err != nil {
+			if more, err = pg.Next(p.resp, pr.forPaginator(), req); err != nil {
 				p.release(e.c)
 				return e.wrap(err)
 			}
 		}
-		// Decided before emit: the rows are released with the batch.
-		done := e.inc.canClose(ctx, rows)
-		if err := e.emit(p, rows, extra, yield); err != nil {
+		done, err := e.emitPage(ctx, p, pr, extra, yield)
+		if err != nil {
 			return err
 		}
 		if !more || done {
 			return nil
 		}
 		if sameRequest(cur, req) {
-			return fmt.Errorf("rest: the paginator asked for the same page again (%s); set endpoint.paginator", req.URL.Path)
+			return fmt.Errorf("rest: the paginator asked for the same page again (%s); set endpoint.paginator", req.URL.EscapedPath())
 		}
 		if first {
 			first = false
@@ -1107,6 +1142,12 @@ func sameRequest(a, b *Request) bool {
 	return fmt.Sprint(a.JSON) == fmt.Sprint(b.JSON)
 }
 
+// aheadBytes bounds, by the size of the last body, the bytes of the pages
+// a resource holds at once: the one being handed on and those requested
+// ahead of it (planned pages, or the next page of a link or cursor). Pages
+// of more than half of it are fetched one by one.
+var aheadBytes = 64 << 20
+
 // fetchAll fetches planned pages concurrently, at most the client's
 // concurrency ahead of the page being emitted, and emits them in order, so
 // that an ignored page or (with plan.StopAtEmpty) an empty one ends paging
@@ -1118,13 +1159,27 @@ func (e *endpoint) fetchAll(ctx context.Context, plan PagePlan, extra []extraFie
 		plan.Requests = plan.Requests[:n]
 	}
 	e.log.Debug("rest: prefetching pages", "resource", e.name, "pages", len(plan.Requests))
+	inParts := !limited(ctx) // planned pages are not given to the paginator
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Each page's result has a slot, queued in request order.
+	// Each page's result has a slot, queued in request order. The pages
+	// held as bytes (fetched or being fetched, and the one being handed
+	// on) are bounded by count and, for big pages, by size: another is
+	// requested while held*size < aheadBytes, or when none is held.
 	slots := make(chan chan fetched, max(e.c.concurrency-1, 0))
+	var held atomic.Int64
+	room := make(chan struct{}, 1)
 	go func() {
 		defer close(slots)
 		for _, r := range plan.Requests {
+			for n := held.Load(); n > 0 && (n+1)*e.c.bodies.last.Load() > int64(aheadBytes); n = held.Load() {
+				select {
+				case <-room:
+				case <-ctx.Done():
+					return
+				}
+			}
+			held.Add(1)
 			slot := make(chan fetched, 1)
 			select {
 			case slots <- slot:
@@ -1143,101 +1198,33 @@ func (e *endpoint) fetchAll(ctx context.Context, plan PagePlan, extra []extraFie
 			if f.p != nil {
 				f.p.release(e.c)
 			}
-			continue
 		case f.err != nil:
-			err = e.wrap(f.err)
+			err, stopped = e.wrap(f.err), true
 		case f.p.ignored:
 			f.p.release(e.c)
+			stopped = true
 		default:
 			// Parsed here, in page order, rather than where it was fetched:
 			// see fetchRaw.
-			if err = e.c.parse(f.p); err != nil {
-				err = e.wrap(err)
+			var pr pageRows
+			if pr, err = e.rowsOf(f.p, inParts); err != nil {
+				err, stopped = e.wrap(err), true
 				break
 			}
-			rows := selectData(f.p.resp.JSON(), e.selector)
-			empty := len(rows) == 0
-			if err = e.emit(f.p, rows, extra, yield); err == nil && !(empty && plan.StopAtEmpty) {
-				continue
-			}
+			empty := pr.count() == 0
+			_, err = e.emitPage(ctx, f.p, pr, extra, yield)
+			stopped = err != nil || (empty && plan.StopAtEmpty)
+		}
+		held.Add(-1)
+		select {
+		case room <- struct{}{}:
+		default:
 		}
 		// An error, an ignored page or an empty one: cancel the pages in
 		// flight and release what arrives.
-		stopped = true
-		cancel()
+		if stopped {
+			cancel()
+		}
 	}
 	return err
-}
-
-var arenas fastjson.ArenaPool
-
-// emit yields a page's rows as one JSON batch that returns the parser (and
-// the arena of added fields) to their pools when released.
-func (e *endpoint) emit(p *page, rows []*fastjson.Value, extra []extraField, yield flow.Yield) error {
-	if len(rows) == 0 {
-		p.release(e.c)
-		return nil
-	}
-	var arena *fastjson.Arena
-	if len(extra) > 0 {
-		arena = arenas.Get()
-		extraParser := e.c.parsers.Get()
-		vals := make([]*fastjson.Value, 0, len(extra))
-		keys := make([]string, 0, len(extra))
-		parsed := 0
-		for _, x := range extra {
-			parsed = max(parsed, len(x.raw))
-			v, err := extraParser.ParseBytes(x.raw)
-			if err != nil {
-				continue
-			}
-			vals = append(vals, deepCopy(arena, v))
-			keys = append(keys, x.key)
-		}
-		e.c.parsers.Put(extraParser, parsed)
-		for _, r := range rows {
-			if r.Type() != fastjson.TypeObject {
-				continue
-			}
-			for i, k := range keys {
-				r.Set(k, vals[i])
-			}
-		}
-	}
-	c := e.c
-	batch := flow.JSONBatch(rows, func() {
-		p.release(c)
-		if arena != nil {
-			arena.Reset()
-			arenas.Put(arena)
-		}
-	})
-	return yield(batch)
-}
-
-// deepCopy copies v into a.
-func deepCopy(a *fastjson.Arena, v *fastjson.Value) *fastjson.Value {
-	switch v.Type() {
-	case fastjson.TypeObject:
-		o := a.NewObject()
-		obj, _ := v.Object()
-		obj.Visit(func(k []byte, c *fastjson.Value) { o.Set(string(k), deepCopy(a, c)) })
-		return o
-	case fastjson.TypeArray:
-		arr := a.NewArray()
-		items, _ := v.Array()
-		for i, c := range items {
-			arr.SetArrayItem(i, deepCopy(a, c))
-		}
-		return arr
-	case fastjson.TypeString:
-		return a.NewStringBytes(v.GetStringBytes())
-	case fastjson.TypeNumber:
-		return a.NewNumberString(v.String())
-	case fastjson.TypeTrue:
-		return a.NewTrue()
-	case fastjson.TypeFalse:
-		return a.NewFalse()
-	}
-	return a.NewNull()
 }

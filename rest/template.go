@@ -2,8 +2,9 @@ package rest
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -161,8 +162,8 @@ func (t template) whole() (string, bool) {
 // JSON numbers, maps and slices for objects and lists.
 type vars func(name string) (any, error)
 
-// text expands t as text; escape, if not nil, is applied to each value.
-func (t template) text(v vars, escape func(string) string) (string, error) {
+// text expands t as text.
+func (t template) text(v vars) (string, error) {
 	if len(t.parts) == 1 && t.parts[0].name == "" {
 		return t.parts[0].lit, nil
 	}
@@ -176,9 +177,41 @@ func (t template) text(v vars, escape func(string) string) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		b.WriteString(formatText(val))
+	}
+	return b.String(), nil
+}
+
+// path expands t as a URL path: each value escaped by escapePathValue,
+// except a full URL at the start, which is the URL to request. A null or
+// empty value is an error (the request would go to "items//x"); where
+// names the placeholder's source for it.
+func (t template) path(v vars, where func(name string) string) (string, error) {
+	if len(t.parts) == 1 && t.parts[0].name == "" {
+		return t.parts[0].lit, nil
+	}
+	var b strings.Builder
+	for i, p := range t.parts {
+		if p.name == "" {
+			b.WriteString(p.lit)
+			continue
+		}
+		val, err := v(p.name)
+		if err != nil {
+			return "", err
+		}
 		s := formatText(val)
-		if escape != nil {
-			s = escape(s)
+		switch {
+		case val == nil:
+			return "", fmt.Errorf("rest: path placeholder {%s}: %s is null, and a path cannot hold it", p.name, where(p.name))
+		case s == "":
+			return "", fmt.Errorf("rest: path placeholder {%s}: %s is empty, and a path cannot hold it", p.name, where(p.name))
+		case i == 0 && isFullURL(s):
+			b.WriteString(s)
+			continue
+		}
+		if s, err = escapePathValue(s); err != nil {
+			return "", fmt.Errorf("rest: path placeholder {%s}: %s %w", p.name, where(p.name), err)
 		}
 		b.WriteString(s)
 	}
@@ -190,7 +223,7 @@ func (t template) value(v vars) (any, error) {
 	if name, ok := t.whole(); ok {
 		return v(name)
 	}
-	return t.text(v, nil)
+	return t.text(v)
 }
 
 // formatText renders a placeholder value inside a string.
@@ -218,14 +251,84 @@ func formatText(v any) string {
 	}
 }
 
-// escapePath escapes a value placed in a URL path, keeping "/" so that a
-// value like "owner/repo" spans segments as dlt's str.format does.
-func escapePath(s string) string {
+// EscapePathSegment escapes s as one URL path segment: every byte but RFC
+// 3986's unreserved ones (letters, digits, "-", ".", "_", "~") is
+// percent-encoded, "/" too. Secrets in a path are escaped so (see
+// Secrets); a masker of output should know this form of them.
+func EscapePathSegment(s string) string {
+	const hex = "0123456789ABCDEF"
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !unreserved(s[i]) {
+			n++
+		}
+	}
+	if n == 0 {
+		return s
+	}
+	b := make([]byte, 0, len(s)+2*n)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; unreserved(c) {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		}
+	}
+	return string(b)
+}
+
+func unreserved(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_' || c == '~'
+}
+
+// errDotSegment is a path value with a "." or ".." segment.
+var errDotSegment = errors.New(`has a "." or ".." segment, which would move the request up the path`)
+
+// escapePathValue escapes a value placed in a URL path segment by segment,
+// keeping "/" so that a value like "owner/repo" spans segments as dlt's
+// str.format does; "?", "#", "%" and the like stay inside the path. A "."
+// or ".." segment is refused: the request would go elsewhere
+// ("../../admin").
+func escapePathValue(s string) (string, error) {
 	segs := strings.Split(s, "/")
 	for i, seg := range segs {
-		segs[i] = url.PathEscape(seg)
+		if seg == "." || seg == ".." {
+			return "", errDotSegment
+		}
+		segs[i] = EscapePathSegment(seg)
 	}
-	return strings.Join(segs, "/")
+	return strings.Join(segs, "/"), nil
+}
+
+// withSecrets returns t with every secret in its literal text escaped as one
+// path segment: a ${SECRET} put into a spec's path is part of the text
+// rest gets, and its "/", "?" or "#" must not end the segment or the path.
+func (t template) withSecrets(secrets []string) template {
+	secrets = slices.Clone(secrets)
+	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	var out template
+	for _, p := range t.parts {
+		if p.name != "" {
+			out.parts = append(out.parts, p)
+			continue
+		}
+		lit, done := p.lit, ""
+		for lit != "" {
+			at, which := -1, ""
+			for _, s := range secrets {
+				if i := strings.Index(lit, s); s != "" && i >= 0 && (at < 0 || i < at) {
+					at, which = i, s
+				}
+			}
+			if at < 0 {
+				break
+			}
+			done += lit[:at] + EscapePathSegment(which)
+			lit = lit[at+len(which):]
+		}
+		out.parts = append(out.parts, tplPart{lit: done + lit})
+	}
+	return out
 }
 
 // jsonToGo converts a fastjson value to Go, numbers as json.Number so that

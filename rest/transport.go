@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -77,13 +79,16 @@ func retryAfter(h http.Header, now time.Time) (time.Duration, bool) {
 	return 0, false
 }
 
-// bufferedBody is a response body read into memory by the retry layer.
+// bufferedBody is a response body read into memory by the retry layer,
+// with the attempts it took and how long the last one took.
 type bufferedBody struct {
-	*bytes.Reader
-	data []byte
+	bytes.Reader
+	data     []byte
+	attempts int
+	took     time.Duration
 }
 
-func (bufferedBody) Close() error { return nil }
+func (*bufferedBody) Close() error { return nil }
 
 // errTransport marks a failure to get a complete response (connection
 // errors, timeouts, truncated bodies).
@@ -91,6 +96,25 @@ type transportError struct{ err error }
 
 func (e *transportError) Error() string { return e.err.Error() }
 func (e *transportError) Unwrap() error { return e.err }
+
+// RetryWait is a wait before a request is tried again, as OnRetry reports
+// it: after Attempt of MaxAttempts failed with Status (a 429 or 5xx) or Err
+// (a connection error, a timeout, a truncated body), the request is sent
+// again in Wait.
+type RetryWait struct {
+	Method      string
+	Path        string // the URL path as sent (escaped); never the query
+	Attempt     int
+	MaxAttempts int
+	Status      int
+	Err         error
+	Wait        time.Duration
+}
+
+// OnRetry calls f before every wait between attempts of a request, from
+// the goroutine that sends it (the CLI shows the wait on its progress
+// line). Retries are also logged at info level.
+func OnRetry(f func(RetryWait)) SourceOption { return func(o *sourceOpts) { o.onRetry = f } }
 
 // retryTransport retries connection errors, timeouts, truncated bodies, 429
 // and 5xx, honouring Retry-After. It reads every body into memory (so that a
@@ -102,6 +126,9 @@ type retryTransport struct {
 	limiter *rate.Limiter // nil: unlimited
 	sleep   func(ctx context.Context, d time.Duration) error
 	sizes   bodySizes
+	maxBody int64 // bodies larger fail; 0: no limit
+	log     *slog.Logger
+	onRetry func(RetryWait)
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
@@ -117,33 +144,91 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	var lastErr error
 	for attempt := 1; ; attempt++ {
+		start := time.Now()
 		resp, err := t.once(req, attempt)
+		took := time.Since(start)
 		if ctx.Err() != nil {
 			return nil, context.Cause(ctx)
 		}
-		var wait time.Duration
+		w := RetryWait{Method: req.Method, Path: req.URL.EscapedPath(), Attempt: attempt, MaxAttempts: t.policy.MaxAttempts}
 		switch {
+		case err != nil && !retryableError(err):
+			return nil, err
 		case err != nil:
-			lastErr = err
 			if attempt >= t.policy.MaxAttempts {
-				return nil, fmt.Errorf("after %d attempts: %w", attempt, lastErr)
+				return nil, fmt.Errorf("%s: %w", attempts(attempt), err)
 			}
-			wait = t.policy.delay(attempt)
+			w.Err, w.Wait = err, t.policy.delay(attempt)
 		case retryableStatus(resp.StatusCode) && attempt < t.policy.MaxAttempts:
-			wait = t.policy.delay(attempt)
+			w.Status, w.Wait = resp.StatusCode, t.policy.delay(attempt)
 			if d, ok := retryAfter(resp.Header, time.Now()); ok {
-				wait = min(d, t.policy.MaxDelay)
+				w.Wait = min(d, t.policy.MaxDelay)
 			}
 		default:
+			if bb, ok := resp.Body.(*bufferedBody); ok {
+				bb.attempts, bb.took = attempt, took
+			}
 			return resp, nil
 		}
-		if err := t.sleep(ctx, wait); err != nil {
+		t.logRetry(ctx, w, took)
+		if err := t.sleep(ctx, w.Wait); err != nil {
 			return nil, err
 		}
 	}
 }
+
+// logRetry logs a retry at info level and tells OnRetry's func.
+func (t *retryTransport) logRetry(ctx context.Context, w RetryWait, took time.Duration) {
+	if t.log != nil {
+		cause := slog.Int("status", w.Status)
+		if w.Err != nil {
+			cause = slog.String("error", w.Err.Error())
+		}
+		t.log.LogAttrs(ctx, slog.LevelInfo, "rest: retrying", slog.String("method", w.Method), slog.String("path", w.Path), cause,
+			slog.String("attempt", fmt.Sprintf("%d/%d", w.Attempt, w.MaxAttempts)), slog.Duration("took", took.Round(time.Millisecond)),
+			slog.Duration("wait", w.Wait.Round(time.Millisecond)))
+	}
+	if t.onRetry != nil {
+		t.onRetry(w)
+	}
+}
+
+// attempts says how many attempts a request took.
+func attempts(n int) string {
+	if n == 1 {
+		return "after 1 attempt"
+	}
+	return fmt.Sprintf("after %d attempts", n)
+}
+
+// retryableError reports whether a failed attempt is worth another: not
+// when the host name does not exist (a typo or no network: trying again
+// only keeps the user waiting) nor when the body is over the size limit.
+func retryableError(err error) bool {
+	var dns *net.DNSError
+	if errors.As(err, &dns) && dns.IsNotFound {
+		return false
+	}
+	var big *tooLargeError
+	return !errors.As(err, &big)
+}
+
+// tooLargeError is a response body over client.max_response_size.
+type tooLargeError struct{ limit int64 }
+
+func (e *tooLargeError) Error() string {
+	return fmt.Sprintf("the response body is larger than client.max_response_size (%s); raise it or ask for smaller pages", formatSize(e.limit))
+}
+
+// timeoutError is an attempt that ran out of client.timeout.
+type timeoutError struct{ d time.Duration }
+
+func (e *timeoutError) Error() string {
+	return fmt.Sprintf("client.timeout (%s per attempt, body included) ran out", e.d)
+}
+
+func (e *timeoutError) Unwrap() error { return context.DeadlineExceeded }
 
 // once makes one attempt and reads the body.
 func (t *retryTransport) once(req *http.Request, attempt int) (*http.Response, error) {
@@ -171,16 +256,31 @@ func (t *retryTransport) once(req *http.Request, attempt int) (*http.Response, e
 		}
 		r.Body = body
 	}
+	// An error after the attempt's own deadline passed (its context is
+	// cancelled when once returns) is that timeout, whatever the layer
+	// that noticed it says.
+	timedOut := func(err error) error {
+		if r != req && ctx.Err() == nil && errors.Is(r.Context().Err(), context.DeadlineExceeded) {
+			return &timeoutError{d: t.timeout}
+		}
+		return err
+	}
 	resp, err := t.next.RoundTrip(r)
 	if err != nil {
-		return nil, &transportError{err: cleanNetError(err)}
+		return nil, &transportError{err: timedOut(cleanNetError(err))}
 	}
-	data, err := t.sizes.readAll(resp)
+	data, err := t.sizes.readAll(resp, t.maxBody)
 	resp.Body.Close()
 	if err != nil {
-		return nil, &transportError{err: fmt.Errorf("reading body: %w", cleanNetError(err))}
+		var big *tooLargeError
+		if errors.As(err, &big) {
+			return nil, err
+		}
+		return nil, &transportError{err: fmt.Errorf("reading body: %w", timedOut(cleanNetError(err)))}
 	}
-	resp.Body = bufferedBody{Reader: bytes.NewReader(data), data: data}
+	bb := &bufferedBody{data: data}
+	bb.Reset(data)
+	resp.Body = bb
 	resp.Request = req
 	return resp, nil
 }
@@ -239,7 +339,12 @@ func (s *bodySizes) put(b []byte) {
 
 const firstRead = 16 << 10
 
-func (s *bodySizes) readAll(resp *http.Response) ([]byte, error) {
+// readAll reads a response body; a body over limit bytes (0: no limit)
+// is a *tooLargeError.
+func (s *bodySizes) readAll(resp *http.Response, limit int64) ([]byte, error) {
+	if limit > 0 && resp.ContentLength > limit {
+		return nil, &tooLargeError{limit: limit}
+	}
 	want := resp.ContentLength
 	if want <= 0 || want >= 1<<30 {
 		want = 0
@@ -259,6 +364,9 @@ func (s *bodySizes) readAll(resp *http.Response) ([]byte, error) {
 		var n int
 		n, err = resp.Body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
+		if limit > 0 && int64(len(buf)) > limit {
+			return nil, &tooLargeError{limit: limit}
+		}
 		if err != nil {
 			if err == io.EOF {
 				err = nil

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -8,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/rest"
 )
 
 // progressInterval is how often the progress line is redrawn.
@@ -25,6 +28,10 @@ type progress struct {
 	p    *flow.Pipeline
 	done chan struct{}
 	wg   sync.WaitGroup
+
+	// wait is the retry wait ending last, shown until waitUntil.
+	wait      rest.RetryWait
+	waitUntil time.Time
 }
 
 var _ io.Writer = (*progress)(nil)
@@ -85,12 +92,43 @@ func (pr *progress) stop() {
 	pr.mu.Unlock()
 }
 
-func (pr *progress) draw() {
-	line := progressLine(pr.p.Name(), pr.p.Progress(), time.Now())
+// retrying notes a wait before a request is retried (rest.OnRetry), so
+// that the status line does not sit still through it.
+func (pr *progress) retrying(w rest.RetryWait) {
+	until := time.Now().Add(w.Wait)
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
+	if until.After(pr.waitUntil) {
+		pr.wait, pr.waitUntil = w, until
+	}
+}
+
+func (pr *progress) draw() {
+	now := time.Now()
+	line := progressLine(pr.p.Name(), pr.p.Progress(), now)
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	line += waitNote(pr.wait, pr.waitUntil, now)
 	io.WriteString(pr.w, "\r\x1b[K"+line+"\r")
 	pr.shown = true
+}
+
+// waitNote renders a retry wait that ends at until, or "" once it passed:
+// " | waiting 27s (429, retry 1/4)".
+func waitNote(w rest.RetryWait, until, now time.Time) string {
+	left := until.Sub(now).Round(time.Second)
+	if left <= 0 {
+		return ""
+	}
+	cause := strconv.Itoa(w.Status)
+	if w.Err != nil {
+		cause = "connection error"
+		var te interface{ Timeout() bool }
+		if errors.As(w.Err, &te) && te.Timeout() || errors.Is(w.Err, context.DeadlineExceeded) {
+			cause = "timeout"
+		}
+	}
+	return fmt.Sprintf(" | waiting %s (%s, retry %d/%d)", left, cause, w.Attempt, w.MaxAttempts-1)
 }
 
 // progressLine renders a progress snapshot as one short line.

@@ -101,7 +101,8 @@ func (a *app) loadSpec(path string) (*spec.Spec, error) {
 // secret takes in a pipeline or dataset name.
 func (a *app) addSecrets(values ...string) {
 	for _, v := range values {
-		a.secrets.Add(v)
+		// A secret in a path is sent escaped as one segment, and logged so.
+		a.secrets.Add(v, rest.EscapePathSegment(v))
 		d := flow.NormalizeDatasetName(v)
 		// snake_case prefixes a leading digit with "_", which a secret in
 		// the middle of a name does not get.
@@ -113,13 +114,14 @@ func (a *app) addSecrets(values ...string) {
 	}
 }
 
-// buildSource decodes the spec's source into a REST source.
-func buildSource(s *spec.Spec, log *slog.Logger) (*flow.Source, error) {
+// buildSource decodes the spec's source into a REST source; the secrets
+// the spec used are escaped whole in paths (rest.Secrets).
+func buildSource(s *spec.Spec, log *slog.Logger, more ...rest.SourceOption) (*flow.Source, error) {
 	cfg, err := rest.DecodeConfig(s.Source, "source", rest.KeyOrder(s.KeyOrder))
 	if err != nil {
 		return nil, err
 	}
-	opts := []rest.SourceOption{rest.Logger(log)}
+	opts := append([]rest.SourceOption{rest.Logger(log), rest.Secrets(s.Secrets...)}, more...)
 	if s.MaxTableNesting != nil {
 		opts = append(opts, rest.MaxTableNesting(*s.MaxTableNesting))
 	}
@@ -150,7 +152,7 @@ func (a *app) run(ctx context.Context, specPath string, f runFlags) error {
 	}
 	log := slog.New(slog.NewTextHandler(prog, &slog.HandlerOptions{Level: level}))
 
-	src, err := buildSource(s, log)
+	src, err := buildSource(s, log, rest.OnRetry(prog.retrying))
 	if err != nil {
 		return err
 	}
