@@ -40,7 +40,14 @@ func TestWaitNote(t *testing.T) {
 // TestRunShowsRetries: with -v a retried request is logged (status,
 // attempt, wait) and a secret in the endpoint path is sent escaped as one
 // segment and masked in the log in that form.
+// A retry is logged without -v too: a run waiting out a Retry-After says why.
 func TestRunShowsRetries(t *testing.T) {
+	for _, args := range [][]string{{"run", "-v"}, {"run"}} {
+		t.Run(strings.Join(args, " "), func(t *testing.T) { testRunShowsRetries(t, args) })
+	}
+}
+
+func testRunShowsRetries(t *testing.T, args []string) {
 	e := setup(t)
 	const seg = "ab/c?d e&f"
 	t.Setenv("SEG_TOKEN", seg)
@@ -64,7 +71,7 @@ source:
     - name: posts
       endpoint: {path: "t/${SEG_TOKEN}/posts", data_selector: data, paginator: single_page}
 `, e.db, srv.URL+"/")
-	r := sluice(t, t.Context(), "", "run", "-v", writeSpec(t, spec))
+	r := sluice(t, t.Context(), "", append(args, writeSpec(t, spec))...)
 	if r.code != 0 {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}

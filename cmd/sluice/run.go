@@ -146,7 +146,9 @@ func (a *app) run(ctx context.Context, specPath string, f runFlags) error {
 	}
 
 	prog := newProgress(a.stderr, a.tty)
-	level := slog.LevelWarn
+	// Info by default: a retried request and its wait are worth a line even
+	// without -v (a run that sits through a Retry-After must say why).
+	level := slog.LevelInfo
 	if f.verbose {
 		level = slog.LevelDebug
 	}
