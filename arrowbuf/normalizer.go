@@ -609,7 +609,7 @@ func (n *Normalizer) resolveStaged(ts *tstate) (bool, error) {
 			// The normalizer writes these; a text _dlt_id in the data is
 			// the row's id, as in dlt. Other values are dropped.
 			if st.node.name == ColID && st.v.k == kStr && st.v.s != "" {
-				n.userID = st.v.s
+				n.userID = validUTF8(st.v.s)
 			}
 			continue
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -204,7 +205,7 @@ func FuzzNormalizeJSON(f *testing.F) {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		n := NewNormalizer(NewSchema("f"), "1", func(tb TableBatch) error {
 			defer tb.Record.Release()
-			return checkLengths(tb)
+			return checkBatch(tb)
 		}, WithAllocator(mem), WithBatchRows(3))
 		err = n.AppendJSON("fuzz", rows)
 		if ferr := n.Flush(); err == nil {
@@ -212,21 +213,33 @@ func FuzzNormalizeJSON(f *testing.F) {
 		}
 		n.Release()
 		mem.AssertSize(t, 0)
-		if errors.Is(err, errRagged) {
+		if errors.Is(err, errBadBatch) {
 			t.Fatal(err)
 		}
 	})
 }
 
-var errRagged = errors.New("ragged batch")
+var errBadBatch = errors.New("bad batch")
 
-// checkLengths fails a batch with a column longer or shorter than the
-// batch: a row that put two values in one column or none.
-func checkLengths(tb TableBatch) error {
+// checkBatch fails a batch with a column longer or shorter than the batch
+// (a row that put two values in one column or none), or with text that is
+// not valid UTF-8 in a string column or a column name.
+func checkBatch(tb TableBatch) error {
 	for i, c := range tb.Record.Columns() {
+		name := tb.Record.Schema().Field(i).Name
 		if int64(c.Len()) != tb.Record.NumRows() {
-			return fmt.Errorf("%w: table %s column %s has %d values for %d rows", errRagged,
-				tb.Table.Name, tb.Record.Schema().Field(i).Name, c.Len(), tb.Record.NumRows())
+			return fmt.Errorf("%w: table %s column %s has %d values for %d rows", errBadBatch,
+				tb.Table.Name, name, c.Len(), tb.Record.NumRows())
+		}
+		if !utf8.ValidString(name) {
+			return fmt.Errorf("%w: table %s column name %q is not valid UTF-8", errBadBatch, tb.Table.Name, name)
+		}
+		if s, ok := c.(*array.String); ok {
+			for r := range s.Len() {
+				if s.IsValid(r) && !utf8.ValidString(s.Value(r)) {
+					return fmt.Errorf("%w: table %s column %s row %d: %q is not valid UTF-8", errBadBatch, tb.Table.Name, name, r, s.Value(r))
+				}
+			}
 		}
 	}
 	return nil
