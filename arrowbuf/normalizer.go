@@ -735,7 +735,7 @@ func (n *Normalizer) commitRow(ts *tstate, id []byte, parentID, rootID string, i
 	// not nullable (and the load fails on a missing one): fail the run.
 	for _, cb := range ts.notNull {
 		if cb.stamp != n.rowSeq {
-			return notNullError(ts, cb.col.Name)
+			return n.missingError(ts, cb)
 		}
 	}
 	filled := 1 // _dlt_id
@@ -781,6 +781,31 @@ func (n *Normalizer) commitRow(ts *tstate, id []byte, parentID, rootID string, i
 
 func notNullError(ts *tstate, col string) error {
 	return fmt.Errorf("arrowbuf: table %q column %q is not nullable, but a row has null or lacks it", ts.name, col)
+}
+
+// missingError is notNullError for a row of the current row's staging: when
+// the row had a value for the column that its type does not take (ints
+// loaded first, then a string id), the value went to a variant column or a
+// contract discarded it, and the error names both types.
+func (n *Normalizer) missingError(ts *tstate, cb *colBuf) error {
+	for i := range n.staged {
+		st := &n.staged[i]
+		if st.node.col != cb || st.col == cb || st.v.k == kNull {
+			continue
+		}
+		why := "nullable: false"
+		if cb.col.PrimaryKey {
+			why = "a primary key"
+		}
+		if st.col == nil {
+			return fmt.Errorf("arrowbuf: table %q column %q: a row has a %s value, but the column has type %s and, as %s, cannot be left empty (the schema contract discards the value)",
+				ts.name, cb.col.Name, pyType[st.v.k], cb.col.DataType, why)
+		}
+		typ := strings.TrimPrefix(st.col.col.Name, cb.col.Name+PathSeparator+"v_")
+		return fmt.Errorf("arrowbuf: table %q column %q: a row has a %s value, but the column has type %s and, as %s, cannot leave the value to a variant column (%s)",
+			ts.name, cb.col.Name, typ, cb.col.DataType, why, st.col.col.Name)
+	}
+	return notNullError(ts, cb.col.Name)
 }
 
 // flushTable emits the table's buffered rows as one batch.

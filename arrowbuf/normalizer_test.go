@@ -436,7 +436,8 @@ func TestNotNullableColumn(t *testing.T) {
 		{"missing", xHint, `[{"id":1,"x":"a"},{"id":2}]`, nil, `table "t" column "x" is not nullable`},
 		{"first row null", xHint, `[{"id":1,"x":null}]`, nil, `table "t" column "x" is not nullable`},
 		{"coerced", xHint, `[{"id":1,"x":5}]`, nil, ""},
-		{"null in a variant row", TableHints{Columns: []Column{{Name: "x", DataType: TypeBigint}}}, `[{"x":"many"}]`, nil, `table "t" column "x" is not nullable`},
+		{"null in a variant row", TableHints{Columns: []Column{{Name: "x", DataType: TypeBigint}}}, `[{"x":"many"}]`, nil,
+			`table "t" column "x": a row has a text value, but the column has type bigint and, as nullable: false, cannot leave the value to a variant column (x__v_text)`},
 		{"go null", xHint, "", []any{map[string]any{"id": 1, "x": nil}}, `table "t" column "x" is not nullable`},
 		{"go value", xHint, "", []any{map[string]any{"id": 1, "x": "a"}}, ""},
 		{"nested rows", xHint, `[{"id":1,"x":"a","kids":[{"k":1},{"k":2}]}]`, nil, ""},
@@ -444,6 +445,10 @@ func TestNotNullableColumn(t *testing.T) {
 		{"primary key null", pk, `[{"id":1},{"id":null}]`, nil, `table "t" column "id" is not nullable`},
 		{"primary key after rows without", pk, `[{"a":1},{"id":2}]`, nil, `table "t" column "id" is not nullable`},
 		{"primary key never seen", pk, `[{"a":1}]`, nil, ""},
+		{"primary key changes type", pk, `[{"id":1},{"id":"a-1"}]`, nil,
+			`table "t" column "id": a row has a text value, but the column has type bigint and, as a primary key, cannot leave the value to a variant column (id__v_text)`},
+		{"primary key changes type in go", pk, "", []any{map[string]any{"id": 1.5}, map[string]any{"id": true}}, `column "id": a row has a bool value, but the column has type double`},
+		{"primary key coerced", pk, `[{"id":1},{"id":"2"}]`, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := NewSchema("e")
