@@ -240,6 +240,9 @@ func (c *varCol) AppendString(s string) {
 // built as valid UTF-8.
 func (c *varCol) AppendBytes(b []byte) { appendVar(c, b) }
 
+// AppendValid adds text known to be valid UTF-8 (ids, load ids) as it is.
+func (c *varCol) AppendValid(s string) { appendVar(c, s) }
+
 func appendVar[S string | []byte](c *varCol, s S) {
 	if c.n+1 >= len(c.offs) {
 		c.growRows(c.n + 1)

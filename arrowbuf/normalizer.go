@@ -163,7 +163,7 @@ type colBuf struct {
 // NewNormalizer returns a Normalizer that appends rows of load loadID and
 // calls emit with every finished batch. emit owns the batch's record.
 func NewNormalizer(s *Schema, loadID string, emit func(TableBatch) error, opts ...NormalizerOption) *Normalizer {
-	n := &Normalizer{s: s, loadID: loadID, emit: emit, batchRows: 100_000, mem: DefaultPool,
+	n := &Normalizer{s: s, loadID: validUTF8(loadID), emit: emit, batchRows: 100_000, mem: DefaultPool,
 		tables: map[string]*tstate{}, roots: map[string]*tstate{}}
 	for _, o := range opts {
 		o(n)
@@ -748,16 +748,16 @@ func (n *Normalizer) commitRow(ts *tstate, id []byte, parentID, rootID string, i
 		}
 	}
 	if ts.sysRoot != nil {
-		ts.sysRoot.str.AppendString(rootID)
+		ts.sysRoot.str.AppendValid(rootID)
 		filled++
 	}
 	if ts.sysParent != nil {
-		ts.sysParent.str.AppendString(parentID)
+		ts.sysParent.str.AppendValid(parentID)
 		ts.sysIdx.i64.Append(int64(idx))
 		filled += 2
 	}
 	if ts.sysLoad != nil {
-		ts.sysLoad.str.AppendString(n.loadID)
+		ts.sysLoad.str.AppendValid(n.loadID)
 		filled++
 	}
 	ts.sysID.str.AppendBytes(id)

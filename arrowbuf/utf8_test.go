@@ -61,10 +61,11 @@ func TestInvalidUTF8(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct {
-		name  string
-		hints TableHints
-		load  func(n *Normalizer, mem memory.Allocator) error
-		table string
+		name   string
+		hints  TableHints
+		loadID string
+		load   func(n *Normalizer, mem memory.Allocator) error
+		table  string
 		// want maps a column to its values, row by row ("<null>" for null).
 		want map[string][]string
 	}{
@@ -87,6 +88,11 @@ func TestInvalidUTF8(t *testing.T) {
 		{name: "json _dlt_id and its nested rows", table: "t__l", load: func(n *Normalizer, _ memory.Allocator) error {
 			return jsonRows(n, "[{\"_dlt_id\":\"id\xff\",\"l\":[1]}]")
 		}, want: map[string][]string{"_dlt_parent_id": {"id\uFFFD"}}},
+		{name: "load id", loadID: "1.\xff", load: func(n *Normalizer, _ memory.Allocator) error {
+			return jsonRows(n, `[{"l":[1]}]`)
+		}, want: map[string][]string{"_dlt_load_id": {"1.\uFFFD"}}},
+		{name: "load id of a record", loadID: "1.\xff", load: record(false, ptr("a")),
+			want: map[string][]string{"_dlt_load_id": {"1.\uFFFD"}}},
 		{name: "go string", load: func(n *Normalizer, _ memory.Allocator) error {
 			return n.AppendItems("t", []any{map[string]any{"s": "a\xff\xfeb", "k\xffey": "v"}})
 		}, want: map[string][]string{"s": {"a\uFFFD\uFFFDb"}, "k_ey": {"v"}}},
@@ -118,7 +124,11 @@ func TestInvalidUTF8(t *testing.T) {
 				table = "t"
 			}
 			got := map[string][]string{}
-			n := NewNormalizer(s, "1", func(tb TableBatch) error {
+			loadID := tc.loadID
+			if loadID == "" {
+				loadID = "1"
+			}
+			n := NewNormalizer(s, loadID, func(tb TableBatch) error {
 				defer tb.Record.Release()
 				if err := checkBatch(tb); err != nil {
 					return err
