@@ -189,10 +189,12 @@ type varCol struct {
 	// full is set once the column holds maxBatchData bytes: the table
 	// flushes after the row.
 	full *bool
+	// text: a string column, whose values AppendString makes valid UTF-8.
+	text bool
 }
 
 func newVarCol(mem memory.Allocator, dt arrow.DataType, full *bool) *varCol {
-	return &varCol{mem: mem, dt: dt, full: full}
+	return &varCol{mem: mem, dt: dt, full: full, text: dt.ID() == arrow.STRING}
 }
 
 func (c *varCol) growRows(need int) {
@@ -225,11 +227,21 @@ func (c *varCol) growData(need int) {
 	c.data = c.dataBuf.Buf()
 }
 
-// AppendString adds a valid value.
-func (c *varCol) AppendString(s string) { appendVar(c, s) }
+// AppendString adds a valid value. Into a string column, invalid UTF-8
+// bytes become U+FFFD (see validUTF8).
+func (c *varCol) AppendString(s string) {
+	if c.text {
+		s = validUTF8(s)
+	}
+	appendVar(c, s)
+}
 
-// AppendBytes adds a valid value.
+// AppendBytes adds a valid value as it is: binary data, or text the caller
+// built as valid UTF-8.
 func (c *varCol) AppendBytes(b []byte) { appendVar(c, b) }
+
+// AppendValid adds text known to be valid UTF-8 (ids, load ids) as it is.
+func (c *varCol) AppendValid(s string) { appendVar(c, s) }
 
 func appendVar[S string | []byte](c *varCol, s S) {
 	if c.n+1 >= len(c.offs) {

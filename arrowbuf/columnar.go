@@ -45,8 +45,8 @@ func directType(t arrow.DataType) (Column, bool) {
 // normalized names and the _dlt_load_id and _dlt_id columns. It reports
 // false, having changed nothing but the schema's new columns, when the
 // record needs the row path: nested or other Arrow types, a column whose
-// schema type differs (variants, coercion), a contract, or names that
-// collide after normalization.
+// schema type differs (variants, coercion), text that is not valid UTF-8,
+// a contract, or names that collide after normalization.
 func (n *Normalizer) appendColumnar(ts *tstate, rec arrow.RecordBatch) (bool, error) {
 	if !ts.isRoot || ts.propRoot {
 		return false, nil
@@ -72,6 +72,9 @@ func (n *Normalizer) appendColumnar(ts *tstate, rec arrow.RecordBatch) (bool, er
 		}
 		if !ok || seen[name] || IsSystemColumn(name) || rec.Column(i).NullN() == rec.Column(i).Len() {
 			return false, nil
+		}
+		if s, isStr := rec.Column(i).(*array.String); isStr && !stringsValid(s) {
+			return false, nil // the row path replaces invalid UTF-8
 		}
 		seen[name] = true
 		tmpl.Name, tmpl.Nullable = name, true

@@ -20,6 +20,17 @@
 // in the Schema's column order; other Normalizers' batches of the same table
 // may carry more or fewer columns, so sinks insert by column name.
 //
+// Text: string columns hold valid UTF-8 only, as Parquet readers and
+// DuckDB require. Each byte of a text value that is not part of a valid
+// UTF-8 sequence (a legacy API's \xff\xfe, a Go string, an Arrow string
+// array) becomes U+FFFD, as Go's encoding/json and Python's
+// decode(errors="replace") read such text; json columns hold it as JSON
+// text that encoding/json would write. Keys become column and table names
+// through the naming convention, which turns such bytes into "_". Valid
+// text costs one utf8.ValidString check per value (an Arrow string array:
+// one check of its data buffer, and it is still passed on without a copy).
+// Binary columns keep their bytes as they are.
+//
 // Schema contracts (dlt's schema_contract, a table's being its root's):
 // tables applies to a root table that has not seen data yet and to a nested
 // table new under a parent that has; columns to a new column of a table

@@ -160,14 +160,14 @@ func FuzzNormalizeItems(f *testing.F) {
 			if tb.Table.Name == "fuzz" {
 				rootRows += tb.Record.NumRows()
 			}
-			return checkLengths(tb)
+			return checkBatch(tb)
 		}, WithAllocator(mem), WithBatchRows(7))
 		defer n.Release()
 		err := n.AppendItems("fuzz", rows)
 		if ferr := n.Flush(); err == nil {
 			err = ferr
 		}
-		if errors.Is(err, errRagged) {
+		if errors.Is(err, errBadBatch) {
 			t.Fatal(err)
 		}
 		if err != nil {

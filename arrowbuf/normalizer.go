@@ -163,7 +163,7 @@ type colBuf struct {
 // NewNormalizer returns a Normalizer that appends rows of load loadID and
 // calls emit with every finished batch. emit owns the batch's record.
 func NewNormalizer(s *Schema, loadID string, emit func(TableBatch) error, opts ...NormalizerOption) *Normalizer {
-	n := &Normalizer{s: s, loadID: loadID, emit: emit, batchRows: 100_000, mem: DefaultPool,
+	n := &Normalizer{s: s, loadID: validUTF8(loadID), emit: emit, batchRows: 100_000, mem: DefaultPool,
 		tables: map[string]*tstate{}, roots: map[string]*tstate{}}
 	for _, o := range opts {
 		o(n)
@@ -609,7 +609,7 @@ func (n *Normalizer) resolveStaged(ts *tstate) (bool, error) {
 			// The normalizer writes these; a text _dlt_id in the data is
 			// the row's id, as in dlt. Other values are dropped.
 			if st.node.name == ColID && st.v.k == kStr && st.v.s != "" {
-				n.userID = st.v.s
+				n.userID = validUTF8(st.v.s)
 			}
 			continue
 		}
@@ -735,7 +735,7 @@ func (n *Normalizer) commitRow(ts *tstate, id []byte, parentID, rootID string, i
 	// not nullable (and the load fails on a missing one): fail the run.
 	for _, cb := range ts.notNull {
 		if cb.stamp != n.rowSeq {
-			return notNullError(ts, cb.col.Name)
+			return n.missingError(ts, cb)
 		}
 	}
 	filled := 1 // _dlt_id
@@ -748,16 +748,16 @@ func (n *Normalizer) commitRow(ts *tstate, id []byte, parentID, rootID string, i
 		}
 	}
 	if ts.sysRoot != nil {
-		ts.sysRoot.str.AppendString(rootID)
+		ts.sysRoot.str.AppendValid(rootID)
 		filled++
 	}
 	if ts.sysParent != nil {
-		ts.sysParent.str.AppendString(parentID)
+		ts.sysParent.str.AppendValid(parentID)
 		ts.sysIdx.i64.Append(int64(idx))
 		filled += 2
 	}
 	if ts.sysLoad != nil {
-		ts.sysLoad.str.AppendString(n.loadID)
+		ts.sysLoad.str.AppendValid(n.loadID)
 		filled++
 	}
 	ts.sysID.str.AppendBytes(id)
@@ -781,6 +781,31 @@ func (n *Normalizer) commitRow(ts *tstate, id []byte, parentID, rootID string, i
 
 func notNullError(ts *tstate, col string) error {
 	return fmt.Errorf("arrowbuf: table %q column %q is not nullable, but a row has null or lacks it", ts.name, col)
+}
+
+// missingError is notNullError for a row of the current row's staging: when
+// the row had a value for the column that its type does not take (ints
+// loaded first, then a string id), the value went to a variant column or a
+// contract discarded it, and the error names both types.
+func (n *Normalizer) missingError(ts *tstate, cb *colBuf) error {
+	for i := range n.staged {
+		st := &n.staged[i]
+		if st.node.col != cb || st.col == cb || st.v.k == kNull {
+			continue
+		}
+		why := "nullable: false"
+		if cb.col.PrimaryKey {
+			why = "a primary key"
+		}
+		if st.col == nil {
+			return fmt.Errorf("arrowbuf: table %q column %q: a row has a %s value, but the column has type %s and, as %s, cannot be left empty (the schema contract discards the value)",
+				ts.name, cb.col.Name, pyType[st.v.k], cb.col.DataType, why)
+		}
+		typ := strings.TrimPrefix(st.col.col.Name, cb.col.Name+PathSeparator+"v_")
+		return fmt.Errorf("arrowbuf: table %q column %q: a row has a %s value, but the column has type %s and, as %s, cannot leave the value to a variant column (%s)",
+			ts.name, cb.col.Name, typ, cb.col.DataType, why, st.col.col.Name)
+	}
+	return notNullError(ts, cb.col.Name)
 }
 
 // flushTable emits the table's buffered rows as one batch.

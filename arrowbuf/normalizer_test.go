@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -204,7 +205,7 @@ func FuzzNormalizeJSON(f *testing.F) {
 		mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 		n := NewNormalizer(NewSchema("f"), "1", func(tb TableBatch) error {
 			defer tb.Record.Release()
-			return checkLengths(tb)
+			return checkBatch(tb)
 		}, WithAllocator(mem), WithBatchRows(3))
 		err = n.AppendJSON("fuzz", rows)
 		if ferr := n.Flush(); err == nil {
@@ -212,21 +213,33 @@ func FuzzNormalizeJSON(f *testing.F) {
 		}
 		n.Release()
 		mem.AssertSize(t, 0)
-		if errors.Is(err, errRagged) {
+		if errors.Is(err, errBadBatch) {
 			t.Fatal(err)
 		}
 	})
 }
 
-var errRagged = errors.New("ragged batch")
+var errBadBatch = errors.New("bad batch")
 
-// checkLengths fails a batch with a column longer or shorter than the
-// batch: a row that put two values in one column or none.
-func checkLengths(tb TableBatch) error {
+// checkBatch fails a batch with a column longer or shorter than the batch
+// (a row that put two values in one column or none), or with text that is
+// not valid UTF-8 in a string column or a column name.
+func checkBatch(tb TableBatch) error {
 	for i, c := range tb.Record.Columns() {
+		name := tb.Record.Schema().Field(i).Name
 		if int64(c.Len()) != tb.Record.NumRows() {
-			return fmt.Errorf("%w: table %s column %s has %d values for %d rows", errRagged,
-				tb.Table.Name, tb.Record.Schema().Field(i).Name, c.Len(), tb.Record.NumRows())
+			return fmt.Errorf("%w: table %s column %s has %d values for %d rows", errBadBatch,
+				tb.Table.Name, name, c.Len(), tb.Record.NumRows())
+		}
+		if !utf8.ValidString(name) {
+			return fmt.Errorf("%w: table %s column name %q is not valid UTF-8", errBadBatch, tb.Table.Name, name)
+		}
+		if s, ok := c.(*array.String); ok {
+			for r := range s.Len() {
+				if s.IsValid(r) && !utf8.ValidString(s.Value(r)) {
+					return fmt.Errorf("%w: table %s column %s row %d: %q is not valid UTF-8", errBadBatch, tb.Table.Name, name, r, s.Value(r))
+				}
+			}
 		}
 	}
 	return nil
@@ -423,7 +436,8 @@ func TestNotNullableColumn(t *testing.T) {
 		{"missing", xHint, `[{"id":1,"x":"a"},{"id":2}]`, nil, `table "t" column "x" is not nullable`},
 		{"first row null", xHint, `[{"id":1,"x":null}]`, nil, `table "t" column "x" is not nullable`},
 		{"coerced", xHint, `[{"id":1,"x":5}]`, nil, ""},
-		{"null in a variant row", TableHints{Columns: []Column{{Name: "x", DataType: TypeBigint}}}, `[{"x":"many"}]`, nil, `table "t" column "x" is not nullable`},
+		{"null in a variant row", TableHints{Columns: []Column{{Name: "x", DataType: TypeBigint}}}, `[{"x":"many"}]`, nil,
+			`table "t" column "x": a row has a text value, but the column has type bigint and, as nullable: false, cannot leave the value to a variant column (x__v_text)`},
 		{"go null", xHint, "", []any{map[string]any{"id": 1, "x": nil}}, `table "t" column "x" is not nullable`},
 		{"go value", xHint, "", []any{map[string]any{"id": 1, "x": "a"}}, ""},
 		{"nested rows", xHint, `[{"id":1,"x":"a","kids":[{"k":1},{"k":2}]}]`, nil, ""},
@@ -431,6 +445,10 @@ func TestNotNullableColumn(t *testing.T) {
 		{"primary key null", pk, `[{"id":1},{"id":null}]`, nil, `table "t" column "id" is not nullable`},
 		{"primary key after rows without", pk, `[{"a":1},{"id":2}]`, nil, `table "t" column "id" is not nullable`},
 		{"primary key never seen", pk, `[{"a":1}]`, nil, ""},
+		{"primary key changes type", pk, `[{"id":1},{"id":"a-1"}]`, nil,
+			`table "t" column "id": a row has a text value, but the column has type bigint and, as a primary key, cannot leave the value to a variant column (id__v_text)`},
+		{"primary key changes type in go", pk, "", []any{map[string]any{"id": 1.5}, map[string]any{"id": true}}, `column "id": a row has a bool value, but the column has type double`},
+		{"primary key coerced", pk, `[{"id":1},{"id":"2"}]`, nil, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := NewSchema("e")

@@ -17,13 +17,18 @@
 //   - One Load is one transaction on one connection. Nothing it writes is
 //     visible before Commit returns nil; an error from Write or Commit, a
 //     cancelled context or Rollback leaves the dataset as it was.
-//   - Rows are inserted without build tags. By default each insert (about
-//     100k rows) is written by arrow-go to an uncompressed Parquet file
-//     beside the database and read by INSERT ... SELECT FROM read_parquet:
-//     no cgo call per value, and measured faster than the alternatives. A Go
-//     table function filling DuckDB vectors from the Arrow arrays
-//     (InsertScan; used for merge staging) and the DuckDB Appender
-//     (InsertAppender) are kept as options (WithInsertMethod).
+//   - Rows are inserted without build tags. By default each insert (up to
+//     a million rows, merge staging included) is written by arrow-go to an
+//     uncompressed Parquet file beside the database and read by INSERT ...
+//     SELECT FROM read_parquet: no cgo call per value, measured faster than
+//     the alternatives, and no Go code runs inside a DuckDB query, where a
+//     C++ exception would abort the process. A Go table function filling
+//     DuckDB vectors from the Arrow arrays (InsertScan) and the DuckDB
+//     Appender (InsertAppender) are kept as options (WithInsertMethod).
+//   - A full disk fails the load with an error that reads "no space left
+//     on device: <file>" and wraps syscall.ENOSPC, whether the system said
+//     so or DuckDB did (an IO error, or an out-of-memory error when it
+//     could not spill to its temp directory); the load rolls back.
 //   - Dispositions: append inserts; replace empties a table on its first
 //     write in the load (Commit empties the family's other tables and
 //     Commit.Truncate); merge with a primary key or merge key stages rows in

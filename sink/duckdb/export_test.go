@@ -9,3 +9,6 @@ func SetFlushRows(n int64) { flushRows = n }
 // SetStageRows sets how many rows a staged Parquet file gathers before it
 // is inserted, and returns the previous value.
 func SetStageRows(n int64) int64 { old := stageRows; stageRows = n; return old }
+
+// ScanJobs is how many inserts went through the Go table function.
+func ScanJobs() int64 { return scanJobID.Load() }

@@ -17,6 +17,7 @@ import (
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/sink/internal/family"
 	"github.com/sluicehq/sluice/sink/internal/loadstate"
+	"github.com/sluicehq/sluice/sink/internal/nospace"
 )
 
 // tempCatalog holds the staging tables of merges.
@@ -145,7 +146,7 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 	}
 	if b.File != nil && b.Table != nil {
 		if err := l.importFile(ctx, b.Table, b.File); err != nil {
-			return l.Fail(fmt.Errorf("duckdb: import %s into %s.%s: %w", b.File.Path, l.req.Dataset, b.Table.Name, err))
+			return l.Fail(fmt.Errorf("duckdb: import %s into %s.%s: %w", b.File.Path, l.req.Dataset, b.Table.Name, nospace.Wrap(err, l.d.path)))
 		}
 		return nil
 	}
@@ -164,7 +165,7 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 		if cerr := context.Cause(ctx); cerr != nil {
 			err = cerr
 		}
-		return l.Fail(fmt.Errorf("duckdb: write table %s.%s: %w", l.req.Dataset, t.Name, err))
+		return l.Fail(fmt.Errorf("duckdb: write table %s.%s: %w", l.req.Dataset, t.Name, nospace.Wrap(err, l.d.path)))
 	}
 	return nil
 }
@@ -242,20 +243,29 @@ func (l *load) write(ctx context.Context, t *arrowbuf.Table, b arrowbuf.TableBat
 	p := l.pending[key]
 	if p == nil {
 		p = &pendingInsert{target: target, cols: cols, casts: casts, parquet: l.stagesParquet(root)}
+		if p.parquet && seq >= 0 {
+			p.cols, p.casts = append(cols, seqColumn), append(casts, "")
+		}
 		l.pending[key] = p
 		l.pendingKeys = append(l.pendingKeys, key)
 	}
-	if p.parquet && seq < 0 {
+	if p.parquet {
 		// Stream into the staged file: the record is freed now and DuckDB
-		// later inserts many batches in one statement.
+		// later inserts many batches in one statement. Merge rows carry
+		// their sequence number in the file.
+		rec := b.Record
+		if seq >= 0 {
+			rec = withSeq(rec, seq)
+			defer rec.Release()
+		}
 		if p.stage == nil {
-			st, err := newStagedFile(l.d.path, b.Record.Schema())
+			st, err := newStagedFile(l.d.path, rec.Schema())
 			if err != nil {
 				return err
 			}
 			p.stage = st
 		}
-		if err := p.stage.write(b.Record); err != nil {
+		if err := p.stage.write(rec); err != nil {
 			return err
 		}
 		if p.stage.rows >= stageRows {
@@ -452,6 +462,8 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 		if err != nil {
 			if cerr := context.Cause(ctx); cerr != nil {
 				err = fmt.Errorf("duckdb: commit load %s: %w", l.req.LoadID, cerr)
+			} else if nospace.Is(err) {
+				err = fmt.Errorf("duckdb: commit load %s: %w", l.req.LoadID, nospace.Wrap(err, l.d.path))
 			}
 			l.Err = err
 			_ = l.Rollback()

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -107,6 +109,23 @@ func (s *stagedFile) abort() {
 func (s *stagedFile) remove() {
 	_ = os.Remove(s.path)
 	liveStages.Delete(s.path)
+}
+
+// withSeq returns rec with seqColumn appended, numbering its rows from
+// base; the caller releases it (rec stays the caller's).
+func withSeq(rec arrow.RecordBatch, base int64) arrow.RecordBatch {
+	b := array.NewInt64Builder(arrowbuf.DefaultPool)
+	defer b.Release()
+	n := int(rec.NumRows())
+	b.Reserve(n)
+	for i := range n {
+		b.UnsafeAppend(base + int64(i))
+	}
+	seq := b.NewArray()
+	defer seq.Release()
+	fields := append(slices.Clone(rec.Schema().Fields()), arrow.Field{Name: seqColumn, Type: arrow.PrimitiveTypes.Int64})
+	cols := append(slices.Clone(rec.Columns()), seq)
+	return array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, rec.NumRows())
 }
 
 // insertStaged inserts a staged file after fitting the memory limit to its

@@ -39,7 +39,10 @@
 //     id has a _dlt_loads file and that no committed marker of a later load
 //     hides, so a process killed at any moment leaves either the old rows or
 //     the new ones visible, never neither and never both. Rollback, a failed
-//     Write or Commit, or a cancelled context removes the staging folder.
+//     Write or Commit, or a cancelled context removes the staging folder; a
+//     Commit failing before its commit point also removes the files it had
+//     moved into place. A full disk fails the load with an error that reads
+//     "no space left on device: <dataset folder>" and wraps syscall.ENOSPC.
 //     Begin removes staging folders, uncommitted data files and markers, and
 //     superseded files that a killed process left behind, so a dataset takes
 //     one writing process at a time.

@@ -32,6 +32,7 @@ import (
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/sink/internal/family"
 	"github.com/sluicehq/sluice/sink/internal/loadstate"
+	"github.com/sluicehq/sluice/sink/internal/nospace"
 )
 
 // active holds the staging folders of loads in progress in this process, so
@@ -85,7 +86,7 @@ func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Loa
 	}
 	staging := filepath.Join(dsDir, stagingDir, req.LoadID+"."+fileID())
 	if err := os.MkdirAll(staging, 0o755); err != nil {
-		return nil, fmt.Errorf("parquet: begin load into %s: %w", dsDir, err)
+		return nil, fmt.Errorf("parquet: begin load into %s: %w", dsDir, nospace.Wrap(err, dsDir))
 	}
 	active.m[staging] = true
 	return &load{
@@ -177,7 +178,7 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 	}
 	if b.File != nil && b.Table != nil {
 		if err := l.importFile(ctx, b.Table, b.File); err != nil {
-			return l.Fail(fmt.Errorf("parquet: import %s into %s.%s: %w", b.File.Path, l.req.Dataset, b.Table.Name, err))
+			return l.Fail(fmt.Errorf("parquet: import %s into %s.%s: %w", b.File.Path, l.req.Dataset, b.Table.Name, nospace.Wrap(err, l.dsDir)))
 		}
 		return nil
 	}
@@ -196,7 +197,7 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 	}
 	l.track(t)
 	if err := l.write(t.Name, b.Record); err != nil {
-		return l.Fail(fmt.Errorf("parquet: write table %s.%s: %w", l.req.Dataset, t.Name, err))
+		return l.Fail(fmt.Errorf("parquet: write table %s.%s: %w", l.req.Dataset, t.Name, nospace.Wrap(err, l.dsDir)))
 	}
 	return nil
 }
@@ -330,13 +331,23 @@ func (l *load) finish(table string) error {
 //  4. the _dlt_pipeline_state and _dlt_version files are renamed into place;
 //  5. the _dlt_loads file is renamed into place: the commit point. The
 //     superseded files are deleted after it.
+//
+// A failure before the commit point (a full disk) takes back what steps 2-4
+// put in place, so no file of the failed load stays beside the dataset's.
 func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 	if err := l.Check(ctx); err != nil {
 		_ = l.Rollback()
 		return err
 	}
+	var placed []string // files moved out of staging, in order
 	defer func() {
 		if err != nil {
+			for _, p := range slices.Backward(placed) {
+				_ = os.Remove(p)
+			}
+			if nospace.Is(err) {
+				err = fmt.Errorf("parquet: commit load %s: %w", l.req.LoadID, nospace.Wrap(err, l.dsDir))
+			}
 			l.Err = err
 			_ = l.Rollback()
 		}
@@ -433,9 +444,11 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 			return wrap(t, err)
 		}
 		for _, p := range l.files[t] {
-			if err := os.Rename(p, filepath.Join(dir, filepath.Base(p))); err != nil {
+			dst := filepath.Join(dir, filepath.Base(p))
+			if err := os.Rename(p, dst); err != nil {
 				return wrap(t, err)
 			}
+			placed = append(placed, dst)
 		}
 	}
 	// Replaced, truncated and dropped tables and the files merges rewrote:
@@ -447,6 +460,7 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 	}
 	slices.Sort(superseded)
 	if len(superseded) > 0 || len(rewritten) > 0 {
+		placed = append(placed, supersedePath(l.dsDir, l.req.LoadID))
 		if err := writeSupersede(l.dsDir, l.req.LoadID, superseded, rewritten); err != nil {
 			return wrap("supersede marker", err)
 		}
@@ -456,9 +470,11 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 		if err := mkTableDir(dir); err != nil {
 			return wrap(s.table, err)
 		}
-		if err := os.Rename(s.path, filepath.Join(dir, filepath.Base(s.path))); err != nil {
+		dst := filepath.Join(dir, filepath.Base(s.path))
+		if err := os.Rename(s.path, dst); err != nil {
 			return wrap(s.table, err)
 		}
+		placed = append(placed, dst)
 	}
 	l.Done = true
 	// Committed (the _dlt_loads file is in place): delete what the load

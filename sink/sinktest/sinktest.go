@@ -39,6 +39,7 @@ func Run(t *testing.T, newDest func(t *testing.T) flow.Destination) {
 		{"Types", testTypes},
 		{"ManyRows", testManyRows},
 		{"QueryReadOnly", testQueryReadOnly},
+		{"InvalidUTF8", testInvalidUTF8},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newDest(t)) })
