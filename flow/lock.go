@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // ErrPipelineRunning is returned by Run when the pipeline is running
@@ -37,8 +38,19 @@ func (p *Pipeline) lockPipeline() (func(), error) {
 		running.Delete(dir)
 		return nil, fmt.Errorf("flow: pipeline %q: %w", p.name, err)
 	}
-	if err := lockFile(f); err != nil {
-		holder, _ := io.ReadAll(io.LimitReader(f, 32))
+	err = lockFile(f)
+	for wait := 0; errors.Is(err, errLockHeld) && wait < holderExitWait; wait++ {
+		// A holder killed a moment ago still holds the lock while the
+		// kernel tears it down (a rerun right after kill -9 was refused):
+		// wait for an exiting or gone holder, never for a live one.
+		if !holderGone(f) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+		err = lockFile(f)
+	}
+	if err != nil {
+		holder, _ := io.ReadAll(io.NewSectionReader(f, 0, 32))
 		f.Close()
 		running.Delete(dir)
 		if errors.Is(err, errLockHeld) {
@@ -62,3 +74,16 @@ func (p *Pipeline) lockPipeline() (func(), error) {
 }
 
 var errLockHeld = errors.New("lock held")
+
+// holderExitWait bounds, in 10 ms polls, the wait for a holder that is
+// exiting: the kernel releases a killed process's locks after it frees its
+// memory, which takes a while for a big process.
+const holderExitWait = 500
+
+// holderGone reports whether the PID written in the lock file names a
+// process that is gone or exiting.
+func holderGone(f *os.File) bool {
+	b, _ := io.ReadAll(io.NewSectionReader(f, 0, 32))
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return err == nil && pid > 0 && pid != os.Getpid() && processExiting(pid)
+}

@@ -3,8 +3,10 @@
 package flow
 
 import (
+	"bytes"
 	"errors"
 	"os"
+	"strconv"
 	"syscall"
 )
 
@@ -16,4 +18,33 @@ func lockFile(f *os.File) error {
 		return errLockHeld
 	}
 	return err
+}
+
+// processExiting reports whether process pid is gone, or (on Linux) is
+// being torn down: its flags in /proc/PID/stat carry PF_EXITING, set when
+// a kill -9 lands and before the kernel closes its files.
+func processExiting(pid int) bool {
+	if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+		return true
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// Fields after the command's closing paren: state ppid pgrp session
+	// tty_nr tpgid flags ...
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return false
+	}
+	fields := bytes.Fields(stat[i+1:])
+	if len(fields) < 7 {
+		return false
+	}
+	if fields[0][0] == 'Z' || fields[0][0] == 'X' {
+		return true
+	}
+	flags, err := strconv.ParseUint(string(fields[6]), 10, 64)
+	const pfExiting = 0x4
+	return err == nil && flags&pfExiting != 0
 }
