@@ -15,7 +15,8 @@ import (
 // AppendItems normalizes Go values as rows of the root table (a raw name).
 // Maps are map[string]any; their keys are visited in sorted order because
 // Go maps have none (use structs or JSON for a defined column order).
-// Structs and other types go through encoding/json.
+// Structs go through their type's plan, as in AppendTyped; other types go
+// through encoding/json.
 func (n *Normalizer) AppendItems(table string, items []any) error {
 	ts, err := n.rootTable(table)
 	if err == errDiscardTable {
@@ -40,6 +41,9 @@ func (n *Normalizer) goRow(ts *tstate, item any, parentID, rootID string, idx, l
 		return nil
 	default:
 		if _, ok := goScalar(it); !ok {
+			if done, err := n.structRow(ts, it, parentID, rootID, idx, lvl); done {
+				return err
+			}
 			jv, err := viaJSON(it)
 			if err != nil {
 				return fmt.Errorf("arrowbuf: table %q: %w", ts.name, err)
@@ -171,6 +175,12 @@ func goScalar(v any) (value, bool) {
 		return value{k: kFloat, f: f}, true
 	case time.Time:
 		return value{k: kTime, i: x.UnixMicro()}, true
+	case Date:
+		d, ok := x.days()
+		if !ok {
+			return value{}, true // not a date: null
+		}
+		return value{k: kDate, i: d}, true
 	case []byte:
 		return value{k: kBytes, s: string(x)}, true
 	case nil:
