@@ -28,18 +28,24 @@ func Collect(ctx context.Context, r *Resource) ([]any, error) {
 func walk(ctx context.Context, r *Resource, store *stateStore, yield Yield) error {
 	rctx := withResource(ctx, r.name, store.resource(r.source, r.name))
 	emit := func(b Batch) error {
-		var err error
+		var closing error
 		for _, s := range r.steps {
-			if b, err = s(rctx, b); err != nil {
+			var err error
+			if b, err = s(rctx, b); errors.Is(err, ErrClose) {
+				closing = ErrClose
+			} else if err != nil {
 				b.Release()
 				return err
 			}
 		}
 		if b.Len() == 0 {
 			b.Release()
-			return nil
+			return closing
 		}
-		return yield(b)
+		if err := yield(b); err != nil {
+			return err
+		}
+		return closing
 	}
 	if r.tf != nil {
 		if r.parent == nil {
@@ -76,7 +82,7 @@ func walk(ctx context.Context, r *Resource, store *stateStore, yield Yield) erro
 			return nil
 		})
 	})
-	if errors.Is(err, errLimit) || (ctx.Err() == nil && rctx.Err() != nil && errors.Is(err, context.DeadlineExceeded)) {
+	if errors.Is(err, errLimit) || errors.Is(err, ErrClose) || (ctx.Err() == nil && rctx.Err() != nil && errors.Is(err, context.DeadlineExceeded)) {
 		return nil
 	}
 	return nameErr(r.name, err)

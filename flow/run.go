@@ -560,7 +560,7 @@ func (e *engine) runRoot(ctx context.Context, n *node, out chan<- extracted) err
 	}
 	err := callSafe(func() error { return n.res.gen(rctx, yield) })
 	switch {
-	case err == nil, errors.Is(err, errLimit):
+	case err == nil, errors.Is(err, errLimit), errors.Is(err, ErrClose):
 		return nil
 	case ctx.Err() == nil && rctx.Err() != nil && errors.Is(err, context.DeadlineExceeded):
 		return nil // the time limit ended it
@@ -576,6 +576,7 @@ func (e *engine) runTransformer(ctx context.Context, n *node, out chan<- extract
 	defer func() { e.p.progress.running.Add(-1) }()
 	rctx := withResource(ctx, n.res.name, n.state)
 	emit := e.emitter(rctx, n, out)
+	closed := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -584,8 +585,15 @@ func (e *engine) runTransformer(ctx context.Context, n *node, out chan<- extract
 			if !ok {
 				return nil
 			}
+			if closed {
+				b.Release() // the parent still sends; nothing more is made
+				continue
+			}
 			err := callSafe(func() error { return n.res.tf(rctx, b, emit) })
 			b.Release()
+			if errors.Is(err, ErrClose) {
+				closed, err = true, nil
+			}
 			if err != nil {
 				if ctx.Err() != nil {
 					return context.Cause(ctx)
@@ -600,14 +608,29 @@ func (e *engine) runTransformer(ctx context.Context, n *node, out chan<- extract
 // normalizers (if n is loaded) and to n's transformers.
 func (e *engine) emitter(ctx context.Context, n *node, out chan<- extracted) Yield {
 	loaded := e.isLoaded(n)
+	send := e.sender(ctx, n, out, loaded)
 	return func(b Batch) error {
-		var err error
+		var closing error
 		for _, s := range n.res.steps {
-			if b, err = s(ctx, b); err != nil {
+			var err error
+			if b, err = s(ctx, b); errors.Is(err, ErrClose) {
+				closing = ErrClose // pass this batch on, then close
+			} else if err != nil {
 				b.Release()
 				return err
 			}
 		}
+		if err := send(b); err != nil {
+			return err
+		}
+		return closing
+	}
+}
+
+// sender hands a processed batch of node n to the normalizers (if n is
+// loaded) and to n's transformers.
+func (e *engine) sender(ctx context.Context, n *node, out chan<- extracted, loaded bool) func(Batch) error {
+	return func(b Batch) error {
 		if b.Len() == 0 {
 			b.Release()
 			return nil
@@ -674,6 +697,16 @@ func (e *engine) dispatch(ctx context.Context, n *node, b Batch, out chan<- extr
 		for _, v := range b.JSON {
 			g := get(n.res.tableFunc(v))
 			g.JSON = append(g.JSON, v)
+		}
+	} else if !b.Typed.IsZero() {
+		idx := map[string][]int{}
+		for i := range b.Typed.Len() {
+			t := n.res.tableFunc(b.Typed.Index(i))
+			get(t)
+			idx[t] = append(idx[t], i)
+		}
+		for t, g := range groups {
+			g.Typed = b.Typed.Pick(idx[t])
 		}
 	} else {
 		for _, v := range b.Items {
@@ -775,6 +808,8 @@ func (e *engine) normalizeOne(norm *arrowbuf.Normalizer, x extracted, emit func(
 		err = norm.AppendRecord(x.table, b.Record)
 	case b.JSON != nil:
 		err = norm.AppendJSON(x.table, b.JSON)
+	case !b.Typed.IsZero():
+		err = norm.AppendTyped(x.table, b.Typed)
 	default:
 		err = norm.AppendItems(x.table, b.Items)
 	}
