@@ -127,6 +127,9 @@ type fieldNode struct {
 	// object: rows of an API mostly repeat their keys in the same order, so
 	// a byte comparison replaces a map lookup.
 	order []keyedNode
+	// sorted caches the sorted keys of the last Go map under this key
+	// (items.go's goObject).
+	sorted []keyedNode
 }
 
 type keyedNode struct {
