@@ -5,7 +5,7 @@
 # machine):
 # spec parser, data selectors and JSON paths, placeholders, raw next-link
 # lookup, naming, normalizer (JSON and Go values, hinted coercion), JSON
-# text and state encoding. Seed corpora live in
+# text, sluice struct tags and state encoding. Seed corpora live in
 # each package's testdata/fuzz/; a failing input is written there too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +24,7 @@ targets=(
   "./arrowbuf FuzzNormalizeItems"
   "./arrowbuf FuzzCoerceHinted"
   "./arrowbuf FuzzAppendJSONText"
+  "./arrowbuf FuzzParseTag"
   "./flow FuzzStateRoundTrip"
 )
 for t in "${targets[@]}"; do

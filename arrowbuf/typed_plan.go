@@ -452,10 +452,24 @@ func (l *flatLeaf) column() (Column, bool) {
 
 // ColumnsOf returns the columns a struct type (or pointer to one) makes in
 // its root table, in field order, with the hints of its sluice tags: the
-// columns a resource of that type creates on its first load. Slices make
-// nested tables, not columns; fields whose values decide their type (any,
-// maps, types with their own JSON form) are left out unless a tag gives
-// them a type or a key.
+// columns a resource of that type creates on its first load.
+//
+// Go types map to dlt types: integers (signed and unsigned) bigint, one
+// past int64 a decimal variant as in the maps path; float32 and float64
+// double whatever the value; bool; string text; []byte binary; time.Time
+// timestamp; Date (or cloud.google.com/go/civil.Date) date; json.RawMessage
+// json. A pointer or a database/sql Null type is nullable; a nested struct
+// is flattened into parent__child columns; a slice is a nested table (of
+// its structs, or a "value" column), linked by _dlt_parent_id and
+// _dlt_list_idx. Fields of type any, maps and types with their own JSON
+// form (json.Marshaler, encoding.TextMarshaler) are inferred from their
+// values as maps are, so ColumnsOf leaves them out unless a tag gives them
+// a type or a key.
+//
+// Names: the sluice tag's name, else the json tag's, else the field's, in
+// dlt's snake_case; embedded structs' fields are promoted as encoding/json
+// promotes them; unexported fields, json:"-" and sluice:"-" are skipped.
+// A field is nullable unless tagged not_null or primary_key.
 func ColumnsOf(t reflect.Type) ([]Column, error) {
 	t, _ = derefType(t)
 	if k, _, _ := leafKind(t); k != fStruct {

@@ -11,7 +11,7 @@ import (
 //	sluice:"name,primary_key,merge_key,not_null,unique,data_type=decimal(38,9),precision=38,scale=9,timezone=false"
 //
 // The name (first, may be empty) names the column; sluice:"-" skips the
-// field. A data_type may carry its precision and scale in parentheses, so
+// field (sluice:"-," names it "-", as in encoding/json). A data_type may carry its precision and scale in parentheses, so
 // commas inside parentheses do not separate options.
 type fieldTag struct {
 	name       string
@@ -38,7 +38,7 @@ var knownTypes = map[DataType]bool{
 // parseTag parses a sluice tag; the error names the option that is wrong.
 func parseTag(tag string) (fieldTag, error) {
 	var ft fieldTag
-	if tag == "-" {
+	if strings.TrimSpace(tag) == "-" {
 		ft.skip = true
 		return ft, nil
 	}

@@ -507,3 +507,131 @@ func TestTypedAllocations(t *testing.T) {
 		t.Errorf("%.3f allocations per row, want none", perRow)
 	}
 }
+
+// TestMapsKeySetChanges checks the maps path's cache of sorted keys: maps
+// whose keys change from row to row (the same number of keys, another
+// set) load as their JSON in sorted key order does, each list once.
+func TestMapsKeySetChanges(t *testing.T) {
+	rows := []any{
+		map[string]any{"a": []any{1}, "b": 1},
+		map[string]any{"a": []any{2}, "c": 1},
+		map[string]any{"a": []any{3}, "c": 2},
+		map[string]any{"a": []any{4}, "b": 2, "n": map[string]any{"x": 1}},
+		map[string]any{"a": []any{5}, "b": 3, "n": map[string]any{"y": 1}},
+	}
+	want, err := normalizeDump(t, nil, jsonFeed(t, `[{"a":[1],"b":1},{"a":[2],"c":1},{"a":[3],"c":2},{"a":[4],"b":2,"n":{"x":1}},{"a":[5],"b":3,"n":{"y":1}}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := normalizeDump(t, nil, func(n *Normalizer) error { return n.AppendItems("t", rows) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	compareDumps(t, "maps", got, want)
+	if len(got["t__a"].rows) != 5 {
+		t.Errorf("t__a has %d rows, want 5", len(got["t__a"].rows))
+	}
+}
+
+// render writes a parsed tag back in canonical form.
+func (ft fieldTag) render() string {
+	if ft.skip {
+		return "-"
+	}
+	parts := []string{ft.name}
+	for _, f := range []struct {
+		on   bool
+		name string
+	}{{ft.primaryKey, "primary_key"}, {ft.mergeKey, "merge_key"}, {ft.notNull, "not_null"}, {ft.unique, "unique"}} {
+		if f.on {
+			parts = append(parts, f.name)
+		}
+	}
+	if ft.dataType != "" {
+		parts = append(parts, "data_type="+string(ft.dataType))
+	}
+	if ft.precision != 0 {
+		parts = append(parts, fmt.Sprintf("precision=%d", ft.precision))
+	}
+	if ft.scale != 0 {
+		parts = append(parts, fmt.Sprintf("scale=%d", ft.scale))
+	}
+	if ft.timezone != nil {
+		parts = append(parts, fmt.Sprintf("timezone=%v", *ft.timezone))
+	}
+	if len(parts) == 1 {
+		return ft.name + "," // "-" alone would skip the field
+	}
+	return strings.Join(parts, ",")
+}
+
+// FuzzParseTag: any tag parses or fails with one line, without a panic,
+// and a parsed tag written back in canonical form parses to the same.
+func FuzzParseTag(f *testing.F) {
+	for _, s := range []string{"", "-", "name", "id,primary_key", ",data_type=decimal(38,9)", "x,data_type=decimal,precision=10,scale=2",
+		"a,not_null,merge_key,unique,timezone=false", ",data_type=complex", ",data_type=decimal(", ",data_type=text)", "a,,b", ",precision=-1",
+		"a,data_type=timestamp(6)", "(,)", ",scale=5,precision=2", "n,primary_key=1"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ft, err := parseTag(s)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("%q: error of several lines: %v", s, err)
+			}
+			return
+		}
+		if strings.ContainsAny(ft.name, ",") {
+			return // a name with a comma cannot be written back; fine as parsed
+		}
+		again, err := parseTag(ft.render())
+		if err != nil {
+			t.Fatalf("%q -> %q: %v", s, ft.render(), err)
+		}
+		if again.render() != ft.render() || !reflect.DeepEqual(again, ft) {
+			t.Fatalf("%q -> %+v -> %q -> %+v", s, ft, ft.render(), again)
+		}
+	})
+}
+
+// TestTypedContractDiscards checks that a contract that discards rows or
+// values sees struct rows as it sees their JSON: nothing is appended of a
+// row it drops.
+func TestTypedContractDiscards(t *testing.T) {
+	type row struct {
+		N string `json:"n"`
+		M string `json:"m"`
+	}
+	for _, mode := range []ContractMode{DiscardRow, DiscardValue} {
+		t.Run(string(mode), func(t *testing.T) {
+			hints := &TableHints{Contract: &Contract{DataType: mode}, Columns: []Column{{Name: "n", DataType: TypeBigint, Nullable: true}}}
+			// Contracts apply once the table has seen data: a first load.
+			first, rest := jsonFeed(t, `[{"n":"0","m":"-"}]`), jsonFeed(t, `[{"n":"1","m":"a"},{"n":"x","m":"b"},{"n":"3","m":"c"}]`)
+			want, err := normalizeDump(t, hints, func(n *Normalizer) error {
+				if err := first(n); err != nil {
+					return err
+				}
+				if err := n.Flush(); err != nil {
+					return err
+				}
+				return rest(n)
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := normalizeDump(t, hints, func(n *Normalizer) error {
+				if err := n.AppendTyped("t", TypedOf([]row{{"0", "-"}})); err != nil {
+					return err
+				}
+				if err := n.Flush(); err != nil {
+					return err
+				}
+				return n.AppendTyped("t", TypedOf([]row{{"1", "a"}, {"x", "b"}, {"3", "c"}}))
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			compareDumps(t, "typed", got, want)
+		})
+	}
+}
