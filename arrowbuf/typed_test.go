@@ -533,67 +533,6 @@ func TestMapsKeySetChanges(t *testing.T) {
 	}
 }
 
-// render writes a parsed tag back in canonical form.
-func (ft fieldTag) render() string {
-	if ft.skip {
-		return "-"
-	}
-	parts := []string{ft.name}
-	for _, f := range []struct {
-		on   bool
-		name string
-	}{{ft.primaryKey, "primary_key"}, {ft.mergeKey, "merge_key"}, {ft.notNull, "not_null"}, {ft.unique, "unique"}} {
-		if f.on {
-			parts = append(parts, f.name)
-		}
-	}
-	if ft.dataType != "" {
-		parts = append(parts, "data_type="+string(ft.dataType))
-	}
-	if ft.precision != 0 {
-		parts = append(parts, fmt.Sprintf("precision=%d", ft.precision))
-	}
-	if ft.scale != 0 {
-		parts = append(parts, fmt.Sprintf("scale=%d", ft.scale))
-	}
-	if ft.timezone != nil {
-		parts = append(parts, fmt.Sprintf("timezone=%v", *ft.timezone))
-	}
-	if len(parts) == 1 {
-		return ft.name + "," // "-" alone would skip the field
-	}
-	return strings.Join(parts, ",")
-}
-
-// FuzzParseTag: any tag parses or fails with one line, without a panic,
-// and a parsed tag written back in canonical form parses to the same.
-func FuzzParseTag(f *testing.F) {
-	for _, s := range []string{"", "-", "name", "id,primary_key", ",data_type=decimal(38,9)", "x,data_type=decimal,precision=10,scale=2",
-		"a,not_null,merge_key,unique,timezone=false", ",data_type=complex", ",data_type=decimal(", ",data_type=text)", "a,,b", ",precision=-1",
-		"a,data_type=timestamp(6)", "(,)", ",scale=5,precision=2", "n,primary_key=1"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		ft, err := parseTag(s)
-		if err != nil {
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("%q: error of several lines: %v", s, err)
-			}
-			return
-		}
-		if strings.ContainsAny(ft.name, ",") {
-			return // a name with a comma cannot be written back; fine as parsed
-		}
-		again, err := parseTag(ft.render())
-		if err != nil {
-			t.Fatalf("%q -> %q: %v", s, ft.render(), err)
-		}
-		if again.render() != ft.render() || !reflect.DeepEqual(again, ft) {
-			t.Fatalf("%q -> %+v -> %q -> %+v", s, ft, ft.render(), again)
-		}
-	})
-}
-
 // TestTypedContractDiscards checks that a contract that discards rows or
 // values sees struct rows as it sees their JSON: nothing is appended of a
 // row it drops.
