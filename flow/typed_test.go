@@ -472,3 +472,24 @@ func TestStructTagErrorFailsRun(t *testing.T) {
 		}
 	}
 }
+
+// TestStructInferredFieldsAcrossRuns checks fields whose values decide
+// their type over two runs: a field nil in the first run gets its column
+// when a value comes, and the stored schema (with the column still
+// untyped) loads again.
+func TestStructInferredFieldsAcrossRuns(t *testing.T) {
+	type row struct {
+		ID    int            `json:"id"`
+		V     any            `json:"v"`
+		Extra map[string]any `json:"extra"`
+	}
+	db, err := duckRun(t, t.TempDir(),
+		[]flow.Sourcer{source.Slice("t", []row{{ID: 1, Extra: map[string]any{"k": 1}}})},
+		[]flow.Sourcer{source.Slice("t", []row{{ID: 2, V: "x", Extra: map[string]any{"j": "y"}}})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := queryText(t, db, "SELECT id, v, extra__k, extra__j FROM p.ds.t ORDER BY id"), "1, null, 1, null; 2, x, null, y"; got != want {
+		t.Errorf("rows %s, want %s", got, want)
+	}
+}
