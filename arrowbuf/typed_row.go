@@ -129,7 +129,7 @@ func (n *Normalizer) binding(ts *tstate, t reflect.Type, lvl int) (*typedBinding
 		hints[i], _ = leaves[i].column()
 	}
 	discards := n.s.applyTypeHints(ts.name, hints)
-	bd := &typedBinding{ts: ts, typ: t, lvl: lvl, direct: true, hybrid: !discards, notNulls: len(ts.notNull)}
+	bd := &typedBinding{ts: ts, typ: t, lvl: lvl, direct: true, hybrid: !discards}
 	covered := map[*colBuf]bool{}
 	for i := range leaves {
 		l := &leaves[i]
@@ -176,6 +176,7 @@ func (n *Normalizer) binding(ts *tstate, t reflect.Type, lvl int) (*typedBinding
 			bd.direct = false // the row path names the missing column
 		}
 	}
+	bd.notNulls = len(ts.notNull) // after the leaves' own columns joined it
 	for i := range lists {
 		l := &lists[i]
 		nd, parent := ts.top, ts.top

@@ -484,27 +484,52 @@ func TestColumnsOf(t *testing.T) {
 	}
 }
 
+type keyedUser struct {
+	ID   int64  `sluice:",primary_key"`
+	Name string `sluice:",not_null"`
+	Tags []string
+}
+
 // TestTypedAllocations checks that appending typed rows allocates nothing
-// per row once the builders have grown.
+// per row once the builders have grown (a type's layout is made once, not
+// per batch or per row), nested rows included.
 func TestTypedAllocations(t *testing.T) {
-	items := make([]flatUser, 1000)
-	for i := range items {
-		items[i] = flatUser{ID: int64(i), Name: "n", Email: "e", Score: float64(i) / 7, CreatedAt: t0, Address: flatAddr{"c", "z"}}
+	flat := make([]flatUser, 1000)
+	keyed := make([]keyedUser, 1000)
+	for i := range flat {
+		flat[i] = flatUser{ID: int64(i), Name: "n", Email: "e", Score: float64(i) / 7, CreatedAt: t0, Address: flatAddr{"c", "z"}}
+		keyed[i] = keyedUser{ID: int64(i), Name: "n"}
 	}
-	s := NewSchema("a")
-	n := NewNormalizer(s, "1", func(tb TableBatch) error { tb.Release(); return nil }, WithBatchRows(1<<30))
-	defer n.Release()
-	batch := TypedOf(items)
-	if err := n.AppendTyped("t", batch); err != nil {
-		t.Fatal(err)
+	cases := []struct {
+		name   string
+		batch  Typed
+		hints  TableHints
+		perRow float64
+	}{
+		{"flat", TypedOf(flat), TableHints{}, 0.01},
+		{"keys and not null", TypedOf(keyed), TableHints{}, 0.01},
+		{"merge: nested table ids", TypedOf([]keyedUser{{ID: 1, Name: "n", Tags: []string{"a", "b"}}}), TableHints{WriteDisposition: Merge}, 8},
 	}
-	allocs := testing.AllocsPerRun(20, func() {
-		if err := n.AppendTyped("t", batch); err != nil {
-			t.Fatal(err)
-		}
-	})
-	if perRow := allocs / float64(len(items)); perRow > 0.01 {
-		t.Errorf("%.3f allocations per row, want none", perRow)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := NewSchema("a")
+			if err := s.ApplyHints("t", "t", c.hints); err != nil {
+				t.Fatal(err)
+			}
+			n := NewNormalizer(s, "1", func(tb TableBatch) error { tb.Release(); return nil }, WithBatchRows(1<<30))
+			defer n.Release()
+			if err := n.AppendTyped("t", c.batch); err != nil {
+				t.Fatal(err)
+			}
+			allocs := testing.AllocsPerRun(20, func() {
+				if err := n.AppendTyped("t", c.batch); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if perRow := allocs / float64(c.batch.Len()); perRow > c.perRow {
+				t.Errorf("%.3f allocations per row, want at most %v", perRow, c.perRow)
+			}
+		})
 	}
 }
 
