@@ -6,7 +6,7 @@
 # spec parser, data selectors and JSON paths, placeholders, path values,
 # big pages parsed in parts against whole pages, raw next-link
 # lookup, naming, normalizer (JSON and Go values, hinted coercion), JSON
-# text and state encoding. Seed corpora live in
+# text, sluice struct tags and state encoding. Seed corpora live in
 # each package's testdata/fuzz/; a failing input is written there too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,7 @@ targets=(
   "./arrowbuf FuzzNormalizeItems"
   "./arrowbuf FuzzCoerceHinted"
   "./arrowbuf FuzzAppendJSONText"
+  "./arrowbuf FuzzParseTag"
   "./flow FuzzStateRoundTrip"
 )
 for t in "${targets[@]}"; do

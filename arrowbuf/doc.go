@@ -1,8 +1,11 @@
 // Package arrowbuf holds sluice's dlt-compatible schema and its relational
 // normalizer: dlt's snake_case naming, type inference and coercion with
 // variant columns, nested tables, max_table_nesting, column hints and schema
-// contracts. Items (parsed JSON, Go values or Arrow records) go straight
-// into Arrow builders and leave as one record batch per table (TableBatch).
+// contracts. Items (parsed JSON, Go values, typed batches of structs or
+// Arrow records) go straight into Arrow builders and leave as one record
+// batch per table (TableBatch). A struct type is read through its plan,
+// compiled once (typed_plan.go): its columns, types and hints come from
+// the type and its sluice tags, see ColumnsOf.
 //
 // Concurrency: a Schema is safe for concurrent use; it is the single place
 // where tables, columns and their types are decided, under its lock. A

@@ -15,7 +15,8 @@ import (
 // AppendItems normalizes Go values as rows of the root table (a raw name).
 // Maps are map[string]any; their keys are visited in sorted order because
 // Go maps have none (use structs or JSON for a defined column order).
-// Structs and other types go through encoding/json.
+// Structs go through their type's plan, as in AppendTyped; other types go
+// through encoding/json.
 func (n *Normalizer) AppendItems(table string, items []any) error {
 	ts, err := n.rootTable(table)
 	if err == errDiscardTable {
@@ -40,6 +41,9 @@ func (n *Normalizer) goRow(ts *tstate, item any, parentID, rootID string, idx, l
 		return nil
 	default:
 		if _, ok := goScalar(it); !ok {
+			if done, err := n.structRow(ts, it, parentID, rootID, idx, lvl); done {
+				return err
+			}
 			jv, err := viaJSON(it)
 			if err != nil {
 				return fmt.Errorf("arrowbuf: table %q: %w", ts.name, err)
@@ -64,15 +68,39 @@ func (n *Normalizer) goRow(ts *tstate, item any, parentID, rootID string, idx, l
 	return n.finishRow(ts, mark, parentID, rootID, idx)
 }
 
+// goObject stages a map's keys in sorted order. Maps of a resource mostly
+// have the same keys row after row: parent keeps the last map's sorted
+// keys with their nodes, and a map with just those keys is visited in
+// that order by lookups, with no iteration, sort or allocation.
 func (n *Normalizer) goObject(ts *tstate, parent *fieldNode, m map[string]any, lvl int) {
+	if sk := parent.sorted; len(sk) == len(m) && len(sk) > 0 {
+		mark := len(n.deferred)
+		for i := range sk {
+			v, ok := m[sk[i].key]
+			if !ok {
+				break
+			}
+			n.goValue(ts, parent, sk[i].nd, sk[i].key, v, lvl)
+			if i == len(sk)-1 {
+				return
+			}
+		}
+		// Another key set: the values staged so far are staged again
+		// below (a value replaces its node's), their lists deferred again.
+		n.deferred = n.deferred[:mark]
+	}
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	slices.Sort(keys)
+	sk := parent.sorted[:0]
 	for _, k := range keys {
-		n.goKV(ts, parent, []byte(k), m[k], lvl)
+		nd := n.node(ts, parent, []byte(k))
+		sk = append(sk, keyedNode{key: k, nd: nd})
+		n.goValue(ts, parent, nd, k, m[k], lvl)
 	}
+	parent.sorted = sk
 }
 
 // viaJSON marshals a Go value with encoding/json and parses it for the
@@ -90,7 +118,14 @@ func (n *Normalizer) goKV(ts *tstate, parent *fieldNode, k []byte, v any, lvl in
 	if n.vErr != nil {
 		return
 	}
-	nd := n.node(ts, parent, k)
+	n.goValue(ts, parent, n.node(ts, parent, k), string(k), v, lvl)
+}
+
+// goValue stages the value v of key k (node nd) under parent.
+func (n *Normalizer) goValue(ts *tstate, parent, nd *fieldNode, k string, v any, lvl int) {
+	if n.vErr != nil {
+		return
+	}
 	switch x := v.(type) {
 	case nil:
 		if nd.stamp == n.rowSeq {
@@ -108,7 +143,11 @@ func (n *Normalizer) goKV(ts *tstate, parent *fieldNode, k []byte, v any, lvl in
 			return
 		}
 		if len(x) > 0 {
-			n.deferList(ts, nd, parent, k, deferredList{gv: x, lvl: lvl - 1})
+			var kb []byte // the key names the nested table the first time only
+			if nd.childName == "" {
+				kb = []byte(k)
+			}
+			n.deferList(ts, nd, parent, kb, deferredList{gv: x, lvl: lvl - 1})
 		}
 	default:
 		if sv, ok := goScalar(x); ok {
@@ -121,7 +160,7 @@ func (n *Normalizer) goKV(ts *tstate, parent *fieldNode, k []byte, v any, lvl in
 			return
 		}
 		n.vTS, n.vNode, n.vLvl = ts, parent, lvl
-		n.visitKV(k, jv)
+		n.visitKV([]byte(k), jv)
 		if n.vErr != nil {
 			return
 		}
@@ -171,6 +210,12 @@ func goScalar(v any) (value, bool) {
 		return value{k: kFloat, f: f}, true
 	case time.Time:
 		return value{k: kTime, i: x.UnixMicro()}, true
+	case Date:
+		d, ok := x.days()
+		if !ok {
+			return value{}, true // not a date: null
+		}
+		return value{k: kDate, i: d}, true
 	case []byte:
 		return value{k: kBytes, s: string(x)}, true
 	case nil:

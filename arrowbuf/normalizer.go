@@ -73,6 +73,11 @@ type Normalizer struct {
 	vErr   error
 	idBuf  [14]byte
 	visitF func(k []byte, v *fastjson.Value)
+
+	// typed holds the layouts of struct types on tables (typed_row.go);
+	// lastBind is the last one used by a row given as an interface value.
+	typed    map[bindKey]*typedBinding
+	lastBind *typedBinding
 }
 
 // tstate is a normalizer's local view of one table: its builders, the
@@ -122,6 +127,9 @@ type fieldNode struct {
 	// object: rows of an API mostly repeat their keys in the same order, so
 	// a byte comparison replaces a map lookup.
 	order []keyedNode
+	// sorted caches the sorted keys of the last Go map under this key
+	// (items.go's goObject).
+	sorted []keyedNode
 }
 
 type keyedNode struct {
@@ -139,6 +147,8 @@ type deferredList struct {
 	ts   *tstate
 	jv   *fastjson.Value
 	gv   []any
+	tl   *boundList     // a struct's slice field, with tp
+	tp   unsafe.Pointer // the slice (its header) in the row
 	lvl  int
 	name string // nested table name
 }
@@ -634,6 +644,10 @@ func (n *Normalizer) resolveStaged(ts *tstate) (bool, error) {
 		// Two keys can meet in one column: a variant (a -> a__v_text) and
 		// a key of that name. The later one wins, as in dlt's row dict.
 		if cb := st.col; cb.stamp == n.rowSeq {
+			if cb.stagedAt < 0 {
+				st.col = nil // a typed row appended its field already
+				continue
+			}
 			n.staged[cb.stagedAt].col = nil
 		}
 		st.col.stamp, st.col.stagedAt = n.rowSeq, i
@@ -738,7 +752,7 @@ func (n *Normalizer) commitRow(ts *tstate, id []byte, parentID, rootID string, i
 			return n.missingError(ts, cb)
 		}
 	}
-	filled := 1 // _dlt_id
+	filled := 0
 	for i := range n.staged {
 		if st := &n.staged[i]; st.col != nil {
 			if err := n.appendValue(st.col, &st.v); err != nil {
@@ -747,6 +761,14 @@ func (n *Normalizer) commitRow(ts *tstate, id []byte, parentID, rootID string, i
 			filled++
 		}
 	}
+	return n.commitSys(ts, id, parentID, rootID, idx, filled)
+}
+
+// commitSys appends the system values of a row whose data values are
+// appended (filled columns), completes the other columns with nulls and
+// flushes a full batch.
+func (n *Normalizer) commitSys(ts *tstate, id []byte, parentID, rootID string, idx, filled int) error {
+	filled++ // _dlt_id
 	if ts.sysRoot != nil {
 		ts.sysRoot.str.AppendValid(rootID)
 		filled++
@@ -872,6 +894,7 @@ func (n *Normalizer) Release() {
 	n.tables = map[string]*tstate{}
 	n.roots = map[string]*tstate{}
 	n.order = nil
+	n.typed, n.lastBind = nil, nil
 }
 
 // AppendJSON normalizes rows of the root table (a raw name). A row that is
@@ -1028,6 +1051,9 @@ func (n *Normalizer) normalizeList(d deferredList, parentID, rootID string) erro
 	if err != nil {
 		return err
 	}
+	if d.tl != nil {
+		return n.typedList(child, d, parentID, rootID)
+	}
 	if d.jv != nil {
 		arr, _ := d.jv.Array()
 		for i, item := range arr {
@@ -1052,6 +1078,13 @@ func (n *Normalizer) normalizeList(d deferredList, parentID, rootID string) erro
 				return err
 			}
 		default:
+			if _, _, ok := structData(item); ok && !isScalar(item) {
+				// A struct item is a row, through its type's plan.
+				if err := n.goRow(child, item, parentID, rootID, i, d.lvl); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := n.scalarRow(child, nil, item, parentID, rootID, i); err != nil {
 				return err
 			}

@@ -38,8 +38,6 @@ func stringRecord(mem memory.Allocator, large bool, vals ...*string) arrow.Recor
 	return b.NewRecordBatch()
 }
 
-func ptr(s string) *string { return &s }
-
 // TestInvalidUTF8 loads text with bytes that are not UTF-8 through every
 // path into a string column: each such byte becomes U+FFFD, valid text is
 // kept as it is, and every batch holds valid UTF-8 only (checkBatch).
@@ -100,6 +98,12 @@ func TestInvalidUTF8(t *testing.T) {
 			return n.AppendItems("t", []any{struct {
 				S string `json:"s"`
 			}{"a\xffb"}})
+		}, want: map[string][]string{"s": {"a\uFFFDb"}}},
+		{name: "typed struct batch", load: func(n *Normalizer, _ memory.Allocator) error {
+			type row struct {
+				S string `json:"s"`
+			}
+			return n.AppendTyped("t", TypedOf([]row{{"a\xffb"}}))
 		}, want: map[string][]string{"s": {"a\uFFFDb"}}},
 		{name: "go bytes into a text column", load: func(n *Normalizer, _ memory.Allocator) error {
 			return n.AppendItems("t", []any{map[string]any{"s": "x"}, map[string]any{"s": []byte{'y', 0xff}}})

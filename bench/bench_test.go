@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	_ "github.com/duckdb/duckdb-go/v2"
 
+	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/bench"
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/sink/duckdb"
@@ -190,6 +193,109 @@ func BenchmarkPipelineDuckDB(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(benchRows*b.N)/b.Elapsed().Seconds(), "rows/s")
+			})
+		}
+	}
+}
+
+// TestGoValuesLoadTheSameRows checks that the structs and maps runs load
+// what the pages load: the same tables, columns, types and values.
+func TestGoValuesLoadTheSameRows(t *testing.T) {
+	for _, shape := range []bench.Shape{bench.Flat, bench.Nested} {
+		t.Run(string(shape), func(t *testing.T) {
+			const rows = 3000
+			recs := bench.Records(rows, shape)
+			load := func(name string, src flow.Sourcer) (map[string]tableShape, string) {
+				dir := t.TempDir()
+				path := filepath.Join(dir, name+".duckdb")
+				p, err := flow.NewPipeline("b", duckdb.New(path), flow.PipelinesDir(dir), flow.Dataset("bench"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := p.Run(context.Background(), src); err != nil {
+					t.Fatal(err)
+				}
+				return dataTables(t, path), tableValues(t, path, shape)
+			}
+			pages := bench.Pages(rows, 500, shape)
+			wantTables, wantValues := load("pages", bench.PagesResource("users", pages, len(pages)))
+			for name, src := range map[string]flow.Sourcer{
+				"structs": bench.ItemsResource("users", recs, rows, 1000),
+				"maps":    bench.ItemsResource("users", bench.Maps(recs), rows, 1000),
+			} {
+				gotTables, gotValues := load(name, src)
+				if name == "maps" {
+					// Go maps have no key order: their columns are sorted.
+					gotTables, wantTables := sortColumns(gotTables), sortColumns(wantTables)
+					if fmt.Sprint(gotTables) != fmt.Sprint(wantTables) {
+						t.Errorf("%s made %+v, pages %+v", name, gotTables, wantTables)
+					}
+				} else if fmt.Sprint(gotTables) != fmt.Sprint(wantTables) {
+					t.Errorf("%s made %+v, pages %+v", name, gotTables, wantTables)
+				}
+				if gotValues != wantValues {
+					t.Errorf("%s loaded other values than the pages", name)
+				}
+			}
+		})
+	}
+}
+
+// tableValues renders the data of the bench tables, without row ids.
+func tableValues(t *testing.T, path string, shape bench.Shape) string {
+	t.Helper()
+	db, err := sql.Open("duckdb", path+"?access_mode=read_only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	q := `SELECT string_agg(concat_ws('|', id, name, email, age, score, active, created_at, country, address__city, address__zip), ';' ORDER BY id) FROM bench.users`
+	if shape == bench.Nested {
+		q += ` UNION ALL SELECT string_agg(concat_ws('|', order_id, amount, sku, _dlt_list_idx), ';' ORDER BY order_id) FROM bench.users__orders`
+	}
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return fmt.Sprint(out)
+}
+
+func sortColumns(tables map[string]tableShape) map[string]tableShape {
+	out := map[string]tableShape{}
+	for name, ts := range tables {
+		cols := strings.Split(ts.columns, ", ")
+		slices.Sort(cols)
+		out[name] = tableShape{columns: strings.Join(cols, ", "), rows: ts.rows}
+	}
+	return out
+}
+
+// BenchmarkNormalizeGoValues normalizes the records as structs and as maps
+// (no destination): rows/s and allocations per batch of 10,000.
+func BenchmarkNormalizeGoValues(b *testing.B) {
+	for _, shape := range []bench.Shape{bench.Flat, bench.Nested} {
+		recs := bench.Records(10_000, shape)
+		for name, items := range map[string]arrowbuf.Typed{"structs": arrowbuf.TypedOf(recs), "maps": arrowbuf.TypedOf(bench.Maps(recs))} {
+			b.Run(string(shape)+"/"+name, func(b *testing.B) {
+				n := arrowbuf.NewNormalizer(arrowbuf.NewSchema("b"), "1", func(tb arrowbuf.TableBatch) error { tb.Release(); return nil },
+					arrowbuf.WithBatchRows(50_000))
+				defer n.Release()
+				b.ReportAllocs()
+				for b.Loop() {
+					if err := n.AppendTyped("users", items); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(items.Len()*b.N)/b.Elapsed().Seconds(), "rows/s")
 			})
 		}
 	}

@@ -12,10 +12,12 @@ import (
 )
 
 // Batch is the unit that flows between stages: a page, a chunk, a record
-// batch. It carries exactly one payload: Go values (Items), parsed JSON
-// values (JSON, owned by the parser that made them until Release), or an
-// Arrow record batch (Record) — or File: an external file to load as it is
-// (dlt's with_file_import), without parsing or normalizing it.
+// batch. It carries exactly one payload: Go values (Items), Go values of
+// one type kept as their []T (Typed: structs are read field by field, not
+// boxed one by one; see TypedBatch), parsed JSON values (JSON, owned by the
+// parser that made them until Release), or an Arrow record batch (Record)
+// — or File: an external file to load as it is (dlt's with_file_import),
+// without parsing or normalizing it.
 //
 // Table, when set, sends the batch to that table instead of the resource's
 // (dlt's with_table_name mark); Hints, when set, apply to that table (dlt's
@@ -24,6 +26,7 @@ type Batch struct {
 	Table  string
 	Hints  *arrowbuf.TableHints
 	Items  []any
+	Typed  arrowbuf.Typed
 	JSON   []*fastjson.Value
 	Record arrow.RecordBatch
 	File   *arrowbuf.ImportFile
@@ -67,6 +70,8 @@ func (b Batch) Len() int {
 		return int(b.Record.NumRows())
 	case b.JSON != nil:
 		return len(b.JSON)
+	case !b.Typed.IsZero():
+		return b.Typed.Len()
 	default:
 		return len(b.Items)
 	}
@@ -98,6 +103,9 @@ func (b *Batch) derive() Batch {
 func (b Batch) Values() ([]any, error) {
 	if b.Record != nil {
 		return nil, fmt.Errorf("flow: cannot convert an Arrow record batch to Go values")
+	}
+	if !b.Typed.IsZero() {
+		return b.Typed.Values(), nil
 	}
 	if b.JSON == nil {
 		return b.Items, nil

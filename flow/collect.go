@@ -29,18 +29,24 @@ func walk(ctx context.Context, r *Resource, store *stateStore, yield Yield) erro
 	st := store.resource(r.source, r.name)
 	emitFor := func(rctx context.Context) Yield {
 		return func(b Batch) error {
-			var err error
+			var closing error
 			for _, s := range r.steps {
-				if b, err = s(rctx, b); err != nil {
+				var err error
+				if b, err = s(rctx, b); errors.Is(err, ErrClose) {
+					closing = ErrClose
+				} else if err != nil {
 					b.Release()
 					return err
 				}
 			}
 			if b.Len() == 0 {
 				b.Release()
-				return nil
+				return closing
 			}
-			return yield(b)
+			if err := yield(b); err != nil {
+				return err
+			}
+			return closing
 		}
 	}
 	if r.tf != nil {

@@ -23,5 +23,10 @@
 //     passes a batch on passes the duty with it.
 //   - Limits: Limit counts yields like dlt's add_limit and cancels the
 //     generator; its time runs from the first item. Source.Limit limits
-//     every generator of a source; transformers are never limited.
+//     every generator of a source; transformers are never limited. A step
+//     that returns ErrClose (an incremental past its range, with row_order)
+//     closes the resource after passing its batch on.
+//   - Typed items: a TypedBatch of structs is read field by field through
+//     the type's plan (arrowbuf.TypedOf); it keeps the []T, so the items
+//     must not change while the run uses them.
 package flow

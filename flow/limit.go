@@ -57,7 +57,7 @@ func runGen(ctx context.Context, r *Resource, st *ResourceState, emitFor func(rc
 	}
 	err := callSafe(func() error { return r.gen(gctx, yield) })
 	switch {
-	case err == nil, errors.Is(err, errLimit), errors.Is(err, errTimeLimit):
+	case err == nil, errors.Is(err, errLimit), errors.Is(err, errTimeLimit), errors.Is(err, ErrClose):
 		return nil
 	case ctx.Err() == nil && context.Cause(gctx) == errTimeLimit:
 		return nil // the generator ended on its cancelled context

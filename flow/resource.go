@@ -363,7 +363,8 @@ func MapJSON(jsonFn func(v *fastjson.Value, a *fastjson.Arena) (*fastjson.Value,
 }
 
 // FilterItems is a Step keeping items for which fn is true. JSON batches stay
-// JSON: fn sees a Go map, the kept items keep their parsed form.
+// JSON (fn sees a Go map, the kept items keep their parsed form), typed
+// batches stay typed.
 func FilterItems(fn func(item any) (bool, error)) Step {
 	return func(_ context.Context, b Batch) (Batch, error) {
 		if b.JSON != nil {
@@ -379,6 +380,9 @@ func FilterItems(fn func(item any) (bool, error)) Step {
 			}
 			b.JSON = kept
 			return b, nil
+		}
+		if !b.Typed.IsZero() {
+			return filterTyped(b, fn)
 		}
 		vals, err := b.Values()
 		if err != nil {

@@ -384,6 +384,7 @@ func (e *engine) runTransformer(ctx context.Context, n *node, out chan<- extract
 	defer func() { e.p.progress.running.Add(-1) }()
 	rctx := withResource(ctx, n.res.name, n.state)
 	emit := e.emitter(rctx, n, out)
+	closed := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -392,8 +393,15 @@ func (e *engine) runTransformer(ctx context.Context, n *node, out chan<- extract
 			if !ok {
 				return nil
 			}
+			if closed {
+				b.Release() // the parent still sends; nothing more is made
+				continue
+			}
 			err := callSafe(func() error { return n.res.tf(rctx, b, emit) })
 			b.Release()
+			if errors.Is(err, ErrClose) {
+				closed, err = true, nil
+			}
 			if err != nil {
 				if ctx.Err() != nil {
 					return context.Cause(ctx)
@@ -408,15 +416,30 @@ func (e *engine) runTransformer(ctx context.Context, n *node, out chan<- extract
 // normalizers (if n is loaded) and to n's transformers.
 func (e *engine) emitter(ctx context.Context, n *node, out chan<- extracted) Yield {
 	loaded := e.isLoaded(n)
+	send := e.sender(ctx, n, out, loaded)
 	return func(b Batch) error {
 		n.yielded.Add(int64(b.Len()))
-		var err error
+		var closing error
 		for _, s := range n.res.steps {
-			if b, err = s(ctx, b); err != nil {
+			var err error
+			if b, err = s(ctx, b); errors.Is(err, ErrClose) {
+				closing = ErrClose // pass this batch on, then close
+			} else if err != nil {
 				b.Release()
 				return err
 			}
 		}
+		if err := send(b); err != nil {
+			return err
+		}
+		return closing
+	}
+}
+
+// sender hands a processed batch of node n to the normalizers (if n is
+// loaded) and to n's transformers.
+func (e *engine) sender(ctx context.Context, n *node, out chan<- extracted, loaded bool) func(Batch) error {
+	return func(b Batch) error {
 		if b.Len() == 0 {
 			b.Release()
 			return nil
@@ -484,6 +507,16 @@ func (e *engine) dispatch(ctx context.Context, n *node, b Batch, out chan<- extr
 		for _, v := range b.JSON {
 			g := get(n.res.tableFunc(v))
 			g.JSON = append(g.JSON, v)
+		}
+	} else if !b.Typed.IsZero() {
+		idx := map[string][]int{}
+		for i := range b.Typed.Len() {
+			t := n.res.tableFunc(b.Typed.Index(i))
+			get(t)
+			idx[t] = append(idx[t], i)
+		}
+		for t, g := range groups {
+			g.Typed = b.Typed.Pick(idx[t])
 		}
 	} else {
 		for _, v := range b.Items {
@@ -585,6 +618,8 @@ func (e *engine) normalizeOne(norm *arrowbuf.Normalizer, x extracted, emit func(
 		err = norm.AppendRecord(x.table, b.Record)
 	case b.JSON != nil:
 		err = norm.AppendJSON(x.table, b.JSON)
+	case !b.Typed.IsZero():
+		err = norm.AppendTyped(x.table, b.Typed)
 	default:
 		err = norm.AppendItems(x.table, b.Items)
 	}

@@ -1,5 +1,6 @@
 // Package source holds generic sources for flow pipelines: Go slices,
 // iterators and channels, and JSONL, CSV and Parquet files. Each returns a
 // *flow.Resource that yields batches of ChunkSize items, so downstream stages
-// pay per chunk, not per item.
+// pay per chunk, not per item. Slice, Seq and Chan yield typed batches
+// (flow.TypedBatch): structs load through their type's plan, unboxed.
 package source

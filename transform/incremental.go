@@ -216,7 +216,9 @@ func (in *Incremental) LastValueNow(ctx context.Context) (any, error) {
 
 // Step returns the filter step: it drops rows before the start value, at
 // the start value if already loaded, and at or past the end value, and
-// records the newest value in state.
+// records the newest value in state. With RowOrder, a batch holding a row
+// past the range (see CanClose) closes the resource: the step returns the
+// batch with flow.ErrClose, as dlt stops the generator.
 func (in *Incremental) Step() flow.Step {
 	return func(ctx context.Context, b flow.Batch) (flow.Batch, error) {
 		r, err := in.bind(ctx)
@@ -226,7 +228,12 @@ func (in *Incremental) Step() flow.Step {
 		if b.Record != nil {
 			return in.filterRecord(r, b)
 		}
-		if b.JSON != nil {
+		closing := false
+		if !b.Typed.IsZero() {
+			if b, closing, err = in.typedStep(r, b); err != nil {
+				return b, err
+			}
+		} else if b.JSON != nil {
 			kept := make([]*fastjson.Value, 0, len(b.JSON))
 			for _, v := range b.JSON {
 				ok, err := in.keep(r, v)
@@ -235,6 +242,8 @@ func (in *Incremental) Step() flow.Step {
 				}
 				if ok {
 					kept = append(kept, v)
+				} else if !closing {
+					closing = in.canClose(r, v)
 				}
 			}
 			b.JSON = kept
@@ -251,11 +260,16 @@ func (in *Incremental) Step() flow.Step {
 				}
 				if ok {
 					kept = append(kept, v)
+				} else if !closing {
+					closing = in.canClose(r, v)
 				}
 			}
 			b.Items = kept
 		}
 		in.save(r)
+		if closing {
+			return b, flow.ErrClose
+		}
 		return b, nil
 	}
 }
@@ -344,39 +358,6 @@ func (in *Incremental) newer(val, other any, what string) (int, error) {
 		return -c, nil
 	}
 	return c, nil
-}
-
-// CanClose reports whether item shows that no later row of an ordered
-// source (RowOrder) can load: "asc" and item is past the end value, "desc"
-// and item is before the start value. A source stops requesting pages
-// then, as dlt closes the resource. Without RowOrder it is always false.
-func (in *Incremental) CanClose(ctx context.Context, item any) bool {
-	if in.RowOrder != "asc" && in.RowOrder != "desc" {
-		return false
-	}
-	r, err := in.bind(ctx)
-	if err != nil {
-		return false
-	}
-	val, ok := in.path.Get(item)
-	if !ok || val == nil {
-		return false
-	}
-	if in.RowOrder == "asc" {
-		if in.EndValue == nil {
-			return false
-		}
-		c, err := in.newer(val, in.EndValue, "end value")
-		return err == nil && (c > 0 || c == 0 && in.RangeEnd != "closed")
-	}
-	r.mu.Lock()
-	start := r.start
-	r.mu.Unlock()
-	if start == nil {
-		return false
-	}
-	c, err := in.newer(val, start, "start value")
-	return err == nil && (c < 0 || c == 0 && in.RangeStart == "open")
 }
 
 func (in *Incremental) save(r *incRun) {

@@ -71,11 +71,13 @@ func (p Path) JSON(v *fastjson.Value) *fastjson.Value {
 	return v.Get(p...)
 }
 
-// Go returns the value at p in a Go item (maps and slices), and whether it
-// was there.
+// Go returns the value at p in a Go item (maps, slices and structs), and
+// whether it was there. A struct field is found by its column name, its
+// sluice or json name or its Go name (see arrowbuf.NewFieldReader).
 func (p Path) Go(item any) (any, bool) {
 	cur := item
-	for _, k := range p {
+	for i := 0; i < len(p); i++ {
+		k := p[i]
 		switch c := cur.(type) {
 		case map[string]any:
 			v, ok := c[k]
@@ -84,13 +86,17 @@ func (p Path) Go(item any) (any, bool) {
 			}
 			cur = v
 		case []any:
-			i, err := strconv.Atoi(k)
-			if err != nil || i < 0 || i >= len(c) {
+			j, err := strconv.Atoi(k)
+			if err != nil || j < 0 || j >= len(c) {
 				return nil, false
 			}
-			cur = c[i]
+			cur = c[j]
 		default:
-			return nil, false
+			v, used, ok := structField(cur, p[i:])
+			if !ok {
+				return nil, false
+			}
+			cur, i = v, i+used-1
 		}
 	}
 	return cur, true

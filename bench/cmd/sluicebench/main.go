@@ -2,7 +2,9 @@
 // the same data, in one invocation: rows/s and MB/s for REST -> DuckDB and
 // REST -> Parquet, the ceilings (fastjson -> Arrow builders -> DuckDB
 // insert or Parquet file, no pipeline), the input floor (fastjson parse of
-// the pages and nothing else), each run's ratio to its
+// the pages and nothing else), the same records loaded from Go structs and
+// from map[string]any (structs-*, maps-*: a pool of 100,000 records held
+// in memory, cycled as the pages are), each run's ratio to its
 // destination's ceiling and to real dlt's measured rate, peak RSS and
 // allocations per row, for flat and nested records; then the latency run
 // (child requests against a slow API). Nested runs are also compared with
@@ -35,6 +37,7 @@ import (
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/parquet"
+	"github.com/sluicehq/sluice/source"
 )
 
 // dlt 1.11's measured rates on this machine kind (the numbers):
@@ -70,8 +73,8 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "records to load per run")
 	pageSize := flag.Int("page", 1000, "records per page")
 	shapes := flag.String("shapes", "flat,nested", "record shapes to run: flat, nested (5 children per record)")
-	phases := flag.String("phases", "parse,ceiling,pages-duckdb,rest-duckdb,ceiling-parquet,rest-parquet",
-		"runs per shape (parse: fastjson parse of the pages alone, the input floor; ceiling: fastjson -> Arrow -> DuckDB; ceiling-parquet: the same into Parquet; pages-duckdb: the pipeline without HTTP)")
+	phases := flag.String("phases", "parse,ceiling,pages-duckdb,rest-duckdb,structs-duckdb,maps-duckdb,ceiling-parquet,rest-parquet,structs-parquet,maps-parquet",
+		"runs per shape (parse: fastjson parse of the pages alone, the input floor; ceiling: fastjson -> Arrow -> DuckDB; ceiling-parquet: the same into Parquet; pages-duckdb: the pipeline without HTTP; structs-*, maps-*: the records as Go structs or map[string]any, source.Slice's typed batches)")
 	latency := flag.Bool("latency", true, "also time 1,000 child requests against a 50 ms API")
 	repeat := flag.Int("repeat", 3, "rounds of all measurements (each round runs every shape and phase once); the table shows the median by rate (peak RSS: the highest)")
 	phase := flag.String("phase", "", "internal: run one measurement and print JSON")
@@ -265,11 +268,19 @@ func child(phase string, rows, pageSize int, shape string) (result, error) {
 
 func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error) {
 	ctx := context.Background()
-	// A fixed pool of distinct pages, cycled: input memory does not grow
-	// with the number of rows.
-	pool := bench.Pages(min(rows, 100*pageSize), pageSize, shape)
+	// A fixed pool of distinct pages (or records), cycled: input memory
+	// does not grow with the number of rows. Go values are measured
+	// against the bytes of the same records as JSON.
 	n := (rows + pageSize - 1) / pageSize
-	input := bench.Bytes(pool) * int64(n) / int64(len(pool))
+	goValues := strings.HasPrefix(phase, "structs-") || strings.HasPrefix(phase, "maps-")
+	var pool [][]byte
+	var input int64
+	if goValues {
+		input = bench.Bytes(bench.Pages(pageSize, pageSize, shape)) * int64(n)
+	} else {
+		pool = bench.Pages(min(rows, 100*pageSize), pageSize, shape)
+		input = bench.Bytes(pool) * int64(n) / int64(len(pool))
+	}
 	dir, err := os.MkdirTemp("", "sluicebench-")
 	if err != nil {
 		return result{}, err
@@ -291,11 +302,23 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 		loaded, total, err = bench.ParseFloor(shape, pool, n)
 	case "ceiling", "ceiling-parquet":
 		loaded, total, err = bench.Ceiling(ctx, dest, shape, pool, n, 100_000)
-	case "pages-duckdb", "rest-duckdb", "rest-parquet":
+	case "pages-duckdb", "rest-duckdb", "rest-parquet", "structs-duckdb", "structs-parquet", "maps-duckdb", "maps-parquet":
 		var src flow.Sourcer
-		if !strings.HasPrefix(phase, "rest-") {
+		switch {
+		case goValues:
+			recs := bench.Records(min(rows, 100_000), shape)
+			if strings.HasPrefix(phase, "maps-") {
+				src = bench.ItemsResource("users", bench.Maps(recs), rows, source.ChunkSize)
+			} else {
+				src = bench.ItemsResource("users", recs, rows, source.ChunkSize)
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			mallocs = ms.Mallocs
+			start = time.Now()
+		case !strings.HasPrefix(phase, "rest-"):
 			src = bench.PagesResource("users", pool, n)
-		} else {
+		default:
 			api, err := bench.NewAPI(pool, n, 0)
 			if err != nil {
 				return result{}, err
