@@ -1057,14 +1057,7 @@ func (n *Normalizer) normalizeList(d deferredList, parentID, rootID string) erro
 	if d.jv != nil {
 		arr, _ := d.jv.Array()
 		for i, item := range arr {
-			switch item.Type() {
-			case fastjson.TypeObject, fastjson.TypeArray:
-				if err := n.jsonRow(child, item, parentID, rootID, i, itemLevel(d.lvl, item.Type() == fastjson.TypeArray)); err != nil {
-					return err
-				}
-				continue
-			}
-			if err := n.scalarRow(child, item, nil, parentID, rootID, i); err != nil {
+			if err := n.jsonListItem(child, item, d.lvl, parentID, rootID, i); err != nil {
 				return err
 			}
 		}
@@ -1085,12 +1078,33 @@ func (n *Normalizer) normalizeList(d deferredList, parentID, rootID string) erro
 				}
 				continue
 			}
+			if item != nil && !isScalar(item) {
+				// A typed slice or map, or a type with its own JSON form:
+				// as encoding/json writes it (scalarRow would drop it).
+				jv, err := viaJSON(item)
+				if err != nil {
+					return fmt.Errorf("arrowbuf: table %q: %w", child.name, err)
+				}
+				if err := n.jsonListItem(child, jv, d.lvl, parentID, rootID, i); err != nil {
+					return err
+				}
+				continue
+			}
 			if err := n.scalarRow(child, nil, item, parentID, rootID, i); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// jsonListItem writes one JSON item of a list as a row of its nested table.
+func (n *Normalizer) jsonListItem(child *tstate, item *fastjson.Value, lvl int, parentID, rootID string, i int) error {
+	switch item.Type() {
+	case fastjson.TypeObject, fastjson.TypeArray:
+		return n.jsonRow(child, item, parentID, rootID, i, itemLevel(lvl, item.Type() == fastjson.TypeArray))
+	}
+	return n.scalarRow(child, item, nil, parentID, rootID, i)
 }
 
 // itemLevel is the nesting level left to a list item's row: a list in a

@@ -157,6 +157,19 @@ type embedded struct {
 	Skipped  int `sluice:"-"`
 }
 
+// cents has its own JSON form.
+type cents int64
+
+func (c cents) MarshalJSON() ([]byte, error) { return fmt.Appendf(nil, `"%d.%02d"`, c/100, c%100), nil }
+
+// grids holds lists whose items are not structs or plain scalars.
+type grids struct {
+	ID     int64            `json:"id"`
+	Grid   [][]int          `json:"grid"`
+	Counts []map[string]int `json:"counts"`
+	Prices []cents          `json:"prices"`
+}
+
 func ptr[T any](v T) *T { return &v }
 
 var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -214,6 +227,11 @@ func TestTypedMatchesJSON(t *testing.T) {
 			json:  `[{"id":7,"Created":"yesterday","title":"t"}]`,
 		},
 		{
+			name:  "lists of typed lists, typed maps and marshalers",
+			items: []grids{{ID: 1, Grid: [][]int{{1, 2}, {3}, nil}, Counts: []map[string]int{{"a": 1}, nil}, Prices: []cents{1234, 5}}},
+			json:  `[{"id":1,"grid":[[1,2],[3],null],"counts":[{"a":1},null],"prices":["12.34","0.05"]}]`,
+		},
+		{
 			name:  "pointers to structs",
 			items: []*flatAddr{{City: "Pune", Zip: "1"}, nil, {City: "Tokyo"}},
 			json:  `[{"city":"Pune","zip":"1"},{"city":"Tokyo","zip":""}]`,
@@ -257,6 +275,8 @@ func typedOfValue(rv reflect.Value) Typed {
 	case []embedded:
 		return TypedOf(s)
 	case []*flatAddr:
+		return TypedOf(s)
+	case []grids:
 		return TypedOf(s)
 	}
 	panic(fmt.Sprintf("typedOfValue: add %T", rv.Interface()))

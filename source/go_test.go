@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/source"
@@ -66,5 +67,59 @@ func TestGoSourcesYieldTypedBatches(t *testing.T) {
 				t.Errorf("%d items, want %d", total, len(pts))
 			}
 		})
+	}
+}
+
+// TestGoSourcesLimitCountsItems checks that a count Limit on Slice, Seq
+// and Chan samples that many items, as dlt's add_limit counts each item
+// of a list or iterator as one yield, and that a time-only limit or no
+// limit leaves every item.
+func TestGoSourcesLimitCountsItems(t *testing.T) {
+	const n = source.ChunkSize + 5
+	pts := make([]point, n)
+	for i := range pts {
+		pts[i] = point{X: float64(i)}
+	}
+	chanOf := func() <-chan point {
+		ch := make(chan point, n)
+		for _, p := range pts {
+			ch <- p
+		}
+		close(ch)
+		return ch
+	}
+	sources := map[string]func() *flow.Resource{
+		"slice": func() *flow.Resource { return source.Slice("p", pts) },
+		"seq":   func() *flow.Resource { return source.Seq("p", slices.Values(pts)) },
+		"chan":  func() *flow.Resource { return source.Chan("p", chanOf()) },
+	}
+	limits := []struct {
+		name  string
+		limit func(r *flow.Resource) *flow.Resource
+		want  int
+	}{
+		{"limit 3", func(r *flow.Resource) *flow.Resource { return r.Limit(3, 0) }, 3},
+		{"source limit 2", func(r *flow.Resource) *flow.Resource {
+			return flow.NewSource("s", []*flow.Resource{r}).Limit(2, 0).Resources()[0]
+		}, 2},
+		{"no count limit", func(r *flow.Resource) *flow.Resource { return r.Limit(-1, time.Hour) }, n},
+	}
+	for name, mk := range sources {
+		for _, l := range limits {
+			t.Run(name+"/"+l.name, func(t *testing.T) {
+				items, err := flow.Collect(context.Background(), l.limit(mk()))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(items) != l.want {
+					t.Fatalf("%d items, want %d", len(items), l.want)
+				}
+				for i, it := range items {
+					if it.(point).X != float64(i) {
+						t.Fatalf("item %d is %v, want X=%d", i, it, i)
+					}
+				}
+			})
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"sync"
 	"time"
@@ -277,9 +278,25 @@ func (in *Incremental) Step() flow.Step {
 func (in *Incremental) keep(r *incRun, item any) (bool, error) {
 	val, ok := in.path.Get(item)
 	if !ok || val == nil {
+		if nilItem(item) {
+			return false, nil // no row (a nil in a []*T): dropped, as dlt drops None
+		}
 		return in.keepMissing()
 	}
 	return in.keepValue(r, val, func() string { return in.rowHash(item) })
+}
+
+// nilItem reports whether an item is nil, a nil pointer or JSON null,
+// which loads no row.
+func nilItem(item any) bool {
+	switch x := item.(type) {
+	case nil:
+		return true
+	case *fastjson.Value:
+		return x == nil || x.Type() == fastjson.TypeNull
+	}
+	v := reflect.ValueOf(item)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
 // keepMissing decides on a row without the cursor (OnMissing).

@@ -203,3 +203,44 @@ func TestRowOrderClosesCollect(t *testing.T) {
 		t.Errorf("ids %s after %d pages, want 1,2,3 after 2", got, pages)
 	}
 }
+
+// TestIncrementalDropsNilItems checks that a nil item (a nil *T of a
+// typed batch, a nil of an items batch, a JSON null) is dropped as dlt
+// drops None, not taken for a row without the cursor, which fails the
+// run by default; the rows around it are filtered as usual.
+func TestIncrementalDropsNilItems(t *testing.T) {
+	evs := events(1, 3)
+	var p fastjson.Parser
+	arr, err := p.Parse(`[{"id":1,"meta":{"seq":10}},null,{"id":2,"meta":{"seq":20}},{"id":3,"meta":{"seq":30}}]`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals, _ := arr.Array()
+	cases := []struct {
+		name string
+		res  func() *flow.Resource
+	}{
+		{"typed pointers", func() *flow.Resource {
+			return source.Slice("events", []*event{&evs[0], nil, &evs[1], &evs[2]})
+		}},
+		{"items", func() *flow.Resource {
+			return source.Slice("events", []any{evs[0], nil, evs[1], &evs[2]})
+		}},
+		{"json", func() *flow.Resource {
+			return flow.NewResource("events", func(ctx context.Context, yield flow.Yield) error {
+				return yield(flow.JSONBatch(vals, nil))
+			})
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			inc, err := transform.NewIncremental("meta.seq", int64(20))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := loadIDs(t, c.res().AddStep(inc.Step())); got != "2,3" {
+				t.Errorf("loaded ids %q, want 2,3", got)
+			}
+		})
+	}
+}
