@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -22,6 +24,11 @@ import (
 // ErrLocked is wrapped by errors from opening a DuckDB file that another
 // process holds.
 var ErrLocked = errors.New("duckdb: database file is locked by another process")
+
+// ErrStateChanged is wrapped by a Commit that finds the pipeline's state
+// stored at its version or a newer one: another run of the pipeline (from
+// another working folder) committed since this one started.
+var ErrStateChanged = errors.New("duckdb: pipeline state changed during the run")
 
 // InsertMethod selects how Write moves Arrow rows into DuckDB.
 type InsertMethod int
@@ -78,6 +85,23 @@ func WithPreserveInsertionOrder(on bool) Option { return func(d *Destination) { 
 // run under DuckDB's default. Default 64MB.
 func WithMemoryLimit(limit string) Option { return func(d *Destination) { d.memoryLimit = limit } }
 
+// WithLoadDuringExtract makes a load open the file at Begin and insert rows
+// while the run still extracts, holding the file's lock for the whole run.
+// By default a load stages its rows as Parquet files beside the database
+// and opens the file only at Commit, so other processes can read it during
+// the extraction (as dlt opens a destination only for its load step).
+func WithLoadDuringExtract() Option { return func(d *Destination) { d.loadDuring = true } }
+
+// WithLockWait sets how long opening the file for a load (and for the
+// state a run starts from) waits while another process holds it, a reader
+// such as a BI tool or a run of another pipeline committing (default 2
+// minutes; 0 fails at once). The wait ends early when the context ends.
+func WithLockWait(d time.Duration) Option { return func(dst *Destination) { dst.lockWait = max(d, 0) } }
+
+// WithLogger sets the logger that tells of a wait for the file's lock
+// (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(d *Destination) { d.log = l } }
+
 // Destination loads into one DuckDB file. It is safe for concurrent use and
 // holds no open handle between calls.
 type Destination struct {
@@ -86,6 +110,9 @@ type Destination struct {
 	mem           memory.Allocator
 	preserveOrder bool
 	memoryLimit   string
+	loadDuring    bool
+	lockWait      time.Duration
+	log           *slog.Logger
 }
 
 var (
@@ -98,9 +125,13 @@ func New(path string, opts ...Option) *Destination {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	d := &Destination{path: path, mem: memory.DefaultAllocator, memoryLimit: "64MB", method: InsertParquet}
+	d := &Destination{path: path, mem: memory.DefaultAllocator, memoryLimit: "64MB", method: InsertParquet,
+		lockWait: defaultLockWait}
 	for _, o := range opts {
 		o(d)
+	}
+	if d.log == nil {
+		d.log = slog.Default()
 	}
 	return d
 }
@@ -120,7 +151,7 @@ func (d *Destination) Location() string { return d.path }
 
 // LastState returns the newest _dlt_pipeline_state row for the pipeline.
 func (d *Destination) LastState(ctx context.Context, dataset, pipeline string) (*flow.StoredState, error) {
-	h, err := d.openExisting()
+	h, err := d.openExisting(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -150,7 +181,7 @@ func (d *Destination) LastState(ctx context.Context, dataset, pipeline string) (
 
 // LastSchema returns the newest schema stored in _dlt_version for schemaName.
 func (d *Destination) LastSchema(ctx context.Context, dataset, schemaName string) ([]byte, error) {
-	h, err := d.openExisting()
+	h, err := d.openExisting(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -175,12 +206,55 @@ func (d *Destination) LastSchema(ctx context.Context, dataset, schemaName string
 }
 
 // openExisting opens the file if it exists; a missing file is ErrNoState.
-func (d *Destination) openExisting() (*handle, error) {
+func (d *Destination) openExisting(ctx context.Context) (*handle, error) {
 	if _, err := os.Stat(d.path); errors.Is(err, os.ErrNotExist) {
 		return nil, flow.ErrNoState
 	}
-	return acquire(d.path)
+	return d.acquireWait(ctx)
 }
+
+// defaultLockWait is WithLockWait's default: long enough for another
+// run's commit or a short query, short enough that a program that keeps
+// the file open fails the run with a message saying so.
+const defaultLockWait = 2 * time.Minute
+
+// lockRetry is the longest pause between two tries to open a held file.
+var lockRetry = time.Second
+
+// acquireWait opens the file for writing, waiting up to the destination's
+// lock wait while another process holds it. The wait is logged once.
+func (d *Destination) acquireWait(ctx context.Context) (*handle, error) {
+	deadline := time.Now().Add(d.lockWait)
+	pause := 50 * time.Millisecond
+	logged := false
+	for {
+		h, err := acquire(d.path)
+		if err == nil || !errors.Is(err, ErrLocked) || !time.Now().Before(deadline) {
+			if err != nil && logged {
+				err = fmt.Errorf("%w (waited %v)", err, d.lockWait)
+			}
+			return h, err
+		}
+		if !logged {
+			logged = true
+			d.log.Warn("duckdb: waiting for another process to release the database file", "wait", d.lockWait, "error", err)
+			if lockWaitHook != nil {
+				lockWaitHook()
+			}
+		}
+		t := time.NewTimer(min(pause, time.Until(deadline)))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, fmt.Errorf("%w (stopped waiting: %w)", err, context.Cause(ctx))
+		case <-t.C:
+		}
+		pause = min(2*pause, lockRetry)
+	}
+}
+
+// lockWaitHook, when set (tests), runs when acquireWait starts to wait.
+var lockWaitHook func()
 
 // lockHolder finds the holder in DuckDB's lock error.
 var lockHolder = regexp.MustCompile(`Conflicting lock is held in (.+?) \(PID (\d+)\)`)

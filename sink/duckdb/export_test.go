@@ -9,3 +9,11 @@ func SetFlushRows(n int64) { flushRows = n }
 // SetStageRows sets how many rows a staged Parquet file gathers before it
 // is inserted, and returns the previous value.
 func SetStageRows(n int64) int64 { old := stageRows; stageRows = n; return old }
+
+// SetLockWaitHook sets a func run when a load starts to wait for the
+// file's lock; the returned func restores the previous one.
+func SetLockWaitHook(f func()) func() {
+	old := lockWaitHook
+	lockWaitHook = f
+	return func() { lockWaitHook = old }
+}
