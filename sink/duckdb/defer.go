@@ -34,6 +34,7 @@ type stagedGroup struct {
 	// rowBytes is the widest batch's estimated row size in DuckDB.
 	rowBytes int64
 	imp      *arrowbuf.ImportFile // an imported file, kept in the stage folder
+	src      string               // the imported file's own path
 }
 
 // stageWrite stages b's record for Commit. It owns the record.
@@ -134,7 +135,7 @@ func (l *load) stageImport(t *arrowbuf.Table, f *arrowbuf.ImportFile) error {
 	if err != nil {
 		return err
 	}
-	l.order = append(l.order, &stagedGroup{table: t, imp: &arrowbuf.ImportFile{Path: path, Format: f.Format}})
+	l.order = append(l.order, &stagedGroup{table: t, imp: &arrowbuf.ImportFile{Path: path, Format: f.Format}, src: f.Path})
 	return nil
 }
 
@@ -160,7 +161,7 @@ func (l *load) replay(ctx context.Context) error {
 		name := g.table.Name
 		if g.imp != nil {
 			if err := l.importFile(ctx, g.table, g.imp); err != nil {
-				return fmt.Errorf("import %s into %s.%s: %w", g.imp.Path, ds, name, err)
+				return fmt.Errorf("import %s into %s.%s: %w", g.src, ds, name, err)
 			}
 			continue
 		}

@@ -17,3 +17,7 @@ func SetLockWaitHook(f func()) func() {
 	lockWaitHook = f
 	return func() { lockWaitHook = old }
 }
+
+// SetCreateHook sets a func run when a new database file is complete but
+// not yet in place.
+func SetCreateHook(f func()) { createHook = f }

@@ -107,6 +107,10 @@ func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Loa
 // empties the tables the request names. On error the load is ended.
 func (l *load) open(ctx context.Context) error {
 	d, req := l.d, l.req
+	if err := createFile(d.path, l.stage.path); err != nil {
+		l.close()
+		return fmt.Errorf("duckdb: create %s: %w", d.path, err)
+	}
 	h, err := d.acquireWait(ctx)
 	if err != nil {
 		l.close()

@@ -216,3 +216,47 @@ func TestReadWhileExtracting(t *testing.T) {
 		})
 	}
 }
+
+const createEnv = "SLUICE_DUCKDB_CREATE"
+
+// TestKilledCreateHelper runs in a child process: its load into a new file
+// is killed when the file is complete but not yet in place.
+func TestKilledCreateHelper(t *testing.T) {
+	path := os.Getenv(createEnv)
+	if path == "" {
+		t.Skip("helper process only")
+	}
+	duckdb.SetCreateHook(func() {
+		p, _ := os.FindProcess(os.Getpid())
+		_ = p.Kill()
+		select {}
+	})
+	sinktest.Load(t, duckdb.New(path), "ds", "1", flow.Commit{}, sinktest.Batch(t, countTable, []any{1}))
+}
+
+// TestKilledCreate: a load killed while it creates the database file
+// leaves no file, not one DuckDB cannot open, and the next load works.
+func TestKilledCreate(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a second process")
+	}
+	path := filepath.Join(t.TempDir(), "new.duckdb")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledCreateHelper$")
+	cmd.Env = append(os.Environ(), createEnv+"="+path)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.Exited() {
+		t.Fatalf("helper was not killed: %v: %s", err, out)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a killed creation left %s (%v)", path, err)
+	}
+	d := duckdb.New(path)
+	sinktest.Load(t, d, "ds", "2", flow.Commit{}, sinktest.Batch(t, countTable, []any{2}))
+	if got := rows(t, d, "ds", "SELECT id FROM c"); !reflect.DeepEqual(got, [][]any{{int64(2)}}) {
+		t.Errorf("rows %v", got)
+	}
+	if got := stagingEntries(t, path); got != nil {
+		t.Errorf("staging left: %v", got)
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	duckdb "github.com/duckdb/duckdb-go/v2"
 )
 
 // stageDir is a load's folder of staged Parquet files and imported files,
@@ -108,7 +110,8 @@ func (s *stageDir) keepFile(path string) (string, error) {
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	dst := filepath.Join(s.path, "import-"+hex.EncodeToString(b[:])+filepath.Ext(path))
+	// The file's own name stays last: DuckDB's errors name it.
+	dst := filepath.Join(s.path, "import-"+hex.EncodeToString(b[:])+"-"+filepath.Base(path))
 	if err := os.Link(path, dst); err == nil {
 		return dst, nil
 	}
@@ -127,3 +130,47 @@ func (s *stageDir) keepFile(path string) (string, error) {
 	}
 	return dst, out.Close()
 }
+
+// createFile creates the database file at path, if missing, whole: DuckDB
+// creates a file and then writes its headers, and a process killed between
+// the two leaves a file DuckDB never opens again ("not a valid DuckDB
+// database file"), failing every later run. The file is made in the stage
+// folder dir and linked into place.
+func createFile(path, dir string) error {
+	if _, err := os.Stat(path); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, "new.duckdb")
+	c, err := duckdb.NewConnector(tmp, nil)
+	if err != nil {
+		return err
+	}
+	if err := c.Close(); err != nil {
+		return err
+	}
+	if createHook != nil {
+		createHook()
+	}
+	err = os.Link(tmp, path)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		// No hard links here: a rename, unless another process made the
+		// file meanwhile.
+		if _, serr := os.Stat(path); errors.Is(serr, fs.ErrNotExist) {
+			err = os.Rename(tmp, path)
+		} else {
+			err = nil
+		}
+	}
+	if errors.Is(err, fs.ErrExist) {
+		err = nil // another process made it meanwhile
+	}
+	_ = os.Remove(tmp)
+	return err
+}
+
+// createHook, when set (tests), runs when a new database file is complete
+// but not yet in place.
+var createHook func()
