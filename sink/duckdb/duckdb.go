@@ -213,49 +213,6 @@ func (d *Destination) openExisting(ctx context.Context) (*handle, error) {
 	return d.acquireWait(ctx)
 }
 
-// defaultLockWait is WithLockWait's default: long enough for another
-// run's commit or a short query, short enough that a program that keeps
-// the file open fails the run with a message saying so.
-const defaultLockWait = 2 * time.Minute
-
-// lockRetry is the longest pause between two tries to open a held file.
-var lockRetry = time.Second
-
-// acquireWait opens the file for writing, waiting up to the destination's
-// lock wait while another process holds it. The wait is logged once.
-func (d *Destination) acquireWait(ctx context.Context) (*handle, error) {
-	deadline := time.Now().Add(d.lockWait)
-	pause := 50 * time.Millisecond
-	logged := false
-	for {
-		h, err := acquire(d.path)
-		if err == nil || !errors.Is(err, ErrLocked) || !time.Now().Before(deadline) {
-			if err != nil && logged {
-				err = fmt.Errorf("%w (waited %v)", err, d.lockWait)
-			}
-			return h, err
-		}
-		if !logged {
-			logged = true
-			d.log.Warn("duckdb: waiting for another process to release the database file", "wait", d.lockWait, "error", err)
-			if lockWaitHook != nil {
-				lockWaitHook()
-			}
-		}
-		t := time.NewTimer(min(pause, time.Until(deadline)))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, fmt.Errorf("%w (stopped waiting: %w)", err, context.Cause(ctx))
-		case <-t.C:
-		}
-		pause = min(2*pause, lockRetry)
-	}
-}
-
-// lockWaitHook, when set (tests), runs when acquireWait starts to wait.
-var lockWaitHook func()
-
 // lockHolder finds the holder in DuckDB's lock error.
 var lockHolder = regexp.MustCompile(`Conflicting lock is held in (.+?) \(PID (\d+)\)`)
 
