@@ -8,7 +8,9 @@
 //     holds the file no other process can open it, not even read-only. So a
 //     load opens the file only for its load step, as dlt does: Begin
 //     creates the load's stage folder (.<file>.sluice-staging/ beside the
-//     database, locked by the load) and Write stages every record there
+//     database, locked by the load) and, if missing, the database file
+//     (whole: made in the stage folder, then linked into place, so a kill
+//     never leaves a file DuckDB cannot open); Write stages every record there
 //     as uncompressed Parquet, one file per table and column set (disk
 //     about the size of the load's rows). Commit opens the file, creates
 //     and evolves the tables, inserts each table's files in one statement,
@@ -29,7 +31,8 @@
 //     one pipeline to commit (two working folders, the same state version)
 //     fails with ErrStateChanged and keeps nothing, or it would load its
 //     incremental window again. Stage folders whose lock no process holds
-//     (a killed load's) are removed by the next Begin; a file to import is
+//     (a killed load's) are removed by the next Begin (where flock is
+//     missing, they stay until removed by hand); a file to import is
 //     hard-linked (or copied) into the stage folder when yielded.
 //   - A dataset is a DuckDB schema. Tables are created from the first
 //     TableBatch's Table snapshot (dlt types mapped by SQLType; NOT NULL for

@@ -89,7 +89,11 @@ func WithMemoryLimit(limit string) Option { return func(d *Destination) { d.memo
 // while the run still extracts, holding the file's lock for the whole run.
 // By default a load stages its rows as Parquet files beside the database
 // and opens the file only at Commit, so other processes can read it during
-// the extraction (as dlt opens a destination only for its load step).
+// the extraction (as dlt opens a destination only for its load step). The
+// default is no slower (sluicebench, flat REST -> DuckDB: the same at 1M
+// rows, 1.2x faster at 3M, where Commit inserts a table's 3 files in one
+// statement instead of one by one): an insert while extracting stalls the
+// pipeline behind it rather than overlapping the crawl.
 func WithLoadDuringExtract() Option { return func(d *Destination) { d.loadDuring = true } }
 
 // WithLockWait sets how long opening the file for a load (and for the

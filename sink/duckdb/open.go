@@ -18,8 +18,9 @@ import (
 // WithLoadDuringExtract Begin opens it. Either way open waits for a file
 // another process holds.
 
-// Begin starts a load. By default it only creates the load's stage folder:
-// rows are staged there and the file is opened at Commit. With
+// Begin starts a load. By default it only creates the load's stage folder
+// (and a missing database file): rows are staged there and the file is
+// opened at Commit. With
 // WithLoadDuringExtract it opens the file and begins the transaction now.
 func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Load, error) {
 	if req.Dataset == "" {
@@ -28,6 +29,12 @@ func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Loa
 	stage, err := newStageDir(d.path, req.LoadID)
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: begin load into %s: %w", d.path, err)
+	}
+	// A new file is created now, without holding it: a path that cannot
+	// take it fails before the run extracts, and readers find a database.
+	if err := createFile(d.path, stage.path); err != nil {
+		stage.remove()
+		return nil, fmt.Errorf("duckdb: create %s: %w", d.path, err)
 	}
 	l := &load{
 		d: d, req: req, stage: stage, State: loadstate.State{Name: "duckdb", Ctx: ctx},
