@@ -124,10 +124,7 @@ func (a *app) info(ctx context.Context, info *flow.PipelineInfo, workDir string)
 		return err
 	}
 	w := a.stdout
-	fmt.Fprintf(w, "pipeline: %s\n", info.Name)
-	fmt.Fprintf(w, "destination: %s\n", info.DestinationType)
-	fmt.Fprintf(w, "dataset: %s\n", info.Dataset)
-	fmt.Fprintf(w, "location: %s\n", info.DestinationLocation)
+	writeHeader(w, info)
 	writeLoads(w, loads)
 	fmt.Fprintf(w, "tables: %d\n", len(tables))
 	for _, t := range tables {
@@ -148,10 +145,7 @@ func (a *app) recordedInfo(info *flow.PipelineInfo, workDir string, locked error
 	fmt.Fprintf(a.stderr, "sluice: note: %s is locked by another process%s; showing the last load recorded in %s\n",
 		info.DestinationLocation, holder, workDir)
 	w := a.stdout
-	fmt.Fprintf(w, "pipeline: %s\n", info.Name)
-	fmt.Fprintf(w, "destination: %s\n", info.DestinationType)
-	fmt.Fprintf(w, "dataset: %s\n", info.Dataset)
-	fmt.Fprintf(w, "location: %s\n", info.DestinationLocation)
+	writeHeader(w, info)
 	if info.LastLoadID == "" {
 		fmt.Fprintln(w, "last loads: none recorded")
 	} else {
@@ -168,6 +162,14 @@ func (a *app) recordedInfo(info *flow.PipelineInfo, workDir string, locked error
 		fmt.Fprintf(w, "%s %d\n", n, info.LastLoadRows[n])
 	}
 	return nil
+}
+
+// writeHeader writes info's first lines: the pipeline and where it loads.
+func writeHeader(w io.Writer, info *flow.PipelineInfo) {
+	fmt.Fprintf(w, "pipeline: %s\n", info.Name)
+	fmt.Fprintf(w, "destination: %s\n", info.DestinationType)
+	fmt.Fprintf(w, "dataset: %s\n", info.Dataset)
+	fmt.Fprintf(w, "location: %s\n", info.DestinationLocation)
 }
 
 func writeLoads(w io.Writer, loads []flow.LoadRecord) {
