@@ -24,7 +24,10 @@ type Destination interface {
 	// Location is where data lands: the DuckDB file path or the bucket URL.
 	Location() string
 	// Begin starts one atomic load. Nothing written through the Load is
-	// visible to readers until Commit returns nil.
+	// visible to readers until Commit returns nil. Run begins the load
+	// before extracting; a destination that locks its storage may stage
+	// what Write gets and open the storage only at Commit (DuckDB does, so
+	// other processes can read the dataset while a run extracts).
 	Begin(ctx context.Context, req LoadRequest) (Load, error)
 	// LastState returns the newest pipeline state stored in the dataset for
 	// the pipeline, or ErrNoState.

@@ -245,11 +245,17 @@ type localInfo struct {
 	DatasetName         string `json:"dataset_name"`
 	DefaultSchemaName   string `json:"default_schema_name,omitempty"`
 	LastLoadID          string `json:"last_load_id,omitempty"`
+	// LastLoadRows is the rows the last load wrote per table, for a reader
+	// that cannot open the destination (a DuckDB file held by a load).
+	LastLoadRows map[string]int64 `json:"last_load_row_counts,omitempty"`
 }
 
 // PipelineInfo is what the working dir records about a pipeline.
 type PipelineInfo struct {
 	Name, DestinationType, DestinationLocation, Dataset, SchemaName, LastLoadID string
+	// LastLoadRows is the rows the last load wrote per table (nil when
+	// not recorded).
+	LastLoadRows map[string]int64
 }
 
 // ReadPipelineInfo reads the pipeline's record from dir/name/pipeline.json.
@@ -267,7 +273,7 @@ func ReadPipelineInfo(dir, name string) (*PipelineInfo, error) {
 	}
 	return &PipelineInfo{Name: li.PipelineName, DestinationType: li.DestinationType,
 		DestinationLocation: li.DestinationLocation, Dataset: li.DatasetName,
-		SchemaName: li.DefaultSchemaName, LastLoadID: li.LastLoadID}, nil
+		SchemaName: li.DefaultSchemaName, LastLoadID: li.LastLoadID, LastLoadRows: li.LastLoadRows}, nil
 }
 
 // writeFileAtomic writes through a temporary file and a rename so a crash

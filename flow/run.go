@@ -112,7 +112,7 @@ func (p *Pipeline) RunWith(ctx context.Context, opts RunOptions, srcs ...Sourcer
 	if err := load.Commit(ctx, commit); err != nil {
 		return nil, err
 	}
-	if err := p.saveLocal(schemaName, req.LoadID, stateDoc, commit.SchemaJSON); err != nil {
+	if err := p.saveLocal(schemaName, req.LoadID, e.counts, stateDoc, commit.SchemaJSON); err != nil {
 		return nil, fmt.Errorf("flow: loaded %s but could not save local state: %w", req.LoadID, err)
 	}
 	return p.loadInfo(req.LoadID, started, plan, e.counts), nil
@@ -217,7 +217,7 @@ func (p *Pipeline) nextState(store *stateStore, schemaName string, now time.Time
 		State: EncodeState(enc), Hash: hash, CreatedAt: now.UTC()}, nil
 }
 
-func (p *Pipeline) saveLocal(schemaName, loadID string, doc State, schemaJSON []byte) error {
+func (p *Pipeline) saveLocal(schemaName, loadID string, rows map[string]int64, doc State, schemaJSON []byte) error {
 	dir := p.WorkingDir()
 	raw, err := json.MarshalIndent(doc, "", "  ")
 	if err != nil {
@@ -231,7 +231,7 @@ func (p *Pipeline) saveLocal(schemaName, loadID string, doc State, schemaJSON []
 	}
 	info, _ := json.MarshalIndent(localInfo{PipelineName: p.name, DestinationType: p.dest.Kind(),
 		DestinationLocation: p.dest.Location(), DatasetName: p.dataset, DefaultSchemaName: schemaName,
-		LastLoadID: loadID}, "", "  ")
+		LastLoadID: loadID, LastLoadRows: rows}, "", "  ")
 	return writeFileAtomic(filepath.Join(dir, "pipeline.json"), info)
 }
 

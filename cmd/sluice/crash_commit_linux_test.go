@@ -49,11 +49,12 @@ func dataset(sub string) func(*crashEnv) string {
 	return func(e *crashEnv) string { return filepath.Join(e.bucket, crashDataset, sub) }
 }
 
-// duckdbPoints walk a DuckDB load's commit: its staged rows inserted (the
-// load's transaction still open), the WAL written by COMMIT, the file
-// written by the checkpoint when the file is closed, the local state saved.
+// duckdbPoints walk a DuckDB load's commit: the file opened for it (a
+// load stages its rows until Commit, which opens the file and inserts
+// them in its transaction), the WAL written by COMMIT, the file written by
+// the checkpoint when the file is closed, the local state saved.
 var duckdbPoints = []commitPoint{
-	{"staged rows inserted", []fileEvent{{dbDir, syscall.IN_DELETE, prefixed(".crash.duckdb.stage-")}}},
+	{"file opened to commit", []fileEvent{{dbDir, syscall.IN_OPEN, named("crash.duckdb")}}},
 	{"WAL written", []fileEvent{{dbDir, syscall.IN_MODIFY, named("crash.duckdb.wal")}}},
 	{"checkpoint", []fileEvent{{dbDir, syscall.IN_MODIFY, named("crash.duckdb.wal")}, {dbDir, syscall.IN_MODIFY, named("crash.duckdb")}}},
 	{"local state saved", []fileEvent{{workDir, syscall.IN_CREATE, suffixed("")}}},

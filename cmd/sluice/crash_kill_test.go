@@ -176,6 +176,8 @@ func TestKillMidLoad(t *testing.T) {
 				if stray := e.strayFiles(t, s.loads); len(stray) > 0 {
 					t.Errorf("final: uncommitted files still there: %v", stray)
 				}
+			} else if ents, _ := os.ReadDir(filepath.Join(e.dir, ".crash.duckdb.sluice-staging")); len(ents) > 0 {
+				t.Errorf("final: stage folders of killed runs still there: %d entries", len(ents))
 			}
 			if s.items != crashItems {
 				t.Errorf("final: %d items, want %d", s.items, crashItems)

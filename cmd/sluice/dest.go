@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,21 +18,26 @@ import (
 	"github.com/sluicehq/sluice/sink/parquet"
 )
 
-// destFactory builds a destination from a spec's destination.
-type destFactory func(d spec.Destination) (flow.Destination, error)
+// destFactory builds a destination from a spec's destination; log takes
+// what it tells while it works (a DuckDB load waiting for its file).
+type destFactory func(d spec.Destination, log *slog.Logger) (flow.Destination, error)
 
 // destinations maps a spec destination type to its factory.
 var destinations = map[string]destFactory{
-	spec.DuckDB:  func(d spec.Destination) (flow.Destination, error) { return duckdb.New(d.Path), nil },
-	spec.Parquet: func(d spec.Destination) (flow.Destination, error) { return parquet.New(d.BucketURL), nil },
+	spec.DuckDB: func(d spec.Destination, log *slog.Logger) (flow.Destination, error) {
+		return duckdb.New(d.Path, duckdb.WithLogger(log)), nil
+	},
+	spec.Parquet: func(d spec.Destination, _ *slog.Logger) (flow.Destination, error) {
+		return parquet.New(d.BucketURL), nil
+	},
 }
 
-func newDestination(d spec.Destination) (flow.Destination, error) {
+func newDestination(d spec.Destination, log *slog.Logger) (flow.Destination, error) {
 	f := destinations[d.Type]
 	if f == nil {
 		return nil, fmt.Errorf("destination %q is not supported (want duckdb or parquet)", d.Type)
 	}
-	return f(d)
+	return f(d, log)
 }
 
 // destinationOf rebuilds the destination a pipeline recorded in its
@@ -39,9 +45,9 @@ func newDestination(d spec.Destination) (flow.Destination, error) {
 func destinationOf(info *flow.PipelineInfo) (flow.Destination, error) {
 	switch info.DestinationType {
 	case "duckdb":
-		return newDestination(spec.Destination{Type: spec.DuckDB, Path: info.DestinationLocation})
+		return newDestination(spec.Destination{Type: spec.DuckDB, Path: info.DestinationLocation}, slog.Default())
 	case "filesystem", "parquet":
-		return newDestination(spec.Destination{Type: spec.Parquet, BucketURL: info.DestinationLocation})
+		return newDestination(spec.Destination{Type: spec.Parquet, BucketURL: info.DestinationLocation}, slog.Default())
 	}
 	return nil, fmt.Errorf("pipeline %q: unknown destination type %q in its pipeline.json", info.Name, info.DestinationType)
 }

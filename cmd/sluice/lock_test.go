@@ -8,10 +8,13 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/flow"
 )
 
 const holdDBEnv = "SLUICE_TEST_HOLD_DB"
@@ -48,103 +51,191 @@ func TestHelperHoldLock(t *testing.T) {
 	}
 }
 
-// TestLockedDuckDB: while another process holds the DuckDB file (a sluice
-// run in the middle of its load, or another program writing to it), `sluice
-// run` fails at once with one line naming the file, exits 1, and the file
-// is intact: the first writer's data is complete once it finishes.
-func TestLockedDuckDB(t *testing.T) {
+// TestReadDuringRun: a run holds the DuckDB file only while it commits.
+// While it extracts (a page of the API held), another process opens the
+// file read-only and finds the last completed load, and `sluice pipeline
+// NAME info` works; a second run of the pipeline is refused on its run lock.
+func TestReadDuringRun(t *testing.T) {
 	sluiceBinary(t)
-	t.Run("held by a running sluice", func(t *testing.T) {
-		api := newCrashAPI(t)
-		e := newCrashEnv(t, api, false)
-		if r := runSluice(t, e.dir, e.env, "run", e.spec); r.code != 0 {
-			t.Fatalf("first run: %s", r.stderr)
-		}
-		reached, release := make(chan struct{}), make(chan struct{})
-		var once sync.Once
-		api.setGate(func(r *http.Request) {
-			once.Do(func() { close(reached) })
-			select {
-			case <-release:
-			case <-r.Context().Done():
-			}
-		})
-		first := startSluice(t, e.dir, e.env, "run", e.spec)
+	api := newCrashAPI(t)
+	e := newCrashEnv(t, api, false)
+	if r := runSluice(t, e.dir, e.env, "run", e.spec); r.code != 0 {
+		t.Fatalf("first run: %s", r.stderr)
+	}
+	reached, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	api.setGate(func(r *http.Request) {
+		once.Do(func() { close(reached) })
 		select {
-		case <-reached:
-		case <-first.done:
-			t.Fatalf("first run ended early: %s", first.stderr.String())
-		case <-time.After(20 * time.Second):
-			t.Fatal("first run never reached the held page")
-		}
-		// A second run of the same pipeline fails on the pipeline's run
-		// lock; one with another working dir (no local state) on the
-		// DuckDB file's lock.
-		r := runSluice(t, e.dir, e.env, "run", e.spec)
-		checkOneLine(t, r, "the pipeline is already running", fmt.Sprintf(`"crash" in process %d`, first.cmd.Process.Pid))
-		r = runSluice(t, e.dir, []string{"SLUICE_PIPELINES_DIR=" + t.TempDir()}, "run", e.spec)
-		checkLockError(t, r, e.db)
-		close(release)
-		if code := first.wait(); code != 0 {
-			t.Fatalf("first run: exit %d: %s", code, first.stderr.String())
-		}
-		s, ok := e.check(t, "after the first run finished")
-		if !ok || s.items != crashItems || int64(len(s.eventIDs)) != api.visible.Load() || len(s.loads) != 2 {
-			t.Errorf("first writer's data incomplete: %d loads, %d items, %d events (want %d)", len(s.loads), s.items, len(s.eventIDs), api.visible.Load())
-		}
-		api.setGate(nil)
-		if r := runSluice(t, e.dir, e.env, "run", e.spec); r.code != 0 {
-			t.Fatalf("run after the lock was released: %s", r.stderr)
-		}
-		if s, _ := e.check(t, "last run"); len(s.loads) != 3 {
-			t.Errorf("%d loads, want 3", len(s.loads))
+		case <-release:
+		case <-r.Context().Done():
 		}
 	})
-	t.Run("held by another program", func(t *testing.T) {
-		api := newCrashAPI(t)
-		e := newCrashEnv(t, api, false)
-		if r := runSluice(t, e.dir, e.env, "run", e.spec); r.code != 0 {
-			t.Fatalf("first run: %s", r.stderr)
+	run := startSluice(t, e.dir, e.env, "run", e.spec)
+	select {
+	case <-reached:
+	case <-run.done:
+		t.Fatalf("the run ended early: %s", run.stderr.String())
+	case <-time.After(20 * time.Second):
+		t.Fatal("the run never reached the held page")
+	}
+	s, ok := e.check(t, "read-only, while the run extracts")
+	if !ok || len(s.loads) != 1 || s.items != crashItems {
+		t.Errorf("read-only open mid-run: %d loads, %d items; want the first run's 1 load, %d items", len(s.loads), s.items, crashItems)
+	}
+	r := runSluice(t, e.dir, e.env, "pipeline", "crash", "info")
+	if r.code != 0 || r.stderr != "" {
+		t.Errorf("info while the run extracts: exit %d: %s", r.code, r.stderr)
+	}
+	for _, want := range []string{"last loads: 1 of 1", fmt.Sprintf("items %d\n", crashItems)} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("info while the run extracts lacks %q:\n%s", want, r.stdout)
 		}
-		helper := exec.Command(os.Args[0], "-test.run=^TestHelperHoldLock$")
-		helper.Env = append(os.Environ(), holdDBEnv+"="+e.db)
-		stdin, err := helper.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		stdout, err := helper.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := helper.Start(); err != nil {
-			t.Fatal(err)
-		}
-		line, err := bufio.NewReader(stdout).ReadString('\n')
-		if err != nil || line != "ready\n" {
-			stdin.Close()
-			_ = helper.Wait()
-			t.Fatalf("helper: %q, %v", line, err)
-		}
-		r := runSluice(t, e.dir, e.env, "run", e.spec)
-		stdin.Close()
-		if err := helper.Wait(); err != nil {
-			t.Fatalf("helper: %v", err)
-		}
-		checkLockError(t, r, e.db)
-		if s, ok := e.check(t, "after the lock"); !ok || len(s.loads) != 1 || s.items != crashItems {
-			t.Errorf("sluice's data changed: %+v", s)
-		}
-		q := e.open(t)
-		defer q.close()
-		if got := mustQuery(t, q, "SELECT count(*), count(DISTINCT id) FROM holder.rows")[0]; got[0] != "1000" || got[1] != "1000" {
-			t.Errorf("the holder's committed rows: %v, want 1000", got)
-		}
-	})
+	}
+	r = runSluice(t, e.dir, e.env, "run", e.spec)
+	checkOneLine(t, r, "the pipeline is already running", fmt.Sprintf(`"crash" in process %d`, run.cmd.Process.Pid))
+	close(release)
+	if code := run.wait(); code != 0 {
+		t.Fatalf("the run: exit %d: %s", code, run.stderr.String())
+	}
+	if s, ok := e.check(t, "after the run"); !ok || len(s.loads) != 2 || int64(len(s.eventIDs)) != api.visible.Load() {
+		t.Errorf("after the run: %d loads, %d events (want 2 loads, %d events)", len(s.loads), len(s.eventIDs), api.visible.Load())
+	}
 }
 
-func checkLockError(t *testing.T, r result, db string) {
+// holdDB starts TestHelperHoldLock on db: another program holding the file
+// in an open transaction until the returned func is called.
+func holdDB(t *testing.T, db string) (pid int, release func()) {
 	t.Helper()
-	checkOneLine(t, r, db, "locked by another process")
+	helper := exec.Command(os.Args[0], "-test.run=^TestHelperHoldLock$")
+	helper.Env = append(os.Environ(), holdDBEnv+"="+db)
+	stdin, err := helper.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := helper.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := helper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			stdin.Close()
+			if err := helper.Wait(); err != nil {
+				t.Errorf("helper: %v", err)
+			}
+		})
+	}
+	t.Cleanup(release)
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		t.Fatalf("helper: %q, %v", line, err)
+	}
+	return helper.Process.Pid, release
+}
+
+// TestInfoWhileLocked: while another process holds the DuckDB file, `sluice
+// pipeline NAME info` says so in one line on stderr and prints the last
+// load its working folder records, with the rows it wrote per table.
+func TestInfoWhileLocked(t *testing.T) {
+	sluiceBinary(t)
+	api := newCrashAPI(t)
+	e := newCrashEnv(t, api, false)
+	if r := runSluice(t, e.dir, e.env, "run", e.spec); r.code != 0 {
+		t.Fatalf("first run: %s", r.stderr)
+	}
+	info, err := flow.ReadPipelineInfo(e.pipelines, "crash")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, release := holdDB(t, e.db)
+	r := runSluice(t, e.dir, e.env, "pipeline", "crash", "info")
+	release()
+	t.Logf("info while locked: exit %d\n%s%s", r.code, r.stderr, r.stdout)
+	if r.code != 0 {
+		t.Fatalf("info while locked: exit %d: %s", r.code, r.stderr)
+	}
+	if note := stderrLine(r); strings.Count(r.stderr, "\n") != 1 || !strings.Contains(note, "locked by another process") ||
+		!strings.Contains(note, fmt.Sprintf("PID %d", pid)) || !strings.Contains(note, filepath.Join(e.pipelines, "crash")) {
+		t.Errorf("want one line naming the holder's PID %d and the working folder, got %q", pid, r.stderr)
+	}
+	for _, want := range []string{
+		"location: " + e.db + "\n",
+		"  load " + info.LastLoadID + " LOADED",
+		fmt.Sprintf("items %d\n", crashItems),
+		fmt.Sprintf("items__tags %d\n", 2*crashItems),
+		fmt.Sprintf("events %d\n", api.visible.Load()),
+	} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("info while locked lacks %q:\n%s", want, r.stdout)
+		}
+	}
+}
+
+// TestRunWaitsForLock: a run that finds the DuckDB file held by another
+// program waits for it, says so, and loads once the program lets go; the
+// program's committed rows stay intact.
+func TestRunWaitsForLock(t *testing.T) {
+	sluiceBinary(t)
+	api := newCrashAPI(t)
+	e := newCrashEnv(t, api, false)
+	if r := runSluice(t, e.dir, e.env, "run", e.spec); r.code != 0 {
+		t.Fatalf("first run: %s", r.stderr)
+	}
+	_, release := holdDB(t, e.db)
+	waiting := &signalWriter{want: "waiting for another process", seen: make(chan struct{})}
+	cmd := exec.Command(sluiceBinary(t), "run", e.spec)
+	cmd.Dir, cmd.Env, cmd.Stderr = e.dir, append(os.Environ(), e.env...), waiting
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-waiting.seen:
+	case <-time.After(60 * time.Second):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("the run never said it waits: %s", waiting.String())
+	}
+	release()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the run after the holder let go: %v: %s", err, waiting.String())
+	}
+	if s, ok := e.check(t, "after the wait"); !ok || len(s.loads) != 2 {
+		t.Errorf("after the wait: %d loads, want 2", len(s.loads))
+	}
+	q := e.open(t)
+	defer q.close()
+	if got := mustQuery(t, q, "SELECT count(*), count(DISTINCT id) FROM holder.rows")[0]; got[0] != "1000" || got[1] != "1000" {
+		t.Errorf("the holder's committed rows: %v, want 1000", got)
+	}
+}
+
+// signalWriter keeps what is written and closes seen once it holds want.
+type signalWriter struct {
+	mu   sync.Mutex
+	buf  strings.Builder
+	want string
+	seen chan struct{}
+}
+
+func (w *signalWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	had := strings.Contains(w.buf.String(), w.want)
+	w.buf.Write(p)
+	if !had && strings.Contains(w.buf.String(), w.want) {
+		close(w.seen)
+	}
+	return len(p), nil
+}
+
+func (w *signalWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }
 
 // checkOneLine checks a refused run: exit 1, nothing on stdout, and one

@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 
 	"github.com/sluicehq/sluice/cmd/sluice/internal/spec"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink/duckdb"
 )
 
 // maxLoadsShown is how many of the last loads info prints.
@@ -36,7 +39,9 @@ $SLUICE_PIPELINES_DIR/NAME/ (default ~/.sluice/pipelines/NAME/), which records
 its destination and dataset.
 
   info          (default) destination, dataset, the last loads, and each
-                table with its row count, one table per line as "<table> <rows>"
+                table with its row count, one table per line as "<table> <rows>";
+                while a run commits into the DuckDB file (or another program
+                holds it), the last load the working state records
   show          serve a data browser on 127.0.0.1 (--port N; 0 or absent: any
                 free port); prints its URL as the first line of stdout and runs
                 until interrupted
@@ -79,7 +84,7 @@ its destination and dataset.
 			case "drop":
 				return a.drop(ctx, info, filepath.Join(dir, name), f.yes)
 			}
-			return a.info(ctx, info)
+			return a.info(ctx, info, filepath.Join(dir, name))
 		},
 	}
 	fl := c.Flags()
@@ -101,8 +106,11 @@ func openDataset(ctx context.Context, info *flow.PipelineInfo) (flow.DatasetRead
 	return dest.OpenDataset(ctx, info.Dataset)
 }
 
-func (a *app) info(ctx context.Context, info *flow.PipelineInfo) error {
+func (a *app) info(ctx context.Context, info *flow.PipelineInfo, workDir string) error {
 	r, err := openDataset(ctx, info)
+	if errors.Is(err, duckdb.ErrLocked) {
+		return a.recordedInfo(info, workDir, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -116,16 +124,52 @@ func (a *app) info(ctx context.Context, info *flow.PipelineInfo) error {
 		return err
 	}
 	w := a.stdout
-	fmt.Fprintf(w, "pipeline: %s\n", info.Name)
-	fmt.Fprintf(w, "destination: %s\n", info.DestinationType)
-	fmt.Fprintf(w, "dataset: %s\n", info.Dataset)
-	fmt.Fprintf(w, "location: %s\n", info.DestinationLocation)
+	writeHeader(w, info)
 	writeLoads(w, loads)
 	fmt.Fprintf(w, "tables: %d\n", len(tables))
 	for _, t := range tables {
 		fmt.Fprintf(w, "%s %d\n", t.Name, t.Rows)
 	}
 	return nil
+}
+
+// recordedInfo prints what the pipeline's working folder records of its
+// last completed load, for a DuckDB file another process holds: a run
+// committing its load (a staged run holds the file only then), or another
+// program. A note on stderr says so.
+func (a *app) recordedInfo(info *flow.PipelineInfo, workDir string, locked error) error {
+	holder := ""
+	if msg := locked.Error(); strings.Contains(msg, "(held by ") {
+		holder = " " + msg[strings.Index(msg, "(held by "):]
+	}
+	fmt.Fprintf(a.stderr, "sluice: note: %s is locked by another process%s; showing the last load recorded in %s\n",
+		info.DestinationLocation, holder, workDir)
+	w := a.stdout
+	writeHeader(w, info)
+	if info.LastLoadID == "" {
+		fmt.Fprintln(w, "last loads: none recorded")
+	} else {
+		fmt.Fprintln(w, "last loads: 1 recorded")
+		fmt.Fprintf(w, "  load %s LOADED (schema %s)\n", info.LastLoadID, info.SchemaName)
+	}
+	if info.LastLoadRows == nil {
+		fmt.Fprintln(w, "tables: not recorded")
+		return nil
+	}
+	names := slices.Sorted(maps.Keys(info.LastLoadRows))
+	fmt.Fprintf(w, "tables: %d (rows written by load %s)\n", len(names), info.LastLoadID)
+	for _, n := range names {
+		fmt.Fprintf(w, "%s %d\n", n, info.LastLoadRows[n])
+	}
+	return nil
+}
+
+// writeHeader writes info's first lines: the pipeline and where it loads.
+func writeHeader(w io.Writer, info *flow.PipelineInfo) {
+	fmt.Fprintf(w, "pipeline: %s\n", info.Name)
+	fmt.Fprintf(w, "destination: %s\n", info.DestinationType)
+	fmt.Fprintf(w, "dataset: %s\n", info.Dataset)
+	fmt.Fprintf(w, "location: %s\n", info.DestinationLocation)
 }
 
 func writeLoads(w io.Writer, loads []flow.LoadRecord) {

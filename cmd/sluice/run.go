@@ -158,7 +158,7 @@ func (a *app) run(ctx context.Context, specPath string, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	dest, err := newDestination(s.Destination)
+	dest, err := newDestination(s.Destination, log)
 	if err != nil {
 		return err
 	}

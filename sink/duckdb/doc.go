@@ -4,11 +4,36 @@
 //
 // # Contracts
 //
-//   - A Destination holds no open handle between calls. Begin opens the file
-//     and the Load closes it when Commit or Rollback ends it; OpenDataset's
-//     reader closes it on Close. Loads and readers in one process share one
-//     DuckDB instance per file. A file held by another process fails with an
-//     error naming the file that wraps ErrLocked.
+//   - The lock window. DuckDB lets one process write a file, and while it
+//     holds the file no other process can open it, not even read-only. So a
+//     load opens the file only for its load step, as dlt does: Begin
+//     creates the load's stage folder (.<file>.sluice-staging/ beside the
+//     database, locked by the load) and, if missing, the database file
+//     (whole: made in the stage folder, then linked into place, so a kill
+//     never leaves a file DuckDB cannot open); Write stages every record there
+//     as uncompressed Parquet, one file per table and column set (disk
+//     about the size of the load's rows). Commit opens the file, creates
+//     and evolves the tables, inserts each table's files in one statement,
+//     runs merges, writes the system tables, commits and closes the file:
+//     the lock is held from Commit's start to its end. While a run
+//     extracts, other processes (BI tools, dbt, `sluice pipeline NAME
+//     info`) open the file and read the last committed load.
+//     WithLoadDuringExtract opens the file at Begin and inserts while the
+//     run extracts (every ~1M rows of a table), holding the lock for the
+//     whole run; WithInsertMethod chooses that mode's insert path.
+//   - A file held by another process: opening it for a load (and LastState
+//     and LastSchema, which a run reads first) waits for it up to
+//     WithLockWait (default 2 minutes; logged once), then fails with an
+//     error naming the file and its holder that wraps ErrLocked.
+//     OpenDataset does not wait. Loads and readers in one process share
+//     one DuckDB instance per file, and no handle stays open between calls.
+//   - Staged loads of several processes may run at once; the second run of
+//     one pipeline to commit (two working folders, the same state version)
+//     fails with ErrStateChanged and keeps nothing, or it would load its
+//     incremental window again. Stage folders whose lock no process holds
+//     (a killed load's) are removed by the next Begin (where flock is
+//     missing, they stay until removed by hand); a file to import is
+//     hard-linked (or copied) into the stage folder when yielded.
 //   - A dataset is a DuckDB schema. Tables are created from the first
 //     TableBatch's Table snapshot (dlt types mapped by SQLType; NOT NULL for
 //     columns that are not nullable), and columns the table lacks are added
@@ -17,14 +42,15 @@
 //   - One Load is one transaction on one connection. Nothing it writes is
 //     visible before Commit returns nil; an error from Write or Commit, a
 //     cancelled context or Rollback leaves the dataset as it was.
-//   - Rows are inserted without build tags. By default each insert (up to
-//     a million rows, merge staging included) is written by arrow-go to an
-//     uncompressed Parquet file beside the database and read by INSERT ...
-//     SELECT FROM read_parquet: no cgo call per value, measured faster than
-//     the alternatives, and no Go code runs inside a DuckDB query, where a
-//     C++ exception would abort the process. A Go table function filling
-//     DuckDB vectors from the Arrow arrays (InsertScan) and the DuckDB
-//     Appender (InsertAppender) are kept as options (WithInsertMethod).
+//   - Rows are inserted without build tags: arrow-go writes them to the
+//     staged Parquet files (merge rows with a sequence column, so the
+//     latest row per key wins) and DuckDB reads them with INSERT ...
+//     SELECT FROM read_parquet: no cgo call per value, measured faster
+//     than the alternatives, and no Go code runs inside a DuckDB query,
+//     where a C++ exception would abort the process. With
+//     WithLoadDuringExtract, a Go table function filling DuckDB vectors
+//     from the Arrow arrays (InsertScan) and the DuckDB Appender
+//     (InsertAppender) are kept as options (WithInsertMethod).
 //   - A full disk fails the load with an error that reads "no space left
 //     on device: <file>" and wraps syscall.ENOSPC, whether the system said
 //     so or DuckDB did (an IO error, or an out-of-memory error when it

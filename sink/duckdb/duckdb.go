@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -22,6 +24,11 @@ import (
 // ErrLocked is wrapped by errors from opening a DuckDB file that another
 // process holds.
 var ErrLocked = errors.New("duckdb: database file is locked by another process")
+
+// ErrStateChanged is wrapped by a Commit that finds the pipeline's state
+// stored at its version or a newer one: another run of the pipeline (from
+// another working folder) committed since this one started.
+var ErrStateChanged = errors.New("duckdb: pipeline state changed during the run")
 
 // InsertMethod selects how Write moves Arrow rows into DuckDB.
 type InsertMethod int
@@ -82,6 +89,27 @@ func WithPreserveInsertionOrder(on bool) Option { return func(d *Destination) { 
 // run under DuckDB's default. Default 64MB.
 func WithMemoryLimit(limit string) Option { return func(d *Destination) { d.memoryLimit = limit } }
 
+// WithLoadDuringExtract makes a load open the file at Begin and insert rows
+// while the run still extracts, holding the file's lock for the whole run.
+// By default a load stages its rows as Parquet files beside the database
+// and opens the file only at Commit, so other processes can read it during
+// the extraction (as dlt opens a destination only for its load step). The
+// default is no slower (sluicebench, flat REST -> DuckDB: the same at 1M
+// rows, 1.2x faster at 3M, where Commit inserts a table's 3 files in one
+// statement instead of one by one): an insert while extracting stalls the
+// pipeline behind it rather than overlapping the crawl.
+func WithLoadDuringExtract() Option { return func(d *Destination) { d.loadDuring = true } }
+
+// WithLockWait sets how long opening the file for a load (and for the
+// state a run starts from) waits while another process holds it, a reader
+// such as a BI tool or a run of another pipeline committing (default 2
+// minutes; 0 fails at once). The wait ends early when the context ends.
+func WithLockWait(d time.Duration) Option { return func(dst *Destination) { dst.lockWait = max(d, 0) } }
+
+// WithLogger sets the logger that tells of a wait for the file's lock
+// (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(d *Destination) { d.log = l } }
+
 // Destination loads into one DuckDB file. It is safe for concurrent use and
 // holds no open handle between calls.
 type Destination struct {
@@ -90,6 +118,9 @@ type Destination struct {
 	mem           memory.Allocator
 	preserveOrder bool
 	memoryLimit   string
+	loadDuring    bool
+	lockWait      time.Duration
+	log           *slog.Logger
 }
 
 var (
@@ -102,9 +133,13 @@ func New(path string, opts ...Option) *Destination {
 	if abs, err := filepath.Abs(path); err == nil {
 		path = abs
 	}
-	d := &Destination{path: path, mem: memory.DefaultAllocator, memoryLimit: "64MB", method: InsertParquet}
+	d := &Destination{path: path, mem: memory.DefaultAllocator, memoryLimit: "64MB", method: InsertParquet,
+		lockWait: defaultLockWait}
 	for _, o := range opts {
 		o(d)
+	}
+	if d.log == nil {
+		d.log = slog.Default()
 	}
 	return d
 }
@@ -124,7 +159,7 @@ func (d *Destination) Location() string { return d.path }
 
 // LastState returns the newest _dlt_pipeline_state row for the pipeline.
 func (d *Destination) LastState(ctx context.Context, dataset, pipeline string) (*flow.StoredState, error) {
-	h, err := d.openExisting()
+	h, err := d.openExisting(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -154,7 +189,7 @@ func (d *Destination) LastState(ctx context.Context, dataset, pipeline string) (
 
 // LastSchema returns the newest schema stored in _dlt_version for schemaName.
 func (d *Destination) LastSchema(ctx context.Context, dataset, schemaName string) ([]byte, error) {
-	h, err := d.openExisting()
+	h, err := d.openExisting(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -179,11 +214,11 @@ func (d *Destination) LastSchema(ctx context.Context, dataset, schemaName string
 }
 
 // openExisting opens the file if it exists; a missing file is ErrNoState.
-func (d *Destination) openExisting() (*handle, error) {
+func (d *Destination) openExisting(ctx context.Context) (*handle, error) {
 	if _, err := os.Stat(d.path); errors.Is(err, os.ErrNotExist) {
 		return nil, flow.ErrNoState
 	}
-	return acquire(d.path)
+	return d.acquireWait(ctx)
 }
 
 // lockHolder finds the holder in DuckDB's lock error.

@@ -25,15 +25,26 @@ func newDest(t *testing.T, opts ...duckdb.Option) *duckdb.Destination {
 }
 
 func TestSuite(t *testing.T) {
+	// By default a load stages every row and inserts at Commit.
+	t.Run("staged", func(t *testing.T) {
+		sinktest.Run(t, func(t *testing.T) flow.Destination { return newDest(t) })
+	})
+	// Several staged files per table, inserted in one statement.
+	t.Run("staged small files", func(t *testing.T) {
+		defer duckdb.SetStageRows(duckdb.SetStageRows(2))
+		sinktest.Run(t, func(t *testing.T) flow.Destination { return newDest(t) })
+	})
 	for _, m := range []duckdb.InsertMethod{duckdb.InsertParquet, duckdb.InsertScan, duckdb.InsertAppender} {
-		t.Run(m.String(), func(t *testing.T) {
-			sinktest.Run(t, func(t *testing.T) flow.Destination { return newDest(t, duckdb.WithInsertMethod(m)) })
+		t.Run("during extract "+m.String(), func(t *testing.T) {
+			sinktest.Run(t, func(t *testing.T) flow.Destination {
+				return newDest(t, duckdb.WithInsertMethod(m), duckdb.WithLoadDuringExtract())
+			})
 		})
 	}
 	// Staged files inserted mid-load, not only at commit.
-	t.Run("parquet small stages", func(t *testing.T) {
+	t.Run("during extract parquet small stages", func(t *testing.T) {
 		defer duckdb.SetStageRows(duckdb.SetStageRows(2))
-		sinktest.Run(t, func(t *testing.T) flow.Destination { return newDest(t) })
+		sinktest.Run(t, func(t *testing.T) flow.Destination { return newDest(t, duckdb.WithLoadDuringExtract()) })
 	})
 }
 
@@ -302,9 +313,16 @@ func TestWideRowsAboveMemoryLimit(t *testing.T) {
 		}
 		return nil
 	})
-	for _, m := range []duckdb.InsertMethod{duckdb.InsertParquet, duckdb.InsertScan} {
-		t.Run(m.String(), func(t *testing.T) {
-			dest := newDest(t, duckdb.WithMemoryLimit("16MB"), duckdb.WithInsertMethod(m))
+	for _, tc := range []struct {
+		name string
+		opts []duckdb.Option
+	}{
+		{"staged", nil},
+		{"during extract parquet", []duckdb.Option{duckdb.WithLoadDuringExtract()}},
+		{"during extract scan", []duckdb.Option{duckdb.WithLoadDuringExtract(), duckdb.WithInsertMethod(duckdb.InsertScan)}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dest := newDest(t, append(tc.opts, duckdb.WithMemoryLimit("16MB"))...)
 			p, err := flow.NewPipeline("wide", dest, flow.PipelinesDir(t.TempDir()), flow.Dataset("d"))
 			if err != nil {
 				t.Fatal(err)

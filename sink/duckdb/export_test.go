@@ -12,3 +12,15 @@ func SetStageRows(n int64) int64 { old := stageRows; stageRows = n; return old }
 
 // ScanJobs is how many inserts went through the Go table function.
 func ScanJobs() int64 { return scanJobID.Load() }
+
+// SetLockWaitHook sets a func run when a load starts to wait for the
+// file's lock; the returned func restores the previous one.
+func SetLockWaitHook(f func()) func() {
+	old := lockWaitHook
+	lockWaitHook = f
+	return func() { lockWaitHook = old }
+}
+
+// SetCreateHook sets a func run when a new database file is complete but
+// not yet in place.
+func SetCreateHook(f func()) { createHook = f }

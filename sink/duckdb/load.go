@@ -36,15 +36,19 @@ type load struct {
 
 	d      *Destination
 	h      *handle
-	conn   *sql.Conn
+	conn   *sql.Conn // nil until the file is opened
 	req    flow.LoadRequest
+	stage  *stageDir
 	tables map[string][]string // "catalog.schema.table" -> known columns
 	tabs   family.Tables
 	// emptied tables of replace families this load.
 	emptied  map[string]bool
 	replaced []string // replace tables written, in order
 	families map[string]*mergeFamily
-	seq      int64
+	// groups and order hold a staged load's rows until Commit (defer.go).
+	groups map[string]*stagedGroup
+	order  []*stagedGroup
+	seq    int64
 	// pending holds records not inserted yet, per target and column set:
 	// one INSERT of several row groups runs on all of DuckDB's threads.
 	pending     map[string]*pendingInsert
@@ -72,62 +76,6 @@ var flushRows int64 = 100_000
 
 var _ flow.Load = (*load)(nil)
 
-// Begin opens the file and starts the load's transaction.
-func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Load, error) {
-	if req.Dataset == "" {
-		return nil, errors.New("duckdb: begin load: empty dataset name")
-	}
-	h, err := acquire(d.path)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := h.db.Conn(ctx)
-	if err != nil {
-		_ = h.release()
-		return nil, fmt.Errorf("duckdb: begin load into %s: %w", d.path, err)
-	}
-	l := &load{
-		d: d, h: h, conn: conn, req: req, State: loadstate.State{Name: "duckdb", Ctx: ctx},
-		tables:   map[string][]string{},
-		tabs:     family.Tables{Schema: req.Schema, Snaps: map[string]*arrowbuf.Table{}},
-		emptied:  map[string]bool{},
-		families: map[string]*mergeFamily{},
-		pending:  map[string]*pendingInsert{},
-	}
-	stmts := []string{}
-	if !d.preserveOrder {
-		stmts = append(stmts, "SET preserve_insertion_order = false")
-	}
-	if d.memoryLimit != "" {
-		stmts = append(stmts, "SET memory_limit = '"+strings.ReplaceAll(d.memoryLimit, "'", "")+"'")
-	}
-	stmts = append(stmts, "BEGIN TRANSACTION", "CREATE SCHEMA IF NOT EXISTS "+quote(h.catalog)+"."+quote(req.Dataset))
-	for _, s := range stmts {
-		if _, err := conn.ExecContext(ctx, s); err != nil {
-			l.close()
-			return nil, fmt.Errorf("duckdb: begin load into %s: %w", d.path, err)
-		}
-	}
-	if l.memLimit, err = memoryLimitBytes(ctx, conn); err != nil {
-		l.close()
-		return nil, fmt.Errorf("duckdb: begin load into %s: %w", d.path, err)
-	}
-	removeStrayStages(d.path)
-	// Refresh and replace: tables dropped or emptied before any row of this
-	// load arrives, inside its transaction.
-	for _, t := range req.Drop {
-		if err := l.exec(ctx, "DROP TABLE IF EXISTS "+h.q(req.Dataset, t)); err != nil {
-			_ = l.Rollback()
-			return nil, fmt.Errorf("duckdb: begin load: drop %s: %w", t, err)
-		}
-	}
-	if err := l.truncate(ctx, req.Truncate); err != nil {
-		_ = l.Rollback()
-		return nil, fmt.Errorf("duckdb: begin load: truncate: %w", err)
-	}
-	return l, nil
-}
-
 func (l *load) exec(ctx context.Context, q string, args ...any) error {
 	_, err := l.conn.ExecContext(ctx, q, args...)
 	return err
@@ -145,6 +93,12 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 		return err
 	}
 	if b.File != nil && b.Table != nil {
+		if l.conn == nil { // staged until Commit opens the file
+			if err := l.stageImport(b.Table, b.File); err != nil {
+				return l.Fail(fmt.Errorf("duckdb: import %s into %s.%s: %w", b.File.Path, l.req.Dataset, b.Table.Name, err))
+			}
+			return nil
+		}
 		if err := l.importFile(ctx, b.Table, b.File); err != nil {
 			return l.Fail(fmt.Errorf("duckdb: import %s into %s.%s: %w", b.File.Path, l.req.Dataset, b.Table.Name, nospace.Wrap(err, l.d.path)))
 		}
@@ -160,8 +114,12 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 	if prev := l.tabs.Snaps[t.Name]; prev == nil || len(t.Columns) >= len(prev.Columns) {
 		l.tabs.Snaps[t.Name] = t
 	}
-	rec = nil // l.write owns it now
-	if err := l.write(ctx, t, b); err != nil {
+	rec = nil // l.write or l.stageWrite owns it now
+	write := l.write
+	if l.conn == nil {
+		write = l.stageWrite
+	}
+	if err := write(ctx, t, b); err != nil {
 		if cerr := context.Cause(ctx); cerr != nil {
 			err = cerr
 		}
@@ -255,11 +213,12 @@ func (l *load) write(ctx context.Context, t *arrowbuf.Table, b arrowbuf.TableBat
 		// their sequence number in the file.
 		rec := b.Record
 		if seq >= 0 {
+			rec.Retain() // withSeq releases its input; b.Record stays ours
 			rec = withSeq(rec, seq)
 			defer rec.Release()
 		}
 		if p.stage == nil {
-			st, err := newStagedFile(l.d.path, rec.Schema())
+			st, err := newStagedFile(l.stage.path, rec.Schema())
 			if err != nil {
 				return err
 			}
@@ -469,6 +428,15 @@ func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
 			_ = l.Rollback()
 		}
 	}()
+	if l.conn == nil {
+		// Staged: the file is opened, and locked, from here to the end.
+		if err := l.open(ctx); err != nil {
+			return err
+		}
+		if err := l.replay(ctx); err != nil {
+			return fmt.Errorf("duckdb: commit load %s: %w", l.req.LoadID, err)
+		}
+	}
 	if err := l.flush(ctx); err != nil {
 		return fmt.Errorf("duckdb: commit load %s: insert: %w", l.req.LoadID, err)
 	}
@@ -669,6 +637,17 @@ func (l *load) writeSystem(ctx context.Context, c flow.Commit) error {
 		if err := l.exec(ctx, fmt.Sprintf(stateDDL, t)); err != nil {
 			return fmt.Errorf("_dlt_pipeline_state: %w", err)
 		}
+		// Runs stage without holding the file, so two runs of one pipeline
+		// from different working folders can start from the same state:
+		// the second to commit would load its incremental window again.
+		var stored sql.NullInt64
+		if err := l.conn.QueryRowContext(ctx, "SELECT max(version) FROM "+t+" WHERE pipeline_name = ?", s.PipelineName).Scan(&stored); err != nil {
+			return fmt.Errorf("_dlt_pipeline_state: %w", err)
+		}
+		if stored.Valid && stored.Int64 >= s.Version {
+			return fmt.Errorf("%w: another run of pipeline %q stored state version %d after this run started from version %d; nothing of this load was kept, run again",
+				ErrStateChanged, s.PipelineName, stored.Int64, s.Version-1)
+		}
 		created := s.CreatedAt
 		if created.IsZero() {
 			created = now
@@ -726,6 +705,7 @@ func (l *load) close() {
 	}
 	clear(l.pending)
 	l.pendingKeys = nil
+	l.abortStaged()
 	if l.conn != nil {
 		_ = l.conn.Close()
 		l.conn = nil
@@ -733,6 +713,10 @@ func (l *load) close() {
 	if l.h != nil {
 		_ = l.h.release()
 		l.h = nil
+	}
+	if l.stage != nil {
+		l.stage.remove()
+		l.stage = nil
 	}
 }
 

@@ -5,13 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"os"
-	"path/filepath"
-	"slices"
 	"strings"
-	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -26,8 +22,8 @@ import (
 // the file, so the size costs disk, not memory.
 var stageRows int64 = 1 << 20
 
-// stagedFile is an uncompressed Parquet file beside the database that
-// gathers one table's records (one Arrow schema) until it is inserted.
+// stagedFile is an uncompressed Parquet file in the load's stage folder
+// that gathers one table's records (one Arrow schema) until it is inserted.
 type stagedFile struct {
 	path string
 	f    *os.File
@@ -37,29 +33,9 @@ type stagedFile struct {
 	rowBytes int64
 }
 
-// stagePattern names the staged files of the database at dbPath; only the
-// process holding the database's write lock creates them, so at Begin the
-// ones it finds were left by a killed process and are removed.
-func stagePattern(dbPath string) string {
-	return filepath.Join(filepath.Dir(dbPath), "."+filepath.Base(dbPath)+".stage-*.parquet")
-}
-
-// liveStages holds the staged files of this process's loads, which another
-// load of the same file in this process must not remove.
-var liveStages sync.Map
-
-// removeStrayStages deletes staged files a killed process left behind.
-func removeStrayStages(dbPath string) {
-	stray, _ := filepath.Glob(stagePattern(dbPath))
-	for _, p := range stray {
-		if _, live := liveStages.Load(p); !live {
-			_ = os.Remove(p)
-		}
-	}
-}
-
-func newStagedFile(dbPath string, schema *arrow.Schema) (*stagedFile, error) {
-	f, err := os.CreateTemp(filepath.Dir(dbPath), filepath.Base(stagePattern(dbPath)))
+// newStagedFile creates a staged file in the load's stage folder dir.
+func newStagedFile(dir string, schema *arrow.Schema) (*stagedFile, error) {
+	f, err := os.CreateTemp(dir, "stage-*.parquet")
 	if err != nil {
 		return nil, fmt.Errorf("stage parquet: %w", err)
 	}
@@ -74,7 +50,6 @@ func newStagedFile(dbPath string, schema *arrow.Schema) (*stagedFile, error) {
 		os.Remove(f.Name())
 		return nil, fmt.Errorf("stage parquet: %w", err)
 	}
-	liveStages.Store(f.Name(), struct{}{})
 	return &stagedFile{path: f.Name(), f: f, w: w}, nil
 }
 
@@ -88,14 +63,33 @@ func (s *stagedFile) write(rec arrow.RecordBatch) error {
 	return nil
 }
 
-// insert closes the file, inserts its rows into target and removes it.
-func (s *stagedFile) insert(ctx context.Context, conn *sql.Conn, target string, cols, casts []string) error {
-	defer s.remove()
+// close ends the file, ready to be read.
+func (s *stagedFile) close() error {
 	if err := s.w.Close(); err != nil { // closes the file too
 		return fmt.Errorf("stage parquet: %w", err)
 	}
+	return nil
+}
+
+// insert closes the file, inserts its rows into target and removes it.
+func (s *stagedFile) insert(ctx context.Context, conn *sql.Conn, target string, cols, casts []string) error {
+	defer s.remove()
+	if err := s.close(); err != nil {
+		return err
+	}
+	return insertFiles(ctx, conn, target, cols, casts, []string{s.path})
+}
+
+// insertFiles inserts the rows of staged files of one Arrow schema into
+// target in one statement: DuckDB inserts one large statement much faster
+// than several small ones.
+func insertFiles(ctx context.Context, conn *sql.Conn, target string, cols, casts []string, paths []string) error {
+	lits := make([]string, len(paths))
+	for i, p := range paths {
+		lits[i] = "'" + strings.ReplaceAll(p, "'", "''") + "'"
+	}
 	ins, sel := insertLists(cols, casts, func(i int) string { return quote(cols[i]) })
-	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM read_parquet('%s')", target, ins, sel, strings.ReplaceAll(s.path, "'", "''"))
+	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM read_parquet([%s])", target, ins, sel, strings.Join(lits, ", "))
 	_, err := conn.ExecContext(ctx, q)
 	return err
 }
@@ -106,27 +100,7 @@ func (s *stagedFile) abort() {
 	s.remove()
 }
 
-func (s *stagedFile) remove() {
-	_ = os.Remove(s.path)
-	liveStages.Delete(s.path)
-}
-
-// withSeq returns rec with seqColumn appended, numbering its rows from
-// base; the caller releases it (rec stays the caller's).
-func withSeq(rec arrow.RecordBatch, base int64) arrow.RecordBatch {
-	b := array.NewInt64Builder(arrowbuf.DefaultPool)
-	defer b.Release()
-	n := int(rec.NumRows())
-	b.Reserve(n)
-	for i := range n {
-		b.UnsafeAppend(base + int64(i))
-	}
-	seq := b.NewArray()
-	defer seq.Release()
-	fields := append(slices.Clone(rec.Schema().Fields()), arrow.Field{Name: seqColumn, Type: arrow.PrimitiveTypes.Int64})
-	cols := append(slices.Clone(rec.Columns()), seq)
-	return array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, rec.NumRows())
-}
+func (s *stagedFile) remove() { _ = os.Remove(s.path) }
 
 // insertStaged inserts a staged file after fitting the memory limit to its
 // rows; the file is removed either way.

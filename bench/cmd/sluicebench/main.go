@@ -74,7 +74,7 @@ func main() {
 	pageSize := flag.Int("page", 1000, "records per page")
 	shapes := flag.String("shapes", "flat,nested", "record shapes to run: flat, nested (5 children per record)")
 	phases := flag.String("phases", "parse,ceiling,pages-duckdb,rest-duckdb,structs-duckdb,maps-duckdb,ceiling-parquet,rest-parquet,structs-parquet,maps-parquet",
-		"runs per shape (parse: fastjson parse of the pages alone, the input floor; ceiling: fastjson -> Arrow -> DuckDB; ceiling-parquet: the same into Parquet; pages-duckdb: the pipeline without HTTP; structs-*, maps-*: the records as Go structs or map[string]any, source.Slice's typed batches)")
+		"runs per shape (parse: fastjson parse of the pages alone, the input floor; ceiling: fastjson -> Arrow -> DuckDB; ceiling-parquet: the same into Parquet; pages-duckdb: the pipeline without HTTP; rest-duckdb-during: rest-duckdb inserting while it extracts, duckdb.WithLoadDuringExtract; structs-*, maps-*: the records as Go structs or map[string]any, source.Slice's typed batches)")
 	latency := flag.Bool("latency", true, "also time 1,000 child requests against a 50 ms API")
 	repeat := flag.Int("repeat", 3, "rounds of all measurements (each round runs every shape and phase once); the table shows the median by rate (peak RSS: the highest)")
 	phase := flag.String("phase", "", "internal: run one measurement and print JSON")
@@ -287,7 +287,11 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 	}
 	defer os.RemoveAll(dir)
 	method := map[string]duckdb.InsertMethod{"scan": duckdb.InsertScan, "parquet": duckdb.InsertParquet, "appender": duckdb.InsertAppender}[insert]
-	var dest flow.Destination = duckdb.New(filepath.Join(dir, "bench.duckdb"), duckdb.WithMemoryLimit(memLimit), duckdb.WithInsertMethod(method))
+	opts := []duckdb.Option{duckdb.WithMemoryLimit(memLimit), duckdb.WithInsertMethod(method)}
+	if phase == "rest-duckdb-during" {
+		opts = append(opts, duckdb.WithLoadDuringExtract())
+	}
+	var dest flow.Destination = duckdb.New(filepath.Join(dir, "bench.duckdb"), opts...)
 	if strings.HasSuffix(phase, "-parquet") {
 		dest = parquet.New(filepath.Join(dir, "bucket"))
 	}
@@ -302,7 +306,7 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 		loaded, total, err = bench.ParseFloor(shape, pool, n)
 	case "ceiling", "ceiling-parquet":
 		loaded, total, err = bench.Ceiling(ctx, dest, shape, pool, n, 100_000)
-	case "pages-duckdb", "rest-duckdb", "rest-parquet", "structs-duckdb", "structs-parquet", "maps-duckdb", "maps-parquet":
+	case "pages-duckdb", "rest-duckdb", "rest-duckdb-during", "rest-parquet", "structs-duckdb", "structs-parquet", "maps-duckdb", "maps-parquet":
 		var src flow.Sourcer
 		switch {
 		case goValues:
