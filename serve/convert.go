@@ -345,7 +345,9 @@ func (c *bytesColumn) appendRows(vec bindings.Vector, from, to int) int {
 	return n
 }
 
-type intervalColumn struct{ b *array.MonthDayNanoIntervalBuilder }
+type intervalColumn struct {
+	b *array.MonthDayNanoIntervalBuilder
+}
 
 func (c *intervalColumn) appendRows(vec bindings.Vector, from, to int) int {
 	type interval struct {

@@ -68,7 +68,7 @@ func (r *reader) watch(ctx context.Context) {
 	r.stopWatch = context.AfterFunc(ctx, r.sess.interrupt)
 }
 
-func (r *reader) Schema() *arrow.Schema           { return r.schema }
+func (r *reader) Schema() *arrow.Schema          { return r.schema }
 func (r *reader) RecordBatch() arrow.RecordBatch { return r.cur }
 func (r *reader) Record() arrow.RecordBatch      { return r.cur }
 func (r *reader) Err() error                     { return r.err }
