@@ -25,6 +25,9 @@ func columnOf(t *testing.T, tbl arrow.Table, name string) arrow.Array {
 		t.Fatalf("no column %q in %s", name, tbl.Schema())
 	}
 	chunks := tbl.Column(idx[0]).Data().Chunks()
+	if len(chunks) == 0 {
+		return array.MakeArrayOfNull(memory.DefaultAllocator, tbl.Schema().Field(idx[0]).Type, 0)
+	}
 	a, err := array.Concatenate(chunks, memory.DefaultAllocator)
 	if err != nil {
 		t.Fatal(err)
