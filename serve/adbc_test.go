@@ -279,6 +279,7 @@ func TestADBC(t *testing.T) {
 	})
 }
 
+// must panics on err, which fails the test with its stack.
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)

@@ -73,11 +73,14 @@ type testServer struct {
 	addr string
 }
 
-func startServer(t testing.TB, src Source, opts Options) *testServer {
+func startServer(t testing.TB, src Source, opts Options, setup ...func(*Handler)) *testServer {
 	t.Helper()
 	srv, err := NewServer(src, opts)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, f := range setup {
+		f(srv.Handler())
 	}
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

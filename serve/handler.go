@@ -306,6 +306,20 @@ func (h *Handler) stream(ctx context.Context, p *pending) (*arrow.Schema, <-chan
 
 var errStopping = status.Error(codes.Unavailable, "serve: the server is stopping")
 
+// Query runs a read-only query in this process, as a client's statement
+// runs (a DuckDB database of its own, streamed in batches), for Go
+// programs that want the server's Arrow without the network. Release the
+// reader when done: that closes the database.
+func (h *Handler) Query(ctx context.Context, query string) (array.RecordReader, error) {
+	p, err := h.start(ctx, query, nil)
+	if err != nil {
+		return nil, err
+	}
+	rdr := newReader(h.Alloc, p.sess, p.st, p.res, nil, 0, h.opts.BatchRows, h.opts.BatchBytes)
+	rdr.watch(ctx)
+	return rdr, nil
+}
+
 // GetFlightInfoStatement runs a query and returns the ticket of its
 // result, which waits ResultTTL for its DoGet.
 func (h *Handler) GetFlightInfoStatement(ctx context.Context, cmd flightsql.StatementQuery, desc *flight.FlightDescriptor) (*flight.FlightInfo, error) {

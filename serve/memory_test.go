@@ -80,8 +80,9 @@ func TestLargeResultBoundedMemory(t *testing.T) {
 	growth := peakRSS - base
 	t.Logf("%d rows (%d MB) in %d batches: peak RSS +%d MB, peak Go heap in use +%d MB",
 		rows, resultBytes>>20, batches, growth>>20, (int64(peakHeap)-int64(baseHeap))>>20)
-	// The result is ~350 MB; materialized it would take at least that.
-	if limit := int64(resultBytes / 4); growth > limit {
+	// The result is ~350 MB; materialized it takes more (measured: +456
+	// MB; streamed +66 MB, +136 MB with -race).
+	if limit := int64(resultBytes / 2); growth > limit {
 		t.Errorf("resident set grew by %d MB while streaming %d MB, want under %d MB", growth>>20, resultBytes>>20, limit>>20)
 	}
 	if limit := uint64(64 << 20); peakHeap > baseHeap+limit {

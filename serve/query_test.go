@@ -13,6 +13,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/sluicehq/sluice/arrowbuf"
 )
@@ -173,5 +175,49 @@ func TestQueryNestedAndOtherTypes(t *testing.T) {
 				t.Errorf("value %s, want %s", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestHandlerQuery: a Go program's in-process query gets what a client
+// gets over Flight, and releasing the reader closes its database.
+func TestHandlerQuery(t *testing.T) {
+	path := newDuckDBFixture(t, t.TempDir())
+	srv := startServer(t, DuckDBFile(path, testDataset), Options{BatchRows: 10})
+	const q = "SELECT id, title, price, meta FROM posts ORDER BY id"
+	rr, err := srv.h.Query(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []arrow.RecordBatch
+	for rr.Next() {
+		r := rr.RecordBatch()
+		r.Retain()
+		recs = append(recs, r)
+	}
+	if err := rr.Err(); err != nil {
+		t.Fatal(err)
+	}
+	local := array.NewTableFromRecords(rr.Schema(), recs)
+	defer local.Release()
+	for _, r := range recs {
+		r.Release()
+	}
+	rr.Release()
+	if n := srv.h.OpenDatabases(); n != 0 {
+		t.Errorf("%d databases open after Release", n)
+	}
+	remote, err := newClient(t, srv.addr, "").query(context.Background(), q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remote.Release()
+	if !array.TableEqual(local, remote) {
+		t.Errorf("in-process and Flight results differ:\n%v\n%v", local.Schema(), remote.Schema())
+	}
+	if len(recs) != 11 {
+		t.Errorf("%d batches of up to 10 rows for 101 rows, want 11", len(recs))
+	}
+	if _, err := srv.h.Query(context.Background(), "DROP TABLE posts"); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("DROP: %v, want PermissionDenied", err)
 	}
 }

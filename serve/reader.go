@@ -44,6 +44,11 @@ type reader struct {
 	err       error
 	done      bool
 	closed    bool
+	// lastRows and lastData (per column, for text and binary) size the
+	// previous batch, to reserve the next one's buffers at once instead
+	// of growing them by doubling.
+	lastRows int
+	lastData []int
 }
 
 var _ array.RecordReader = (*reader)(nil)
@@ -55,6 +60,7 @@ func newReader(mem memory.Allocator, sess *session, st *stmt, res *result, param
 		batchRows: batchRows, batchBytes: batchBytes, ctx: context.Background()}
 	r.refs.Store(1)
 	r.bld = array.NewRecordBuilder(mem, res.sch)
+	r.lastData = make([]int, len(res.cols))
 	for i, c := range res.cols {
 		r.cols = append(r.cols, c.newColumn(r.bld.Field(i)))
 	}
@@ -88,6 +94,7 @@ func (r *reader) Next() bool {
 	if r.done || r.err != nil || r.closed {
 		return false
 	}
+	r.reserve()
 	rows, bytes := 0, 0
 	for rows < r.batchRows && bytes < r.batchBytes {
 		if r.chunk.Ptr == nil {
@@ -126,7 +133,26 @@ func (r *reader) Next() bool {
 		return false
 	}
 	r.cur = rec
+	r.lastRows = rows
+	for i, c := range rec.Columns() {
+		if b, ok := c.(interface{ ValueBytes() []byte }); ok {
+			r.lastData[i] = len(b.ValueBytes())
+		}
+	}
 	return true
+}
+
+// reserve sizes the builders like the last batch.
+func (r *reader) reserve() {
+	if r.lastRows == 0 {
+		return
+	}
+	r.bld.Reserve(r.lastRows)
+	for i, n := range r.lastData {
+		if b, ok := r.bld.Field(i).(interface{ ReserveData(int) }); ok && n > 0 {
+			b.ReserveData(n)
+		}
+	}
 }
 
 // nextResult runs the statement with the next parameter row, if any.

@@ -167,7 +167,7 @@ Working state lives in $SLUICE_PIPELINES_DIR/<pipeline_name>/ (default
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(a.runCmd(), a.initCmd(), a.pipelineCmd(), a.benchCmd())
+	root.AddCommand(a.runCmd(), a.initCmd(), a.pipelineCmd(), a.serveCmd(), a.benchCmd())
 	return root
 }
 
