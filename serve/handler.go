@@ -3,6 +3,10 @@ package serve
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -28,7 +32,9 @@ const (
 	// default 4 MiB receive limit, which arrow-go's Flight client keeps.
 	DefaultBatchBytes = 2 << 20
 	DefaultMaxHandles = 1024
-	maxParamRows      = 10_000
+	// DefaultMemoryLimit is DuckDB's memory_limit for each statement.
+	DefaultMemoryLimit = "256MB"
+	maxParamRows       = 10_000
 )
 
 // Options configure a Handler. Zero values mean the defaults.
@@ -52,9 +58,14 @@ type Options struct {
 	// MaxHandles bounds the open results and, separately, the prepared
 	// statements (default 1,024 each).
 	MaxHandles int
-	// MemoryLimit is DuckDB's memory_limit for each statement ("" for
-	// DuckDB's default, 80% of RAM).
+	// MemoryLimit is DuckDB's memory_limit for each statement (default
+	// 256MB): past it DuckDB drops the file's blocks it cached and spills
+	// big sorts, joins and aggregates to disk, so a server's memory does
+	// not grow with the tables it reads.
 	MemoryLimit string
+	// TempDir is where statements spill (default os.TempDir()); each
+	// statement gets a folder of its own in it, removed when it ends.
+	TempDir string
 	// Allocator allocates record batches (default memory.DefaultAllocator).
 	Allocator memory.Allocator
 	// Version is the server version GetSqlInfo reports.
@@ -81,6 +92,9 @@ func (o *Options) defaults() {
 	if o.Allocator == nil {
 		o.Allocator = memory.DefaultAllocator
 	}
+	if o.MemoryLimit == "" {
+		o.MemoryLimit = DefaultMemoryLimit
+	}
 	if o.Version == "" {
 		o.Version = "dev"
 	}
@@ -104,7 +118,9 @@ type Handler struct {
 	ctx       context.Context // ends with Close: stops the streams
 	cancel    context.CancelFunc
 	producers conc.WaitGroup
-	sessions  atomic.Int64 // open DuckDB databases
+	sessions  atomic.Int64  // open DuckDB databases
+	tempRoot  string        // the statements' spill folders are in it
+	seq       atomic.Uint64 // names them
 	// onLockWait, if set, is called each time a statement waits for the
 	// DuckDB file (tests).
 	onLockWait func()
@@ -121,12 +137,17 @@ func NewHandler(src Source, opts Options) (*Handler, error) {
 		return nil, errors.New("serve: no dataset name")
 	}
 	opts.defaults()
-	h := &Handler{src: src, opts: opts}
+	root, err := os.MkdirTemp(opts.TempDir, "sluice-serve-")
+	if err != nil {
+		return nil, fmt.Errorf("serve: spill folder: %w", err)
+	}
+	h := &Handler{src: src, opts: opts, tempRoot: root}
 	h.Alloc = opts.Allocator
 	h.ctx, h.cancel = context.WithCancel(context.Background())
 	h.results = newHandles("result handle", opts.ResultTTL, opts.MaxHandles, (*pending).close)
 	h.prepared = newHandles("prepared statement", opts.PreparedTTL, opts.MaxHandles, (*prepared).close)
 	if err := h.registerSqlInfo(); err != nil {
+		os.RemoveAll(root)
 		return nil, err
 	}
 	return h, nil
@@ -152,7 +173,7 @@ func (h *Handler) Close() error {
 	h.results.closeAll()
 	h.prepared.closeAll()
 	h.producers.Wait()
-	return nil
+	return os.RemoveAll(h.tempRoot)
 }
 
 // open opens a statement's DuckDB database.
@@ -160,7 +181,8 @@ func (h *Handler) open(ctx context.Context) (*session, error) {
 	if h.ctx.Err() != nil {
 		return nil, errStopping
 	}
-	s, err := openSession(ctx, h.src, h.opts.MemoryLimit, h.opts.LockWait, h.onLockWait)
+	tmp := filepath.Join(h.tempRoot, strconv.FormatUint(h.seq.Add(1), 10))
+	s, err := openSession(ctx, h.src, h.opts.MemoryLimit, tmp, h.opts.LockWait, h.onLockWait)
 	if err != nil {
 		return nil, err
 	}

@@ -3,10 +3,13 @@ package serve
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // rssBytes is the process's resident set size, from /proc.
@@ -87,5 +90,34 @@ func TestLargeResultBoundedMemory(t *testing.T) {
 	}
 	if limit := uint64(64 << 20); peakHeap > baseHeap+limit {
 		t.Errorf("Go heap in use grew by %d MB, want under %d MB", (peakHeap-baseHeap)>>20, limit>>20)
+	}
+}
+
+// TestSpillsPastMemoryLimit: a sort bigger than a statement's memory
+// limit spills into the statement's own folder, which goes with it.
+func TestSpillsPastMemoryLimit(t *testing.T) {
+	path := newDuckDBFixture(t, t.TempDir())
+	tmp := t.TempDir()
+	srv := startServer(t, DuckDBFile(path, testDataset), Options{MemoryLimit: "40MB", TempDir: tmp})
+	cl := newClient(t, srv.addr, "")
+	ctx := context.Background()
+	tbl, err := cl.query(ctx, "SELECT current_setting('memory_limit') AS m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := tbl.Column(0).Data().Chunk(0).(*array.String).Value(0)
+	tbl.Release()
+	if !strings.HasPrefix(limit, "38.1 MiB") && !strings.HasPrefix(limit, "40.0 MB") {
+		t.Errorf("memory_limit %q, want 40MB", limit)
+	}
+	// ~150 MB of rows sorted: more than the limit, so DuckDB spills.
+	tbl, err = cl.query(ctx, "SELECT max(s) AS m FROM (SELECT md5(i::VARCHAR) || repeat('x', 100) AS s FROM range(1000000) t(i) ORDER BY s DESC LIMIT 900000)")
+	if err != nil {
+		t.Fatalf("a sort past the memory limit: %v", err)
+	}
+	tbl.Release()
+	left, _ := filepath.Glob(filepath.Join(tmp, "sluice-serve-*", "*"))
+	if len(left) != 0 {
+		t.Errorf("spill folders left: %v", left)
 	}
 }

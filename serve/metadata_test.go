@@ -10,7 +10,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/flight"
 	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	flightpb "github.com/apache/arrow-go/v18/arrow/flight/gen/flight"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
 )
 
 // textRows renders a table's rows as text, "|"-joined, a binary column
@@ -199,6 +202,70 @@ func TestPreparedStatements(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("command as ticket", func(t *testing.T) {
+		// Some clients send the prepared statement's command as the
+		// ticket instead of calling GetFlightInfo.
+		rec := params([]int64{8}, []string{""})
+		prep.SetParameters(rec)
+		rec.Release()
+		if _, err := prep.Execute(ctx); err != nil { // binds the parameters
+			t.Fatal(err)
+		}
+		var a anypb.Any
+		if err := a.MarshalFrom(&flightpb.CommandPreparedStatementQuery{PreparedStatementHandle: prep.Handle()}); err != nil {
+			t.Fatal(err)
+		}
+		raw, err := proto.Marshal(&a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tbl, err := cl.fetch(ctx, &flight.FlightInfo{Endpoint: []*flight.FlightEndpoint{{Ticket: &flight.Ticket{Ticket: raw}}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tbl.Release()
+		if got := textRows(t, tbl); !slices.Equal(got, []string{"8|post 8xxxxxxxx"}) {
+			t.Errorf("got %q", got)
+		}
+	})
+
+	t.Run("union parameters", func(t *testing.T) {
+		// Parameters as a dense union, as clients send them when the
+		// server leaves their types open.
+		p, err := cl.Prepare(ctx, "SELECT count(*) AS n FROM posts WHERE id <= ? AND title LIKE ?")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close(ctx)
+		ut := arrow.DenseUnionOf([]arrow.Field{{Name: "i", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+			{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true}}, []arrow.UnionTypeCode{0, 1})
+		sch := arrow.NewSchema([]arrow.Field{{Name: "a", Type: ut, Nullable: true}, {Name: "b", Type: ut, Nullable: true}}, nil)
+		b := array.NewRecordBuilder(memory.DefaultAllocator, sch)
+		defer b.Release()
+		ub := b.Field(0).(*array.DenseUnionBuilder)
+		ub.Append(0)
+		ub.Child(0).(*array.Int64Builder).Append(50)
+		ub = b.Field(1).(*array.DenseUnionBuilder)
+		ub.Append(1)
+		ub.Child(1).(*array.StringBuilder).Append("post 1%")
+		rec := b.NewRecordBatch()
+		p.SetParameters(rec)
+		rec.Release()
+		info, err := p.Execute(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tbl, err := cl.fetch(ctx, info)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tbl.Release()
+		// post 1, post 10..19
+		if got := textRows(t, tbl); !slices.Equal(got, []string{"11"}) {
+			t.Errorf("got %q, want 11", got)
+		}
+	})
 
 	t.Run("unbound", func(t *testing.T) {
 		p, err := cl.Prepare(ctx, "SELECT * FROM posts WHERE id = ?")

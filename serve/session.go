@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -82,6 +83,8 @@ type session struct {
 	db   bindings.Database
 	conn bindings.Connection
 
+	tempDir string
+
 	mu      sync.Mutex // closed against a concurrent interrupt
 	closed  bool
 	release func()
@@ -96,8 +99,8 @@ func ident(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"
 // openSession opens an in-memory DuckDB database and sets up src in it,
 // waiting up to wait while a run holds a DuckDB file (it commits). onWait,
 // if set, is called before each wait.
-func openSession(ctx context.Context, src Source, memoryLimit string, wait time.Duration, onWait func()) (*session, error) {
-	s, err := newSession(memoryLimit)
+func openSession(ctx context.Context, src Source, memoryLimit, tempDir string, wait time.Duration, onWait func()) (*session, error) {
+	s, err := newSession(memoryLimit, tempDir)
 	if err != nil {
 		return nil, err
 	}
@@ -108,14 +111,17 @@ func openSession(ctx context.Context, src Source, memoryLimit string, wait time.
 	return s, nil
 }
 
-func newSession(memoryLimit string) (*session, error) {
+// newSession opens an in-memory database that keeps at most memoryLimit
+// in memory (DuckDB's cache of the file's blocks included) and spills big
+// sorts, joins and aggregates into tempDir, its own folder, removed when
+// the session closes.
+func newSession(memoryLimit, tempDir string) (*session, error) {
 	var cfg bindings.Config
 	if bindings.CreateConfig(&cfg) == bindings.StateError {
 		return nil, status.Error(codes.Internal, "serve: duckdb: cannot create a configuration")
 	}
 	defer bindings.DestroyConfig(&cfg)
-	// No downloads, no spilling into the working directory.
-	opts := [][2]string{{"autoinstall_known_extensions", "false"}, {"temp_directory", ""}}
+	opts := [][2]string{{"autoinstall_known_extensions", "false"}, {"temp_directory", tempDir}}
 	if memoryLimit != "" {
 		opts = append(opts, [2]string{"memory_limit", memoryLimit})
 	}
@@ -124,11 +130,13 @@ func newSession(memoryLimit string) (*session, error) {
 			return nil, status.Errorf(codes.InvalidArgument, "serve: duckdb setting %s = %q refused", o[0], o[1])
 		}
 	}
-	s := &session{}
+	s := &session{tempDir: tempDir}
 	var msg string
 	if bindings.OpenExt(":memory:", &s.db, cfg, &msg) == bindings.StateError {
 		return nil, status.Errorf(codes.Internal, "serve: duckdb: open: %s", msg)
 	}
+	// After the open: a database creates its jemalloc arenas lazily.
+	returnFreed.Do(func() { returnFreedMemory() })
 	if bindings.Connect(s.db, &s.conn) == bindings.StateError {
 		bindings.Close(&s.db)
 		return nil, status.Error(codes.Internal, "serve: duckdb: cannot connect")
@@ -146,6 +154,8 @@ func (s *session) exec(sql string) error {
 	}
 	return nil
 }
+
+var returnFreed sync.Once
 
 // errLocked marks an ATTACH refused because another process holds the file.
 var errLocked = errors.New("serve: the DuckDB file is held by another process")
@@ -267,6 +277,9 @@ func (s *session) close() {
 	bindings.Disconnect(&s.conn)
 	bindings.Close(&s.db)
 	s.mu.Unlock()
+	if s.tempDir != "" {
+		_ = os.RemoveAll(s.tempDir)
+	}
 	if s.release != nil {
 		s.release()
 	}
