@@ -135,8 +135,6 @@ func newSession(memoryLimit, tempDir string) (*session, error) {
 	if bindings.OpenExt(":memory:", &s.db, cfg, &msg) == bindings.StateError {
 		return nil, status.Errorf(codes.Internal, "serve: duckdb: open: %s", msg)
 	}
-	// After the open: a database creates its jemalloc arenas lazily.
-	returnFreed.Do(func() { returnFreedMemory() })
 	if bindings.Connect(s.db, &s.conn) == bindings.StateError {
 		bindings.Close(&s.db)
 		return nil, status.Error(codes.Internal, "serve: duckdb: cannot connect")
@@ -154,8 +152,6 @@ func (s *session) exec(sql string) error {
 	}
 	return nil
 }
-
-var returnFreed sync.Once
 
 // errLocked marks an ATTACH refused because another process holds the file.
 var errLocked = errors.New("serve: the DuckDB file is held by another process")
