@@ -31,9 +31,12 @@
 //   - Results as a stream of record batches of at most Options.BatchRows
 //     rows and about Options.BatchBytes bytes. DuckDB computes the result
 //     as it is fetched, and the server holds one batch and one DuckDB chunk
-//     per stream, so memory does not grow with the result. A result whose
-//     DoGet does not come within Options.ResultTTL is closed; prepared
-//     statements unused for Options.PreparedTTL are closed too.
+//     per stream; each statement's DuckDB keeps to Options.MemoryLimit
+//     (its cache of the file's blocks included) and spills big sorts,
+//     joins and aggregates to a folder of its own. So memory does not grow
+//     with the result or the table. A result whose DoGet does not come
+//     within Options.ResultTTL is closed; prepared statements unused for
+//     Options.PreparedTTL are closed too.
 //
 // Types: DuckDB's types map to their Arrow counterparts (HUGEINT and
 // DECIMAL to decimal128, TIMESTAMP WITH TIME ZONE to timestamp[us, UTC],
