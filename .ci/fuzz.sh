@@ -5,7 +5,7 @@
 # machine):
 # spec parser, data selectors and JSON paths, placeholders, raw next-link
 # lookup, naming, normalizer (JSON and Go values, hinted coercion), JSON
-# text and state encoding. Seed corpora live in
+# text and state encoding, serve's search patterns, export's JSON strings. Seed corpora live in
 # each package's testdata/fuzz/; a failing input is written there too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +25,8 @@ targets=(
   "./arrowbuf FuzzCoerceHinted"
   "./arrowbuf FuzzAppendJSONText"
   "./flow FuzzStateRoundTrip"
+  "./serve FuzzLikePattern"
+  "./cmd/sluice FuzzAppendJSONString"
 )
 for t in "${targets[@]}"; do
   set -- $t

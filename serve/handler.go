@@ -238,38 +238,43 @@ func (h *Handler) run(ctx context.Context, query string, params arrow.RecordBatc
 }
 
 // start runs query with the first row of params. It takes ownership of
-// params.
-func (h *Handler) start(ctx context.Context, query string, params arrow.RecordBatch) (*pending, error) {
-	fail := func(err error) (*pending, error) {
+// params. Whatever happens, even a panic, what it opened is closed unless
+// it returns the pending result.
+func (h *Handler) start(ctx context.Context, query string, params arrow.RecordBatch) (p *pending, err error) {
+	var sess *session
+	var st *stmt
+	defer func() {
+		if p != nil {
+			return
+		}
+		if st != nil {
+			st.close()
+		}
+		if sess != nil {
+			sess.close()
+		}
 		if params != nil {
 			params.Release()
 		}
+	}()
+	if sess, err = h.open(ctx); err != nil {
 		return nil, err
 	}
-	sess, err := h.open(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	st, err := sess.prepare(query)
-	if err != nil {
-		sess.close()
-		return fail(err)
+	if st, err = sess.prepare(query); err != nil {
+		return nil, err
 	}
 	next := 0
 	if params != nil && params.NumRows() > 0 {
-		err = st.bind(params, 0)
+		if err := st.bind(params, 0); err != nil {
+			return nil, err
+		}
 		next = 1
 	} else if n := st.nparams(); n > 0 {
-		err = status.Errorf(codes.InvalidArgument, "serve: the statement takes %d parameters: bind them before executing it", n)
+		return nil, status.Errorf(codes.InvalidArgument, "serve: the statement takes %d parameters: bind them before executing it", n)
 	}
-	var res *result
-	if err == nil {
-		res, err = st.execute(ctx)
-	}
+	res, err := st.execute(ctx)
 	if err != nil {
-		st.close()
-		sess.close()
-		return fail(err)
+		return nil, err
 	}
 	return &pending{sess: sess, st: st, res: res, params: params, nextParam: next}, nil
 }
