@@ -221,6 +221,12 @@ func (h *Handler) run(ctx context.Context, query string, params arrow.RecordBatc
 		p.close()
 		return nil, err
 	}
+	if h.ctx.Err() != nil { // closed meanwhile: its closeAll missed this one
+		if p, ok := h.results.take(id); ok {
+			p.close()
+		}
+		return nil, errStopping
+	}
 	tkt, err := flightsql.CreateStatementQueryTicket([]byte(id))
 	if err != nil {
 		if p, ok := h.results.take(id); ok {

@@ -7,8 +7,10 @@ import (
 	"net"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc/status"
 
 	"github.com/sluicehq/sluice/cmd/sluice/internal/spec"
 	"github.com/sluicehq/sluice/flow"
@@ -102,6 +104,14 @@ func (a *app) serve(ctx context.Context, pipeline string, f serveFlags, tokenEnv
 	if err != nil {
 		return err
 	}
+	// A first query says now, not at each client's, when the dataset
+	// cannot be read.
+	rr, err := srv.Handler().Query(ctx, "SELECT 1")
+	if err != nil {
+		_ = srv.Handler().Close()
+		return fmt.Errorf("serve: pipeline %s: %s", info.Name, strings.TrimPrefix(status.Convert(err).Message(), "serve: "))
+	}
+	rr.Release()
 	lis, err := net.Listen("tcp", net.JoinHostPort(f.host, strconv.Itoa(f.port)))
 	if err != nil {
 		return fmt.Errorf("serve: listen on %s: %w", net.JoinHostPort(f.host, strconv.Itoa(f.port)), err)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"database/sql"
 	"io"
 	"os/exec"
 	"regexp"
@@ -162,13 +163,30 @@ func TestServe(t *testing.T) {
 		{"bad port", nil, []string{"blog", "--port", "70000"}, exitUsage, "--port 70000"},
 		{"unknown pipeline", nil, []string{"nope"}, exitFailure, `pipeline "nope" not found`},
 		{"no pipeline", nil, nil, exitUsage, "expected a pipeline name"},
+		{"dataset gone", map[string]string{"drop": "yes"}, []string{"blog"}, exitFailure, "serve: pipeline blog: dataset blog_data not found in"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.env["drop"] != "" { // the last case: the dataset goes for good
+				execDB(t, e.db, "DROP SCHEMA blog_data CASCADE")
+			}
 			r := sluice(t, context.Background(), "", append([]string{"serve"}, tc.args...)...)
 			if r.code != tc.code || !strings.Contains(r.stderr, tc.msg) || strings.Count(r.stderr, "\n") != 1 {
 				t.Errorf("exit %d, stderr %q; want %d and one line with %q", r.code, r.stderr, tc.code, tc.msg)
 			}
 		})
+	}
+}
+
+// execDB runs a statement on a DuckDB file.
+func execDB(t *testing.T, path, q string) {
+	t.Helper()
+	db, err := sql.Open("duckdb", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(q); err != nil {
+		t.Fatalf("%s: %v", q, err)
 	}
 }
 
@@ -192,6 +210,11 @@ func TestServeParquet(t *testing.T) {
 	}
 	if r := stop(); r.code != 0 {
 		t.Errorf("exit %d: %s", r.code, r.stderr)
+	}
+	// export reads a Parquet dataset too.
+	r := sluice(t, context.Background(), "", "pipeline", "blog", "export", "posts", "--format", "ndjson")
+	if r.code != 0 || strings.Count(r.stdout, "\n") != 25 || !strings.HasPrefix(r.stdout, `{"id":`) {
+		t.Errorf("export: exit %d, %d lines: %.200s %s", r.code, strings.Count(r.stdout, "\n"), r.stdout, r.stderr)
 	}
 }
 
