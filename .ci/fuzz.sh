@@ -6,7 +6,8 @@
 # spec parser, data selectors and JSON paths, placeholders, path values,
 # big pages parsed in parts against whole pages, raw next-link
 # lookup, naming, normalizer (JSON and Go values, hinted coercion), JSON
-# text, sluice struct tags and state encoding. Seed corpora live in
+# text, sluice struct tags, state encoding, serve's search patterns and
+# export's JSON strings. Seed corpora live in
 # each package's testdata/fuzz/; a failing input is written there too.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,8 @@ targets=(
   "./arrowbuf FuzzAppendJSONText"
   "./arrowbuf FuzzParseTag"
   "./flow FuzzStateRoundTrip"
+  "./serve FuzzLikePattern"
+  "./cmd/sluice FuzzAppendJSONString"
 )
 for t in "${targets[@]}"; do
   set -- $t

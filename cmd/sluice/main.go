@@ -6,6 +6,8 @@
 //	sluice pipeline NAME info         destination, loads and tables of a pipeline
 //	sluice pipeline NAME show         serve a data browser on 127.0.0.1
 //	sluice pipeline NAME drop         drop a pipeline's dataset and working state
+//	sluice pipeline NAME export TABLE write a table as Arrow, Parquet, CSV or NDJSON
+//	sluice serve PIPELINE             serve a dataset over Arrow Flight SQL
 //
 // Everything the command prints goes through a redactor that masks the
 // values of the secrets the spec references (${NAME}, from the environment
@@ -145,6 +147,7 @@ spec holding dlt's rest_api source config.
   sluice run rest_api_pipeline.yaml
   sluice pipeline rest_api_github info
   sluice pipeline rest_api_github show
+  sluice serve rest_api_github    # Arrow Flight SQL, for ADBC/JDBC/ODBC clients
 
 Secrets: ${NAME} in a spec string is read from the environment variable NAME,
 else from .sluice/secrets.toml in the working directory. The values of the
@@ -167,7 +170,7 @@ Working state lives in $SLUICE_PIPELINES_DIR/<pipeline_name>/ (default
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageErrorf("%v (see %s --help)", err, c.CommandPath())
 	})
-	root.AddCommand(a.runCmd(), a.initCmd(), a.pipelineCmd(), a.benchCmd())
+	root.AddCommand(a.runCmd(), a.initCmd(), a.pipelineCmd(), a.serveCmd(), a.benchCmd())
 	return root
 }
 

@@ -31,8 +31,9 @@ type pipelineFlags struct {
 
 func (a *app) pipelineCmd() *cobra.Command {
 	var f pipelineFlags
+	var ef exportFlags
 	c := &cobra.Command{
-		Use:   "pipeline NAME [info|show|drop]",
+		Use:   "pipeline NAME [info|show|drop|export TABLE]",
 		Short: "Inspect, browse or drop a pipeline's data",
 		Long: `Work with a pipeline that ran before, found by its working state in
 $SLUICE_PIPELINES_DIR/NAME/ (default ~/.sluice/pipelines/NAME/), which records
@@ -46,9 +47,12 @@ its destination and dataset.
                 free port); prints its URL as the first line of stdout and runs
                 until interrupted
   drop          drop the dataset's tables and the pipeline's working state
-                (asks first unless --yes)`,
-		Example: "  sluice pipeline rest_api_github info\n  sluice pipeline rest_api_github show --port 8080\n  sluice pipeline rest_api_github drop --yes",
-		Args:    args(1, 2, "NAME and an action: info, show or drop"),
+                (asks first unless --yes)
+  export TABLE  write a table as an Arrow IPC stream to stdout (--format
+                arrow, the default), or as parquet, csv or ndjson; -o FILE
+                writes a file instead`,
+		Example: "  sluice pipeline rest_api_github info\n  sluice pipeline rest_api_github show --port 8080\n  sluice pipeline rest_api_github drop --yes\n  sluice pipeline rest_api_github export issues -o issues.parquet --format parquet",
+		Args:    args(1, 3, "NAME and an action: info, show, drop or export TABLE"),
 		RunE: func(c *cobra.Command, args []string) error {
 			action := "info"
 			if len(args) > 1 {
@@ -60,10 +64,20 @@ its destination and dataset.
 			if c.Flags().Changed("yes") && action != "drop" {
 				return usageErrorf("--yes is for drop, not %s", action)
 			}
+			if (c.Flags().Changed("format") || c.Flags().Changed("output")) && action != "export" {
+				return usageErrorf("--format and --output are for export, not %s", action)
+			}
 			switch action {
 			case "info", "show", "drop":
+				if len(args) > 2 {
+					return usageErrorf("%s takes no TABLE (see %s --help)", action, c.CommandPath())
+				}
+			case "export":
+				if len(args) != 3 {
+					return usageErrorf("export: expected a TABLE (see %s --help)", c.CommandPath())
+				}
 			default:
-				return usageErrorf("unknown action %q for pipeline %s (want info, show or drop)", action, args[0])
+				return usageErrorf("unknown action %q for pipeline %s (want info, show, drop or export)", action, args[0])
 			}
 			name, err := spec.NormalizeName("NAME", args[0])
 			if err != nil {
@@ -83,6 +97,8 @@ its destination and dataset.
 				return a.show(ctx, info, f.port)
 			case "drop":
 				return a.drop(ctx, info, filepath.Join(dir, name), f.yes)
+			case "export":
+				return a.export(ctx, info, args[2], ef)
 			}
 			return a.info(ctx, info, filepath.Join(dir, name))
 		},
@@ -91,6 +107,7 @@ its destination and dataset.
 	fl.StringVar(&f.pipelinesDir, "pipelines-dir", "", "where pipeline working state is kept (default $SLUICE_PIPELINES_DIR or ~/.sluice/pipelines)")
 	fl.IntVar(&f.port, "port", 0, "show: port to serve on (0: any free port)")
 	fl.BoolVarP(&f.yes, "yes", "y", false, "drop: do not ask for confirmation")
+	ef.register(fl)
 	return c
 }
 
