@@ -35,7 +35,7 @@ func rowsInParts(body []byte, sel *jsonPath) (rows []string, matched, ok bool, e
 	n := 0
 	for _, pt := range big.parts {
 		var part []*fastjson.Value
-		part, _, buf, err = c.parsePart(body, pt, buf)
+		part, _, buf, err = c.bigPart(body, big, pt, buf)
 		if err != nil {
 			return nil, matched, true, err
 		}
@@ -74,7 +74,10 @@ func FuzzBigPage(f *testing.F) {
 		`{"data":[1e5,-0.5,true,false,null,"a"],"n":-1}`,
 		`{"data":[{"id":1}]]}`,
 	}
-	sels := []string{"", "data", "$.data[*]", "data[*]", "$", "results.posts", "a.b.c", "data[0]", "$..id", "items", "data.*", "$[*]", "nope"}
+	sels := []string{"", "data", "$.data[*]", "data[*]", "$", "results.posts", "a.b.c", "data[0]", "$..id", "items", "data.*", "$[*]", "nope",
+		// Selectors into the elements of a big array.
+		"data[*].id", "$.data[*].tags", "data[*].tags[*]", "data[*]..id", "data.*.id", "data[*][0]", "data[*].*",
+		"results.posts[*].id", "included[*].x", "errors[*].m", "a.b.c[*].id", "data[0].id", "$[*].a", "data[*].nope"}
 	for _, d := range docs {
 		for _, s := range sels {
 			f.Add(d, s, 8)

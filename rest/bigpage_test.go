@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/valyala/fastjson"
+
 	"github.com/sluicehq/sluice/flow"
 )
 
@@ -21,6 +23,19 @@ func bigRows(from, to int) string {
 			b.WriteByte(',')
 		}
 		fmt.Fprintf(&b, `{"id":%d,"name":"row %d with a few words","tags":["a","b"],"meta":{"n":%d}}`, i, i, i)
+	}
+	return b.String()
+}
+
+// wrappedRows writes bigRows from..to each wrapped as {"row":{...}}, so
+// that a selector reaching into the elements ("data[*].row") finds them.
+func wrappedRows(from, to int) string {
+	var b strings.Builder
+	for i := from; i <= to; i++ {
+		if i > from {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"row":%s,"n":%d}`, bigRows(i, i), i)
 	}
 	return b.String()
 }
@@ -60,6 +75,9 @@ func TestBigPageInParts(t *testing.T) {
 			// The big list is not the rows: the skeleton's rows are.
 			fmt.Fprintf(w, `{"data":{"id":1},"included":[%s]}`, bigRows(2, perPage))
 		},
+		"/wrapped": func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `{"data":[%s,null,{"other":1}],"meta":{"total":%d}}`, wrappedRows(1, perPage), perPage)
+		},
 		"/entity/1": func(w http.ResponseWriter, r *http.Request) {
 			// The one row holds the big list: parsed whole.
 			fmt.Fprintf(w, `{"id":1,"children":[%s]}`, bigRows(2, perPage))
@@ -77,6 +95,9 @@ func TestBigPageInParts(t *testing.T) {
 		{"auto-detected rows and paginator", `{"path":"data"}`, 2 * perPage, true},
 		{"root list with a null", `{"path":"root"}`, perPage, true},
 		{"offset pages fetched ahead", `{"path":"offset","data_selector":"results.items","paginator":{"type":"offset","limit":300}}`, 3 * perPage, true},
+		{"selector into each element", `{"path":"wrapped","data_selector":"data[*].row","paginator":"single_page"}`, perPage, true},
+		{"selector into each element, auto paginator", `{"path":"wrapped","data_selector":"$.data.*.row"}`, perPage, true},
+		{"recursive selector, parsed whole", `{"path":"wrapped","data_selector":"$..row","paginator":"single_page"}`, perPage, true},
 		{"a big list beside the rows", `{"path":"sideload","data_selector":"data","paginator":"single_page"}`, 1, false},
 		{"a row holding a big list", `{"path":"entity/1","data_selector":"$","paginator":"single_page"}`, 1, false},
 	} {
@@ -101,23 +122,37 @@ func TestBigPageInParts(t *testing.T) {
 }
 
 // TestBigPageLimited: under add_limit (which counts batches as pages) a big
-// page goes on as one batch, so a limit of one page loads the whole page.
+// page goes on as one batch, so a limit of one page loads the whole page,
+// in parts or parsed whole.
 func TestBigPageLimited(t *testing.T) {
 	smallParts(t, 8<<10, 2<<10, 2<<10)
-	srv := serve(t, map[string]http.HandlerFunc{"/data": func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, `{"data":[%s]}`, bigRows(1, 300))
-	}})
-	cfg := decode(t, `{"client":{"base_url":"`+srv.URL+`/"},"resources":[{"name":"items","endpoint":{"path":"data","paginator":"single_page"}}]}`)
-	src, err := NewSource(cfg, Logger(quietLog()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	items, err := flow.Collect(context.Background(), src.Resource("items").Limit(1, 0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(items) != 300 {
-		t.Fatalf("%d rows under a limit of 1 page, want the page's 300", len(items))
+	srv := serve(t, map[string]http.HandlerFunc{
+		"/data": func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `{"data":[%s]}`, bigRows(1, 300))
+		},
+		"/wrapped": func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `{"data":[%s]}`, wrappedRows(1, 300))
+		},
+	})
+	for _, tc := range []struct{ name, endpoint string }{
+		{"rows in parts", `{"path":"data","paginator":"single_page"}`},
+		{"selector into each element", `{"path":"wrapped","data_selector":"data[*].row","paginator":"single_page"}`},
+		{"recursive selector, parsed whole", `{"path":"wrapped","data_selector":"$..row","paginator":"single_page"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := decode(t, `{"client":{"base_url":"`+srv.URL+`/"},"resources":[{"name":"items","endpoint":`+tc.endpoint+`}]}`)
+			src, err := NewSource(cfg, Logger(quietLog()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			items, err := flow.Collect(context.Background(), src.Resource("items").Limit(1, 0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(items) != 300 {
+				t.Fatalf("%d rows under a limit of 1 page, want the page's 300", len(items))
+			}
+		})
 	}
 }
 
@@ -188,6 +223,54 @@ func TestBigPagesAhead(t *testing.T) {
 			}
 			if w := worst.Load(); w > tc.ahead {
 				t.Errorf("%d pages were requested ahead of the one handed on, want at most %d", w, tc.ahead)
+			}
+		})
+	}
+}
+
+// TestBigPageSelectorInParts: a selector that reaches into the elements of
+// a page's big array ("data[*].row") keeps the page in parts, applied to
+// each element part by part, rather than parsing the page whole; one that
+// may reach anywhere ("$..row") parses it whole. Either way the rows are
+// those of the page parsed whole.
+func TestBigPageSelectorInParts(t *testing.T) {
+	smallParts(t, 8<<10, 2<<10, 2<<10)
+	body := []byte(`{"data":[` + wrappedRows(1, 300) + `,null,{"other":[1,2]}],"meta":{"total":300}}`)
+	for _, tc := range []struct {
+		sel     string
+		inParts bool
+	}{
+		{"data[*].row", true},
+		{"$.data.*.row", true},
+		{"data[*].row.tags", true},
+		{"data[*].row.tags[*]", true},
+		{"data[*].n", true},
+		{"data[*].nope", false}, // no rows: none to hand on
+		{"$..row", false},
+		{"data[0].row", false},
+	} {
+		t.Run(tc.sel, func(t *testing.T) {
+			sel, err := parseJSONPath(tc.sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := &client{parsers: newParserList()}
+			_, _, big, ok := c.parseSkeleton(&page{resp: &Response{Body: body}}, sel)
+			if got := ok && big != nil; got != tc.inParts {
+				t.Errorf("in parts: %v, want %v", got, tc.inParts)
+			}
+			got, _, _, err := rowsInParts(body, sel)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var p fastjson.Parser
+			root, err := p.ParseBytes(body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := selectRows(root, sel)
+			if ok && len(got) != len(want) {
+				t.Errorf("%d rows in parts, %d parsed whole", len(got), len(want))
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/valyala/fastjson"
 
@@ -88,48 +89,84 @@ func (e *endpoint) warnUnmatched() {
 	e.log.Warn(fmt.Sprintf("rest: resource %q: data_selector %q matched nothing in %s; no rows were loaded from it", e.name, e.selector.String(), pages))
 }
 
-// emitPage hands a page's rows on and releases the page: one batch, or a
-// big page's parts, parsed one at a time, as a batch each, so that no more
-// of the page than the parts in flight is parsed at once. done reports
-// that an ordered incremental (row_order) saw a row past its range.
+// emitPage hands a page's rows on and releases the page: a big page's
+// parts, parsed one at a time, as a batch each, so that no more of the
+// page than the parts in flight is parsed at once; the rows of a big page
+// parsed whole in batches of about as many rows as a part holds (see
+// splitRows); else one batch. done reports that an ordered incremental
+// (row_order) saw a row past its range.
 func (e *endpoint) emitPage(ctx context.Context, p *page, pr pageRows, extra []extraField, yield flow.Yield) (done bool, err error) {
+	c := e.c
 	if pr.big == nil {
-		done = e.inc.canClose(ctx, pr.rows)
-		return done, e.emit(pr.rows, extra, p, nil, 0, yield)
+		batches := splitRows(pr.rows, len(p.resp.Body), limited(ctx))
+		// The batches share the page: the last one released releases it.
+		var left atomic.Int64
+		left.Store(int64(len(batches)))
+		release := func() {
+			if left.Add(-1) == 0 {
+				p.release(c)
+			}
+		}
+		if len(batches) == 0 {
+			p.release(c)
+		}
+		for i, rows := range batches {
+			done = done || e.inc.canClose(ctx, rows)
+			if err := e.emit(rows, extra, release, yield); err != nil {
+				for range batches[i+1:] {
+					release()
+				}
+				return done, err
+			}
+		}
+		return done, nil
 	}
-	defer p.release(e.c)
+	defer p.release(c)
 	var buf []byte
 	for _, pt := range pr.big.parts {
 		var (
 			rows   []*fastjson.Value
 			parser *fastjson.Parser
 		)
-		rows, parser, buf, err = e.c.parsePart(p.resp.Body, pt, buf)
+		rows, parser, buf, err = c.bigPart(p.resp.Body, pr.big, pt, buf)
 		if err != nil {
-			return done, e.c.notJSON(p)
+			return done, c.notJSON(p)
 		}
 		done = done || e.inc.canClose(ctx, rows)
-		if err := e.emit(rows, extra, nil, parser, len(buf), yield); err != nil {
+		size := len(buf)
+		if err := e.emit(rows, extra, func() { c.parsers.Put(parser, size) }, yield); err != nil {
 			return done, err
 		}
 	}
 	return done, nil
 }
 
+// splitRows cuts the rows of a page parsed whole, of size bytes, into the
+// batches they go on in: one for a page under bigPageBytes, else batches
+// of about partBytes of the page each, as its parts would be. Under a
+// limit (add_limit counts batches as pages) a page is one batch.
+func splitRows(rows []*fastjson.Value, size int, limited bool) [][]*fastjson.Value {
+	if len(rows) == 0 {
+		return nil
+	}
+	if size < bigPageBytes || limited {
+		return [][]*fastjson.Value{rows}
+	}
+	per := max(int(int64(len(rows))*int64(partBytes)/int64(size)), 1)
+	batches := make([][]*fastjson.Value, 0, len(rows)/per+1)
+	for len(rows) > per {
+		batches = append(batches, rows[:per:per])
+		rows = rows[per:]
+	}
+	return append(batches, rows)
+}
+
 var arenas fastjson.ArenaPool
 
-// emit yields rows as one JSON batch whose release releases what holds
-// them, the page p or else parser (which parsed size bytes), and returns
-// the arena of added fields. With no rows, it releases them at once.
-func (e *endpoint) emit(rows []*fastjson.Value, extra []extraField, p *page, parser *fastjson.Parser, size int, yield flow.Yield) error {
-	c := e.c
-	release := func() {
-		if p != nil {
-			p.release(c)
-		} else {
-			c.parsers.Put(parser, size)
-		}
-	}
+// emit yields rows as one JSON batch whose release calls release (which
+// frees what holds the rows) and returns the arena of added fields. With
+// no rows, it calls release at once.
+func (e *endpoint) emit(rows []*fastjson.Value, extra []extraField, release func(), yield flow.Yield) error {
 	if len(rows) == 0 {
 		release()
 		return nil

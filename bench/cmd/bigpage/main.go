@@ -43,11 +43,12 @@ func main() {
 	mbs := flag.String("mb", "100,200", "page sizes in MB")
 	dests := flag.String("dest", "duckdb,parquet", "destinations")
 	chunked := flag.Bool("chunked", false, "send the page without Content-Length (chunked), as many APIs do")
-	shape := flag.String("shape", "flat", "record shape: flat or nested (5 child rows each)")
+	shape := flag.String("shape", "flat", "record shape: flat, nested (5 child rows each) or idtags ({\"id\":N,\"tags\":[\"a\",\"b\"]})")
+	selector := flag.String("selector", "data", "the resource's data_selector (data[*].id reaches into the rows)")
 	child := flag.String("child", "", "internal: load this page file into -dest and print JSON")
 	flag.Parse()
 	if *child != "" {
-		res, err := load(*child, *dests, *chunked)
+		res, err := load(*child, *dests, *selector, *chunked)
 		if err != nil {
 			fail(err)
 		}
@@ -67,11 +68,11 @@ func main() {
 			fail(err)
 		}
 		file := filepath.Join(dir, s+".json")
-		if err := writePage(file, mb, bench.Shape(*shape)); err != nil {
+		if err := writePage(file, mb, *shape); err != nil {
 			fail(err)
 		}
 		for _, d := range strings.Split(*dests, ",") {
-			res, err := runChild(file, d, *chunked)
+			res, err := runChild(file, d, *selector, *chunked)
 			if err != nil {
 				fail(err)
 			}
@@ -83,18 +84,34 @@ func main() {
 }
 
 // writePage writes one {"data":[...]} page of about mb MB of records.
-func writePage(path string, mb int, shape bench.Shape) error {
-	sample := bench.Pages(1000, 1000, shape)[0]
+func writePage(path string, mb int, shape string) error {
+	if shape == "idtags" {
+		return writeIDTags(path, mb)
+	}
+	sample := bench.Pages(1000, 1000, bench.Shape(shape))[0]
 	rows := int(float64(mb) * 1e6 / (float64(len(sample)) / 1000))
-	return os.WriteFile(path, bench.Pages(rows, rows, shape)[0], 0o600)
+	return os.WriteFile(path, bench.Pages(rows, rows, bench.Shape(shape))[0], 0o600)
 }
 
-func runChild(file, dest string, chunked bool) (result, error) {
+// writeIDTags writes a page of small records, {"id":N,"tags":["a","b"]},
+// the shape whose parsed tree is largest for its bytes.
+func writeIDTags(path string, mb int) error {
+	b := append(make([]byte, 0, mb*1_000_000+64), `{"data":[`...)
+	for n := 0; len(b) < mb*1_000_000; n++ {
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, `{"id":%d,"tags":["a","b"]}`, n)
+	}
+	return os.WriteFile(path, append(b, "]}"...), 0o600)
+}
+
+func runChild(file, dest, selector string, chunked bool) (result, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return result{}, err
 	}
-	cmd := exec.Command(exe, "-child", file, "-dest", dest, "-chunked="+strconv.FormatBool(chunked))
+	cmd := exec.Command(exe, "-child", file, "-dest", dest, "-selector", selector, "-chunked="+strconv.FormatBool(chunked))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -104,7 +121,7 @@ func runChild(file, dest string, chunked bool) (result, error) {
 	return res, json.Unmarshal(out, &res)
 }
 
-func load(file, dest string, chunked bool) (result, error) {
+func load(file, dest, selector string, chunked bool) (result, error) {
 	arrowbuf.MakeArrowDefault() // as the sluice command does
 	st, err := os.Stat(file)
 	if err != nil {
@@ -145,7 +162,7 @@ func load(file, dest string, chunked bool) (result, error) {
 		"client": map[string]any{"base_url": "http://" + ln.Addr().String() + "/"},
 		"resources": []any{map[string]any{
 			"name":     "users",
-			"endpoint": map[string]any{"path": "page", "data_selector": "data", "paginator": "single_page"},
+			"endpoint": map[string]any{"path": "page", "data_selector": selector, "paginator": "single_page"},
 		}},
 	}, "source")
 	if err != nil {
