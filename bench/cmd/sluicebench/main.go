@@ -5,7 +5,9 @@
 // the pages and nothing else), the same records loaded from Go structs and
 // from map[string]any (structs-*, maps-*: a pool of 100,000 records held
 // in memory, cycled as the pages are), each run's ratio to its
-// destination's ceiling and to real dlt's measured rate, peak RSS and
+// destination's ceiling, to DuckDB's own JSON reader over the same records
+// as local NDJSON files (duckdb-native, duckdb-native-parquet: the "vs
+// native" column) and to real dlt's measured rate, peak RSS and
 // allocations per row, for flat and nested records; then the latency run
 // (child requests against a slow API). Nested runs are also compared with
 // the flat run of the same phase; the ceilings' own nested/flat ratio is
@@ -73,8 +75,8 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "records to load per run")
 	pageSize := flag.Int("page", 1000, "records per page")
 	shapes := flag.String("shapes", "flat,nested", "record shapes to run: flat, nested (5 children per record)")
-	phases := flag.String("phases", "parse,ceiling,pages-duckdb,rest-duckdb,structs-duckdb,maps-duckdb,ceiling-parquet,rest-parquet,structs-parquet,maps-parquet",
-		"runs per shape (parse: fastjson parse of the pages alone, the input floor; ceiling: fastjson -> Arrow -> DuckDB; ceiling-parquet: the same into Parquet; pages-duckdb: the pipeline without HTTP; rest-duckdb-during: rest-duckdb inserting while it extracts, duckdb.WithLoadDuringExtract; structs-*, maps-*: the records as Go structs or map[string]any, source.Slice's typed batches)")
+	phases := flag.String("phases", "parse,ceiling,duckdb-native,pages-duckdb,rest-duckdb,structs-duckdb,maps-duckdb,ceiling-parquet,duckdb-native-parquet,rest-parquet,structs-parquet,maps-parquet",
+		"runs per shape (parse: fastjson parse of the pages alone, the input floor; ceiling: fastjson -> Arrow -> DuckDB; ceiling-parquet: the same into Parquet; duckdb-native: DuckDB's read_ndjson of the same records as local NDJSON files into a DuckDB file, DuckDB's defaults (all threads); duckdb-native-parquet: the same, COPY ... TO a Parquet file; pages-duckdb: the pipeline without HTTP; rest-duckdb-during: rest-duckdb inserting while it extracts, duckdb.WithLoadDuringExtract; structs-*, maps-*: the records as Go structs or map[string]any, source.Slice's typed batches)")
 	latency := flag.Bool("latency", true, "also time 1,000 child requests against a 50 ms API")
 	repeat := flag.Int("repeat", 3, "rounds of all measurements (each round runs every shape and phase once); the table shows the median by rate (peak RSS: the highest)")
 	phase := flag.String("phase", "", "internal: run one measurement and print JSON")
@@ -187,7 +189,7 @@ func table(shape string, results []result, flatRates map[string]float64) {
 			return "-" // not a load
 		}
 		c := rates["ceiling"]
-		if strings.HasSuffix(r.Name, "-parquet") {
+		if isParquet(r.Name) {
 			c = rates["ceiling-parquet"]
 		}
 		if c == 0 {
@@ -195,11 +197,17 @@ func table(shape string, results []result, flatRates map[string]float64) {
 		}
 		return fmt.Sprintf("%.2f", r.rate()/c)
 	}
+	vsNative := func(r result) string {
+		if c := rates[nativeOf(r.Name)]; c > 0 && r.Name != "parse" {
+			return fmt.Sprintf("%.2f", r.rate()/c)
+		}
+		return "-"
+	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if shape == "flat" {
-		fmt.Fprintln(w, "flat run\trows\tseconds\trows/s\tMB/s\tvs ceiling\tvs dlt\tpeak RSS MB\tallocs/row\t")
+		fmt.Fprintln(w, "flat run\trows\tseconds\trows/s\tMB/s\tvs ceiling\tvs native\tvs dlt\tpeak RSS MB\tallocs/row\t")
 	} else {
-		fmt.Fprintln(w, "nested run\tparents\tall rows\tseconds\tparents/s\tMB/s\tvs ceiling\tvs flat\tvs dlt\tpeak RSS MB\tallocs/row\t")
+		fmt.Fprintln(w, "nested run\tparents\tall rows\tseconds\tparents/s\tMB/s\tvs ceiling\tvs native\tvs flat\tvs dlt\tpeak RSS MB\tallocs/row\t")
 	}
 	for _, r := range results {
 		mbs := float64(r.InputBytes) / r.Seconds / 1e6
@@ -211,20 +219,33 @@ func table(shape string, results []result, flatRates map[string]float64) {
 		}
 		if shape == "flat" {
 			flatRates[r.Name] = r.rate()
-			fmt.Fprintf(w, "%s\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.Seconds, r.rate(),
-				mbs, vsCeiling(r), vsDLT(dltFlat), r.PeakRSSMB, r.AllocsPerRow)
+			fmt.Fprintf(w, "%s\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.Seconds, r.rate(),
+				mbs, vsCeiling(r), vsNative(r), vsDLT(dltFlat), r.PeakRSSMB, r.AllocsPerRow)
 			continue
 		}
 		vsFlat := "-"
 		if f := flatRates[r.Name]; f > 0 {
 			vsFlat = fmt.Sprintf("%.2f", r.rate()/f)
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.TotalRows, r.Seconds,
-			r.rate(), mbs, vsCeiling(r), vsFlat, vsDLT(dltNested), r.PeakRSSMB, r.AllocsPerRow)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.TotalRows, r.Seconds,
+			r.rate(), mbs, vsCeiling(r), vsNative(r), vsFlat, vsDLT(dltNested), r.PeakRSSMB, r.AllocsPerRow)
 	}
 	w.Flush()
+	// Issue 20's goal: REST >= 0.8 of DuckDB's own reader.
+	var goal []string
+	for _, ph := range []string{"rest-duckdb", "rest-parquet"} {
+		if n := rates[nativeOf(ph)]; n > 0 && rates[ph] > 0 {
+			goal = append(goal, fmt.Sprintf("%s / %s = %.2f", ph, nativeOf(ph), rates[ph]/n))
+		}
+	}
+	if len(goal) > 0 {
+		fmt.Printf("%s: %s (goal >= 0.8)\n", shape, strings.Join(goal, ", "))
+	}
 	fmt.Println()
 }
+
+// isParquet says whether phase loads into Parquet (else DuckDB).
+func isParquet(phase string) bool { return strings.HasSuffix(phase, "-parquet") }
 
 func latencyTable() {
 	ctx := context.Background()
@@ -267,6 +288,9 @@ func child(phase string, rows, pageSize int, shape string) (result, error) {
 }
 
 func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error) {
+	if nativePhases[phase] {
+		return measureNative(phase, rows, pageSize, shape)
+	}
 	ctx := context.Background()
 	// A fixed pool of distinct pages (or records), cycled: input memory
 	// does not grow with the number of rows. Go values are measured
@@ -292,7 +316,7 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 		opts = append(opts, duckdb.WithLoadDuringExtract())
 	}
 	var dest flow.Destination = duckdb.New(filepath.Join(dir, "bench.duckdb"), opts...)
-	if strings.HasSuffix(phase, "-parquet") {
+	if isParquet(phase) {
 		dest = parquet.New(filepath.Join(dir, "bucket"))
 	}
 
