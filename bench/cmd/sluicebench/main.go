@@ -7,8 +7,9 @@
 // in memory, cycled as the pages are), each run's ratio to its
 // destination's ceiling, to DuckDB's own JSON reader over the same records
 // as local NDJSON files (duckdb-native, duckdb-native-parquet: the "vs
-// native" column) and to real dlt's measured rate, peak RSS and
-// allocations per row, for flat and nested records; then the latency run
+// native" column) and to real dlt's measured rate, peak RSS, allocations
+// per row and CPU seconds (all threads: on a shared machine they move less
+// than the wall time), for flat and nested records; then the latency run
 // (child requests against a slow API). Nested runs are also compared with
 // the flat run of the same phase; the ceilings' own nested/flat ratio is
 // what the data allows that comparison. Each measurement runs in a child
@@ -31,6 +32,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -66,6 +68,10 @@ type result struct {
 	InputBytes   int64   `json:"input_bytes"`
 	PeakRSSMB    float64 `json:"peak_rss_mb"`
 	AllocsPerRow float64 `json:"allocs_per_row"`
+	// CPUSeconds is the process's user+system time over the timed part,
+	// all threads (DuckDB's own included): on a shared machine it moves
+	// less than the wall time does.
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 func (r result) rate() float64 { return float64(r.Rows) / r.Seconds }
@@ -205,9 +211,9 @@ func table(shape string, results []result, flatRates map[string]float64) {
 	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if shape == "flat" {
-		fmt.Fprintln(w, "flat run\trows\tseconds\trows/s\tMB/s\tvs ceiling\tvs native\tvs dlt\tpeak RSS MB\tallocs/row\t")
+		fmt.Fprintln(w, "flat run\trows\tseconds\trows/s\tMB/s\tvs ceiling\tvs native\tvs dlt\tpeak RSS MB\tallocs/row\tCPU s\t")
 	} else {
-		fmt.Fprintln(w, "nested run\tparents\tall rows\tseconds\tparents/s\tMB/s\tvs ceiling\tvs native\tvs flat\tvs dlt\tpeak RSS MB\tallocs/row\t")
+		fmt.Fprintln(w, "nested run\tparents\tall rows\tseconds\tparents/s\tMB/s\tvs ceiling\tvs native\tvs flat\tvs dlt\tpeak RSS MB\tallocs/row\tCPU s\t")
 	}
 	for _, r := range results {
 		mbs := float64(r.InputBytes) / r.Seconds / 1e6
@@ -219,16 +225,16 @@ func table(shape string, results []result, flatRates map[string]float64) {
 		}
 		if shape == "flat" {
 			flatRates[r.Name] = r.rate()
-			fmt.Fprintf(w, "%s\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.Seconds, r.rate(),
-				mbs, vsCeiling(r), vsNative(r), vsDLT(dltFlat), r.PeakRSSMB, r.AllocsPerRow)
+			fmt.Fprintf(w, "%s\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t\n", r.Name, r.Rows, r.Seconds, r.rate(),
+				mbs, vsCeiling(r), vsNative(r), vsDLT(dltFlat), r.PeakRSSMB, r.AllocsPerRow, r.CPUSeconds)
 			continue
 		}
 		vsFlat := "-"
 		if f := flatRates[r.Name]; f > 0 {
 			vsFlat = fmt.Sprintf("%.2f", r.rate()/f)
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.TotalRows, r.Seconds,
-			r.rate(), mbs, vsCeiling(r), vsNative(r), vsFlat, vsDLT(dltNested), r.PeakRSSMB, r.AllocsPerRow)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t\n", r.Name, r.Rows, r.TotalRows, r.Seconds,
+			r.rate(), mbs, vsCeiling(r), vsNative(r), vsFlat, vsDLT(dltNested), r.PeakRSSMB, r.AllocsPerRow, r.CPUSeconds)
 	}
 	w.Flush()
 	// Issue 20's goal: REST >= 0.8 of DuckDB's own reader.
@@ -323,7 +329,7 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	mallocs := ms.Mallocs
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	var loaded, total int64
 	switch phase {
 	case "parse":
@@ -343,7 +349,7 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 			runtime.GC()
 			runtime.ReadMemStats(&ms)
 			mallocs = ms.Mallocs
-			start = time.Now()
+			start, cpu0 = time.Now(), cpuTime()
 		case !strings.HasPrefix(phase, "rest-"):
 			src = bench.PagesResource("users", pool, n)
 		default:
@@ -358,7 +364,7 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 			debug.FreeOSMemory()
 			runtime.ReadMemStats(&ms)
 			mallocs = ms.Mallocs
-			start = time.Now()
+			start, cpu0 = time.Now(), cpuTime()
 			if src, err = bench.RESTSource(api.URL, false, bench.Paging(paging)); err != nil {
 				return result{}, err
 			}
@@ -382,10 +388,19 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 	if err != nil {
 		return result{}, err
 	}
-	secs := time.Since(start).Seconds()
+	secs, cpu := time.Since(start).Seconds(), cpuTime()-cpu0
 	runtime.ReadMemStats(&ms)
 	return result{Name: phase, Shape: string(shape), Rows: loaded, TotalRows: total, Seconds: secs, InputBytes: input,
-		PeakRSSMB: peakRSSMB(), AllocsPerRow: float64(ms.Mallocs-mallocs) / float64(max(loaded, 1))}, nil
+		PeakRSSMB: peakRSSMB(), AllocsPerRow: float64(ms.Mallocs-mallocs) / float64(max(loaded, 1)), CPUSeconds: cpu}, nil
+}
+
+// cpuTime is the process's user+system CPU time so far, all threads.
+func cpuTime() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // peakRSSMB reads VmHWM (peak resident set) from /proc/self/status.

@@ -43,7 +43,7 @@ func measureNative(phase string, rows, pageSize int, shape bench.Shape) (result,
 	runtime.ReadMemStats(&ms)
 	mallocs := ms.Mallocs
 	ctx := context.Background()
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	var n int64
 	if phase == "duckdb-native-parquet" {
 		n, err = bench.NativeParquet(ctx, filepath.Join(dir, "users.parquet"), nd.Files)
@@ -53,9 +53,9 @@ func measureNative(phase string, rows, pageSize int, shape bench.Shape) (result,
 	if err != nil {
 		return result{}, err
 	}
-	secs := time.Since(start).Seconds()
+	secs, cpu := time.Since(start).Seconds(), cpuTime()-cpu0
 	runtime.ReadMemStats(&ms)
 	// One table: the children stay in a LIST column.
 	return result{Name: phase, Shape: string(shape), Rows: n, TotalRows: n, Seconds: secs, InputBytes: nd.Bytes,
-		PeakRSSMB: peakRSSMB(), AllocsPerRow: float64(ms.Mallocs-mallocs) / float64(max(n, 1))}, nil
+		PeakRSSMB: peakRSSMB(), AllocsPerRow: float64(ms.Mallocs-mallocs) / float64(max(n, 1)), CPUSeconds: cpu}, nil
 }
