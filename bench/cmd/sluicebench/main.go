@@ -5,8 +5,11 @@
 // the pages and nothing else), the same records loaded from Go structs and
 // from map[string]any (structs-*, maps-*: a pool of 100,000 records held
 // in memory, cycled as the pages are), each run's ratio to its
-// destination's ceiling and to real dlt's measured rate, peak RSS and
-// allocations per row, for flat and nested records; then the latency run
+// destination's ceiling, to DuckDB's own JSON reader over the same records
+// as local NDJSON files (duckdb-native, duckdb-native-parquet: the "vs
+// native" column) and to real dlt's measured rate, peak RSS, allocations
+// per row and CPU seconds (all threads: on a shared machine they move less
+// than the wall time), for flat and nested records; then the latency run
 // (child requests against a slow API). Nested runs are also compared with
 // the flat run of the same phase; the ceilings' own nested/flat ratio is
 // what the data allows that comparison. Each measurement runs in a child
@@ -29,6 +32,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -64,6 +68,10 @@ type result struct {
 	InputBytes   int64   `json:"input_bytes"`
 	PeakRSSMB    float64 `json:"peak_rss_mb"`
 	AllocsPerRow float64 `json:"allocs_per_row"`
+	// CPUSeconds is the process's user+system time over the timed part,
+	// all threads (DuckDB's own included): on a shared machine it moves
+	// less than the wall time does.
+	CPUSeconds float64 `json:"cpu_seconds"`
 }
 
 func (r result) rate() float64 { return float64(r.Rows) / r.Seconds }
@@ -73,8 +81,8 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "records to load per run")
 	pageSize := flag.Int("page", 1000, "records per page")
 	shapes := flag.String("shapes", "flat,nested", "record shapes to run: flat, nested (5 children per record)")
-	phases := flag.String("phases", "parse,ceiling,pages-duckdb,rest-duckdb,structs-duckdb,maps-duckdb,ceiling-parquet,rest-parquet,structs-parquet,maps-parquet",
-		"runs per shape (parse: fastjson parse of the pages alone, the input floor; ceiling: fastjson -> Arrow -> DuckDB; ceiling-parquet: the same into Parquet; pages-duckdb: the pipeline without HTTP; rest-duckdb-during: rest-duckdb inserting while it extracts, duckdb.WithLoadDuringExtract; structs-*, maps-*: the records as Go structs or map[string]any, source.Slice's typed batches)")
+	phases := flag.String("phases", "parse,ceiling,duckdb-native,pages-duckdb,rest-duckdb,structs-duckdb,maps-duckdb,ceiling-parquet,duckdb-native-parquet,rest-parquet,structs-parquet,maps-parquet",
+		"runs per shape (parse: fastjson parse of the pages alone, the input floor; ceiling: fastjson -> Arrow -> DuckDB; ceiling-parquet: the same into Parquet; duckdb-native: DuckDB's read_ndjson of the same records as local NDJSON files into a DuckDB file, DuckDB's defaults (all threads); duckdb-native-parquet: the same, COPY ... TO a Parquet file; pages-duckdb: the pipeline without HTTP; rest-duckdb-during: rest-duckdb inserting while it extracts, duckdb.WithLoadDuringExtract; structs-*, maps-*: the records as Go structs or map[string]any, source.Slice's typed batches)")
 	latency := flag.Bool("latency", true, "also time 1,000 child requests against a 50 ms API")
 	repeat := flag.Int("repeat", 3, "rounds of all measurements (each round runs every shape and phase once); the table shows the median by rate (peak RSS: the highest)")
 	phase := flag.String("phase", "", "internal: run one measurement and print JSON")
@@ -187,7 +195,7 @@ func table(shape string, results []result, flatRates map[string]float64) {
 			return "-" // not a load
 		}
 		c := rates["ceiling"]
-		if strings.HasSuffix(r.Name, "-parquet") {
+		if isParquet(r.Name) {
 			c = rates["ceiling-parquet"]
 		}
 		if c == 0 {
@@ -195,11 +203,17 @@ func table(shape string, results []result, flatRates map[string]float64) {
 		}
 		return fmt.Sprintf("%.2f", r.rate()/c)
 	}
+	vsNative := func(r result) string {
+		if c := rates[nativeOf(r.Name)]; c > 0 && r.Name != "parse" {
+			return fmt.Sprintf("%.2f", r.rate()/c)
+		}
+		return "-"
+	}
 	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if shape == "flat" {
-		fmt.Fprintln(w, "flat run\trows\tseconds\trows/s\tMB/s\tvs ceiling\tvs dlt\tpeak RSS MB\tallocs/row\t")
+		fmt.Fprintln(w, "flat run\trows\tseconds\trows/s\tMB/s\tvs ceiling\tvs native\tvs dlt\tpeak RSS MB\tallocs/row\tCPU s\t")
 	} else {
-		fmt.Fprintln(w, "nested run\tparents\tall rows\tseconds\tparents/s\tMB/s\tvs ceiling\tvs flat\tvs dlt\tpeak RSS MB\tallocs/row\t")
+		fmt.Fprintln(w, "nested run\tparents\tall rows\tseconds\tparents/s\tMB/s\tvs ceiling\tvs native\tvs flat\tvs dlt\tpeak RSS MB\tallocs/row\tCPU s\t")
 	}
 	for _, r := range results {
 		mbs := float64(r.InputBytes) / r.Seconds / 1e6
@@ -211,20 +225,33 @@ func table(shape string, results []result, flatRates map[string]float64) {
 		}
 		if shape == "flat" {
 			flatRates[r.Name] = r.rate()
-			fmt.Fprintf(w, "%s\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.Seconds, r.rate(),
-				mbs, vsCeiling(r), vsDLT(dltFlat), r.PeakRSSMB, r.AllocsPerRow)
+			fmt.Fprintf(w, "%s\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t\n", r.Name, r.Rows, r.Seconds, r.rate(),
+				mbs, vsCeiling(r), vsNative(r), vsDLT(dltFlat), r.PeakRSSMB, r.AllocsPerRow, r.CPUSeconds)
 			continue
 		}
 		vsFlat := "-"
 		if f := flatRates[r.Name]; f > 0 {
 			vsFlat = fmt.Sprintf("%.2f", r.rate()/f)
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%.0f\t%.2f\t\n", r.Name, r.Rows, r.TotalRows, r.Seconds,
-			r.rate(), mbs, vsCeiling(r), vsFlat, vsDLT(dltNested), r.PeakRSSMB, r.AllocsPerRow)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t\n", r.Name, r.Rows, r.TotalRows, r.Seconds,
+			r.rate(), mbs, vsCeiling(r), vsNative(r), vsFlat, vsDLT(dltNested), r.PeakRSSMB, r.AllocsPerRow, r.CPUSeconds)
 	}
 	w.Flush()
+	// Issue 20's goal: REST >= 0.8 of DuckDB's own reader.
+	var goal []string
+	for _, ph := range []string{"rest-duckdb", "rest-parquet"} {
+		if n := rates[nativeOf(ph)]; n > 0 && rates[ph] > 0 {
+			goal = append(goal, fmt.Sprintf("%s / %s = %.2f", ph, nativeOf(ph), rates[ph]/n))
+		}
+	}
+	if len(goal) > 0 {
+		fmt.Printf("%s: %s (goal >= 0.8)\n", shape, strings.Join(goal, ", "))
+	}
 	fmt.Println()
 }
+
+// isParquet says whether phase loads into Parquet (else DuckDB).
+func isParquet(phase string) bool { return strings.HasSuffix(phase, "-parquet") }
 
 func latencyTable() {
 	ctx := context.Background()
@@ -267,6 +294,9 @@ func child(phase string, rows, pageSize int, shape string) (result, error) {
 }
 
 func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error) {
+	if nativePhases[phase] {
+		return measureNative(phase, rows, pageSize, shape)
+	}
 	ctx := context.Background()
 	// A fixed pool of distinct pages (or records), cycled: input memory
 	// does not grow with the number of rows. Go values are measured
@@ -292,14 +322,14 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 		opts = append(opts, duckdb.WithLoadDuringExtract())
 	}
 	var dest flow.Destination = duckdb.New(filepath.Join(dir, "bench.duckdb"), opts...)
-	if strings.HasSuffix(phase, "-parquet") {
+	if isParquet(phase) {
 		dest = parquet.New(filepath.Join(dir, "bucket"))
 	}
 
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	mallocs := ms.Mallocs
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	var loaded, total int64
 	switch phase {
 	case "parse":
@@ -319,7 +349,7 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 			runtime.GC()
 			runtime.ReadMemStats(&ms)
 			mallocs = ms.Mallocs
-			start = time.Now()
+			start, cpu0 = time.Now(), cpuTime()
 		case !strings.HasPrefix(phase, "rest-"):
 			src = bench.PagesResource("users", pool, n)
 		default:
@@ -334,7 +364,7 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 			debug.FreeOSMemory()
 			runtime.ReadMemStats(&ms)
 			mallocs = ms.Mallocs
-			start = time.Now()
+			start, cpu0 = time.Now(), cpuTime()
 			if src, err = bench.RESTSource(api.URL, false, bench.Paging(paging)); err != nil {
 				return result{}, err
 			}
@@ -358,10 +388,19 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 	if err != nil {
 		return result{}, err
 	}
-	secs := time.Since(start).Seconds()
+	secs, cpu := time.Since(start).Seconds(), cpuTime()-cpu0
 	runtime.ReadMemStats(&ms)
 	return result{Name: phase, Shape: string(shape), Rows: loaded, TotalRows: total, Seconds: secs, InputBytes: input,
-		PeakRSSMB: peakRSSMB(), AllocsPerRow: float64(ms.Mallocs-mallocs) / float64(max(loaded, 1))}, nil
+		PeakRSSMB: peakRSSMB(), AllocsPerRow: float64(ms.Mallocs-mallocs) / float64(max(loaded, 1)), CPUSeconds: cpu}, nil
+}
+
+// cpuTime is the process's user+system CPU time so far, all threads.
+func cpuTime() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 // peakRSSMB reads VmHWM (peak resident set) from /proc/self/status.
