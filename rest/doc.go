@@ -113,7 +113,11 @@
 // one placeholder holding a full URL requests that URL. The values given
 // with the Secrets option (the CLI gives the spec's ${NAME} values) are
 // escaped where they occur in a path as one segment, "/" included
-// (EscapePathSegment, the form the CLI also masks).
+// (EscapePathSegment, the form the CLI also masks), in client.base_url's
+// path too. In base_url's scheme or host such a value must be letters,
+// digits and "-._~" only (https://${TENANT}.example.com), else the source
+// fails, naming client.base_url: a host cannot be escaped. base_url takes
+// no {placeholders}.
 //
 // # Behaviour
 //
