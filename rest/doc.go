@@ -146,7 +146,9 @@
 //     and the selector (a child resource warns after the first batch of
 //     parents whose pages all missed).
 //   - Bodies: a UTF-8 byte order mark before the JSON is skipped, as dlt
-//     (requests) does. A body that is not JSON fails at once (not retried),
+//     (requests) does; a body with a UTF-16 or UTF-32 mark (FF FE, FE FF,
+//     FF FE 00 00, 00 00 FE FF) is decoded to UTF-8 by it, broken units
+//     becoming U+FFFD, and errors about it name the encoding. A body that is not JSON fails at once (not retried),
 //     naming method, path, status and content type, and, unless the content
 //     type says it is something else, the byte offset where it stops being
 //     JSON with about 20 bytes on either side, quoted, the source's secrets
