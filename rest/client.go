@@ -271,7 +271,8 @@ func (c *client) fetchRaw(ctx context.Context, r *Request, auth Auth, actions []
 				continue
 			}
 		}
-		resp := &Response{StatusCode: hresp.StatusCode, Header: hresp.Header, Body: bytes.TrimPrefix(data, utf8BOM), Request: r}
+		body, enc := decodeBOM(data)
+		resp := &Response{StatusCode: hresp.StatusCode, Header: hresp.Header, Body: body, Request: r, encoding: enc}
 		for _, a := range actions {
 			if a.StatusCode != 0 && a.StatusCode != resp.StatusCode {
 				continue
@@ -334,7 +335,7 @@ func (c *client) parse(p *page) error {
 // notJSON says that a page's body is not JSON: see notJSONError.
 func (c *client) notJSON(p *page) error {
 	r := p.resp
-	return notJSONError(p.method, r.Request.URL.EscapedPath(), r.StatusCode, r.Header.Get("Content-Type"), r.Body, c.secrets)
+	return notJSONError(p.method, r.Request.URL.EscapedPath(), r.StatusCode, r.Header.Get("Content-Type"), r.encoding, r.Body, c.secrets)
 }
 
 // snippetRadius is how many bytes of a body an error quotes on either
@@ -344,8 +345,9 @@ const snippetRadius = 20
 // notJSONError says that a response body is not JSON; it names the method,
 // the URL path (the query may hold secrets), the media type, and, unless
 // the media type says it is not JSON, where the body stops being JSON with
-// a few bytes around it, secrets masked.
-func notJSONError(method, path string, status int, contentType string, body []byte, secrets *secretSet) error {
+// a few bytes around it, secrets masked. A body decoded from UTF-16 or
+// UTF-32 (enc) says so: the offset is into the decoded body.
+func notJSONError(method, path string, status int, contentType, enc string, body []byte, secrets *secretSet) error {
 	mt, _, _ := strings.Cut(contentType, ";")
 	mt = strings.TrimSpace(mt)
 	what := "is not JSON"
@@ -356,6 +358,9 @@ func notJSONError(method, path string, status int, contentType string, body []by
 	if mt != "" {
 		ct = "content type " + mt
 	}
+	if enc != "" {
+		ct += "; " + enc + ", decoded by its byte order mark"
+	}
 	// Where a body claiming to be JSON (or not saying) breaks is worth
 	// showing; an HTML page is told by its content type.
 	where := ""
@@ -364,7 +369,3 @@ func notJSONError(method, path string, status int, contentType string, body []by
 	}
 	return fmt.Errorf("rest: %s %s: %d response %s (%s)%s", method, path, status, what, ct, where)
 }
-
-// utf8BOM starts the bodies of some APIs (.NET's); JSON decoders, dlt's
-// (requests) among them, skip it.
-var utf8BOM = []byte("\xef\xbb\xbf")

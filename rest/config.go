@@ -172,6 +172,9 @@ type Response struct {
 	// Request is the request that got this response.
 	Request *Request
 	json    *fastjson.Value
+	// encoding is what the body was decoded from by its byte order mark
+	// ("UTF-16LE"), "" when it came as UTF-8.
+	encoding string
 }
 
 // JSON returns the parsed body, or nil when it is empty or not JSON.

@@ -113,7 +113,11 @@
 // one placeholder holding a full URL requests that URL. The values given
 // with the Secrets option (the CLI gives the spec's ${NAME} values) are
 // escaped where they occur in a path as one segment, "/" included
-// (EscapePathSegment, the form the CLI also masks).
+// (EscapePathSegment, the form the CLI also masks), in client.base_url's
+// path too. In base_url's scheme or host such a value must be letters,
+// digits and "-._~" only (https://${TENANT}.example.com), else the source
+// fails, naming client.base_url: a host cannot be escaped. base_url takes
+// no {placeholders}.
 //
 // # Behaviour
 //
@@ -142,7 +146,9 @@
 //     and the selector (a child resource warns after the first batch of
 //     parents whose pages all missed).
 //   - Bodies: a UTF-8 byte order mark before the JSON is skipped, as dlt
-//     (requests) does. A body that is not JSON fails at once (not retried),
+//     (requests) does; a body with a UTF-16 or UTF-32 mark (FF FE, FE FF,
+//     FF FE 00 00, 00 00 FE FF) is decoded to UTF-8 by it, broken units
+//     becoming U+FFFD, and errors about it name the encoding. A body that is not JSON fails at once (not retried),
 //     naming method, path, status and content type, and, unless the content
 //     type says it is something else, the byte offset where it stops being
 //     JSON with about 20 bytes on either side, quoted, the source's secrets

@@ -107,3 +107,58 @@ func jsonEscape(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b[1 : len(b)-1])
 }
+
+// TestSecretInBaseURL: a secret in client.base_url's path is escaped as one
+// segment, as in an endpoint path, and logged so; in the host, a secret
+// that escaping would change fails before any request, naming the field
+// and not the value, while one of letters, digits and "-._~" (a tenant's
+// host name) is used as it is.
+func TestSecretInBaseURL(t *testing.T) {
+	const secret = "p@ss/w+rd=Z?&x#9 ü"
+	srvURL, seen := pathServer(t, "s")
+	host := strings.TrimPrefix(srvURL, "http://")
+	hostname, port, _ := strings.Cut(host, ":")
+	for _, tc := range []struct {
+		name, base, secret string
+		target             string // the request's target, "" when the run fails
+	}{
+		{"in the path", srvURL + "/t/" + secret + "/v1/", secret, "/t/" + EscapePathSegment(secret) + "/v1/items"},
+		{"ending the base URL", srvURL + "/t/" + secret, secret, "/t/" + EscapePathSegment(secret) + "/items"},
+		{"twice", srvURL + "/" + secret + "/" + secret + "/", secret, "/" + EscapePathSegment(secret) + "/" + EscapePathSegment(secret) + "/items"},
+		{"as user info", "http://" + secret + "@" + host + "/", secret, ""},
+		{"as the host", "http://" + secret + "/", secret, ""},
+		{"as the whole URL", srvURL + "/", srvURL + "/", ""},
+		{"as a plain host name", "http://" + hostname + ":" + port + "/v1/", hostname, "/v1/items"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(seen())
+			cfg := decode(t, `{"client":{"base_url":"`+jsonEscape(tc.base)+`"},"resources":[{"name":"items","endpoint":{"path":"items","paginator":"single_page"}}]}`)
+			var logs bytes.Buffer
+			log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			_, err := tryCollect(cfg, "items", Secrets(tc.secret), Logger(log))
+			got := seen()[before:]
+			if tc.target == "" {
+				const want = `client.base_url: a secret (a ${NAME} value) in the scheme or host holds characters other than letters, digits and "-._~"`
+				if err == nil || !strings.Contains(err.Error(), want) {
+					t.Fatalf("error %v, want %q", err, want)
+				}
+				if strings.Contains(err.Error(), tc.secret[:4]) {
+					t.Errorf("the error shows the secret: %v", err)
+				}
+				if len(got) != 0 {
+					t.Errorf("requests %q were sent", got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != 1 || got[0] != tc.target {
+				t.Fatalf("requests %q, want [%q]", got, tc.target)
+			}
+			if !strings.Contains(logs.String(), "path="+tc.target) {
+				t.Errorf("the log does not show the path as sent:\n%s", logs.String())
+			}
+		})
+	}
+}

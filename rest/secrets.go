@@ -168,3 +168,30 @@ func authSecrets(cfg *Config) []string {
 	}
 	return out
 }
+
+// escapeBaseURL escapes every secret in client.base_url's path (and query)
+// as one segment, as in endpoint paths, so that its "/", "?" or "#" stays
+// inside the segment and the CLI's masker knows the form that is logged.
+// In the scheme or host a secret that escaping would change is refused
+// (without showing it): a host is not percent-encoded, and the secret's
+// "/", "@" or "?" would send the request elsewhere. A secret of letters,
+// digits and "-._~" changes no URL's structure and stays as is there
+// (https://${TENANT}.example.com, or a password that is also a host's
+// label).
+func escapeBaseURL(base string, secrets []string) (string, error) {
+	out, spans := escapeSecrets(base, longestFirst(secrets))
+	// The escaped forms hold no "/", "?", "#" or ":", so the authority
+	// ends where it would without the secrets' own.
+	hostEnd := len(out)
+	if i := strings.Index(out, "://"); i >= 0 {
+		if j := strings.IndexAny(out[i+3:], "/?#"); j >= 0 {
+			hostEnd = i + 3 + j
+		}
+	}
+	for _, sp := range spans {
+		if sp.from < hostEnd && EscapePathSegment(sp.secret) != sp.secret {
+			return "", errAt("client.base_url", `a secret (a ${NAME} value) in the scheme or host holds characters other than letters, digits and "-._~"; only in the path is a secret escaped`)
+		}
+	}
+	return out, nil
+}

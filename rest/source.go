@@ -111,11 +111,16 @@ func newSource(cfg *Config, opts ...SourceOption) (*flow.Source, error) {
 	if o.retry != nil {
 		cc.Retry = *o.retry
 	}
+	secrets := append(authSecrets(cfg), o.secrets...)
+	var err error
+	if cc.BaseURL, err = escapeBaseURL(cc.BaseURL, secrets); err != nil {
+		return nil, err
+	}
 	cl, err := newClient(cc, o.httpClient, o.log)
 	if err != nil {
 		return nil, err
 	}
-	cl.secrets = newSecretSet(append(authSecrets(cfg), o.secrets...)...)
+	cl.secrets = newSecretSet(secrets...)
 	cl.setOnRetry(o.onRetry)
 	b := &builder{cfg: cfg, opts: o, client: cl, built: map[string]*flow.Resource{}, byName: map[string]int{}, goRes: map[string]*flow.Resource{}}
 	for _, r := range o.resources {

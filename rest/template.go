@@ -304,31 +304,60 @@ func escapePathValue(s string) (string, error) {
 // path segment: a ${SECRET} put into a spec's path is part of the text
 // rest gets, and its "/", "?" or "#" must not end the segment or the path.
 func (t template) withSecrets(secrets []string) template {
-	secrets = slices.Clone(secrets)
-	slices.SortFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	secrets = longestFirst(secrets)
 	var out template
 	for _, p := range t.parts {
 		if p.name != "" {
 			out.parts = append(out.parts, p)
 			continue
 		}
-		lit, done := p.lit, ""
-		for lit != "" {
-			at, which := -1, ""
-			for _, s := range secrets {
-				if i := strings.Index(lit, s); s != "" && i >= 0 && (at < 0 || i < at) {
-					at, which = i, s
-				}
-			}
-			if at < 0 {
-				break
-			}
-			done += lit[:at] + EscapePathSegment(which)
-			lit = lit[at+len(which):]
-		}
-		out.parts = append(out.parts, tplPart{lit: done + lit})
+		lit, _ := escapeSecrets(p.lit, secrets)
+		out.parts = append(out.parts, tplPart{lit: lit})
 	}
 	return out
+}
+
+func longestFirst(secrets []string) []string {
+	secrets = slices.Clone(secrets)
+	slices.SortStableFunc(secrets, func(a, b string) int { return len(b) - len(a) })
+	return secrets
+}
+
+// secretSpan is where escapeSecrets put a secret's escaped form.
+type secretSpan struct {
+	from, to int
+	secret   string
+}
+
+// escapeSecrets escapes every secret in s as one path segment, the
+// leftmost first, the longest of those starting at one place (secrets is
+// longestFirst), and says where the escaped forms are in the result.
+func escapeSecrets(s string, secrets []string) (string, []secretSpan) {
+	var (
+		done  strings.Builder
+		spans []secretSpan
+	)
+	for s != "" {
+		at, which := -1, ""
+		for _, sec := range secrets {
+			if i := strings.Index(s, sec); sec != "" && i >= 0 && (at < 0 || i < at) {
+				at, which = i, sec
+			}
+		}
+		if at < 0 {
+			break
+		}
+		done.WriteString(s[:at])
+		from := done.Len()
+		done.WriteString(EscapePathSegment(which))
+		spans = append(spans, secretSpan{from, done.Len(), which})
+		s = s[at+len(which):]
+	}
+	if spans == nil {
+		return s, nil
+	}
+	done.WriteString(s)
+	return done.String(), spans
 }
 
 // jsonToGo converts a fastjson value to Go, numbers as json.Number so that
