@@ -22,6 +22,20 @@ const (
 // the table "users", paging as paging says; with children it also requests
 // /items/{id}/details for every item (a transformer per parent).
 func RESTSource(baseURL string, children bool, paging Paging) (*flow.Source, error) {
+	raw, err := restConfig(baseURL, children, paging)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := rest.DecodeConfig(raw, "source")
+	if err != nil {
+		return nil, err
+	}
+	return rest.NewSource(cfg, rest.Name("bench_api"))
+}
+
+// restConfig is the rest_api config RESTSource decodes and CLISpec writes
+// as the spec's source, so the library and CLI runs read the API alike.
+func restConfig(baseURL string, children bool, paging Paging) (map[string]any, error) {
 	var paginator map[string]any
 	switch paging {
 	case JSONLink, "":
@@ -41,15 +55,11 @@ func RESTSource(baseURL string, children bool, paging Paging) (*flow.Source, err
 			"endpoint": map[string]any{"path": "items/{resources.users.id}/details", "paginator": "single_page"},
 		})
 	}
-	cfg, err := rest.DecodeConfig(map[string]any{
+	return map[string]any{
 		"client": map[string]any{
 			"base_url":  baseURL,
 			"paginator": paginator,
 		},
 		"resources": resources,
-	}, "source")
-	if err != nil {
-		return nil, err
-	}
-	return rest.NewSource(cfg, rest.Name("bench_api"))
+	}, nil
 }

@@ -9,7 +9,10 @@
 // as local NDJSON files (duckdb-native, duckdb-native-parquet: the "vs
 // native" column) and to real dlt's measured rate, peak RSS, allocations
 // per row and CPU seconds (all threads: on a shared machine they move less
-// than the wall time), for flat and nested records; then the latency run
+// than the wall time), for flat and nested records; the sluice command
+// itself, `sluice run spec.yaml` against the same API with the CLI's
+// defaults (cli-duckdb, cli-parquet: built once per invocation, its peak
+// RSS and CPU seconds from the child's rusage); then the latency run
 // (child requests against a slow API). Nested runs are also compared with
 // the flat run of the same phase; the ceilings' own nested/flat ratio is
 // what the data allows that comparison. Each measurement runs in a child
@@ -81,12 +84,13 @@ func main() {
 	rows := flag.Int("rows", 1_000_000, "records to load per run")
 	pageSize := flag.Int("page", 1000, "records per page")
 	shapes := flag.String("shapes", "flat,nested", "record shapes to run: flat, nested (5 children per record)")
-	phases := flag.String("phases", "parse,ceiling,duckdb-native,pages-duckdb,rest-duckdb,structs-duckdb,maps-duckdb,ceiling-parquet,duckdb-native-parquet,rest-parquet,structs-parquet,maps-parquet",
-		"runs per shape (parse: fastjson parse of the pages alone, the input floor; ceiling: fastjson -> Arrow -> DuckDB; ceiling-parquet: the same into Parquet; duckdb-native: DuckDB's read_ndjson of the same records as local NDJSON files into a DuckDB file, DuckDB's defaults (all threads); duckdb-native-parquet: the same, COPY ... TO a Parquet file; pages-duckdb: the pipeline without HTTP; rest-duckdb-during: rest-duckdb inserting while it extracts, duckdb.WithLoadDuringExtract; structs-*, maps-*: the records as Go structs or map[string]any, source.Slice's typed batches)")
+	phases := flag.String("phases", "parse,ceiling,duckdb-native,pages-duckdb,rest-duckdb,cli-duckdb,structs-duckdb,maps-duckdb,ceiling-parquet,duckdb-native-parquet,rest-parquet,cli-parquet,structs-parquet,maps-parquet",
+		"runs per shape (parse: fastjson parse of the pages alone, the input floor; ceiling: fastjson -> Arrow -> DuckDB; ceiling-parquet: the same into Parquet; duckdb-native: DuckDB's read_ndjson of the same records as local NDJSON files into a DuckDB file, DuckDB's defaults (all threads); duckdb-native-parquet: the same, COPY ... TO a Parquet file; pages-duckdb: the pipeline without HTTP; rest-duckdb-during: rest-duckdb inserting while it extracts, duckdb.WithLoadDuringExtract; cli-duckdb, cli-parquet: `sluice run` of a spec reading the rest-* runs' API, the CLI's defaults, as a user runs it; structs-*, maps-*: the records as Go structs or map[string]any, source.Slice's typed batches)")
 	latency := flag.Bool("latency", true, "also time 1,000 child requests against a 50 ms API")
 	repeat := flag.Int("repeat", 3, "rounds of all measurements (each round runs every shape and phase once); the table shows the median by rate (peak RSS: the highest)")
 	phase := flag.String("phase", "", "internal: run one measurement and print JSON")
 	shape := flag.String("shape", "flat", "internal: the shape of -phase")
+	flag.StringVar(&sluiceBin, "sluice", "", "internal: the sluice command the cli-* runs time (default: built for the run)")
 	flag.StringVar(&memLimit, "duckdb-memory", "64MB", "DuckDB memory_limit during loads (the destination's default)")
 	flag.StringVar(&insert, "insert", "parquet", "DuckDB insert method: parquet (the default), scan or appender")
 	flag.IntVar(&batchRows, "batch-rows", 0, "rows per record batch (0: the destination's default: DuckDB 25,000, Parquet 50,000)")
@@ -141,6 +145,13 @@ func main() {
 	// minutes; this machine's speed drifts by a third from one stretch of
 	// minutes to the next.
 	shapeList, phaseList := strings.Split(*shapes, ","), strings.Split(*phases, ",")
+	// Outside every timed part: the cli-* runs time the built command.
+	if cliDir, err := buildSluice(phaseList); err != nil {
+		fail(err)
+	} else if cliDir != "" {
+		cleanup = func() { os.RemoveAll(cliDir) }
+		defer cleanup()
+	}
 	runs := map[string][]result{}
 	for range max(*repeat, 1) {
 		for _, sh := range shapeList {
@@ -225,29 +236,45 @@ func table(shape string, results []result, flatRates map[string]float64) {
 		}
 		if shape == "flat" {
 			flatRates[r.Name] = r.rate()
-			fmt.Fprintf(w, "%s\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t\n", r.Name, r.Rows, r.Seconds, r.rate(),
-				mbs, vsCeiling(r), vsNative(r), vsDLT(dltFlat), r.PeakRSSMB, r.AllocsPerRow, r.CPUSeconds)
+			fmt.Fprintf(w, "%s\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%.0f\t%s\t%.2f\t\n", r.Name, r.Rows, r.Seconds, r.rate(),
+				mbs, vsCeiling(r), vsNative(r), vsDLT(dltFlat), r.PeakRSSMB, allocs(r), r.CPUSeconds)
 			continue
 		}
 		vsFlat := "-"
 		if f := flatRates[r.Name]; f > 0 {
 			vsFlat = fmt.Sprintf("%.2f", r.rate()/f)
 		}
-		fmt.Fprintf(w, "%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t%.0f\t%.2f\t%.2f\t\n", r.Name, r.Rows, r.TotalRows, r.Seconds,
-			r.rate(), mbs, vsCeiling(r), vsNative(r), vsFlat, vsDLT(dltNested), r.PeakRSSMB, r.AllocsPerRow, r.CPUSeconds)
+		fmt.Fprintf(w, "%s\t%d\t%d\t%.2f\t%.0f\t%.1f\t%s\t%s\t%s\t%s\t%.0f\t%s\t%.2f\t\n", r.Name, r.Rows, r.TotalRows, r.Seconds,
+			r.rate(), mbs, vsCeiling(r), vsNative(r), vsFlat, vsDLT(dltNested), r.PeakRSSMB, allocs(r), r.CPUSeconds)
 	}
 	w.Flush()
-	// Issue 20's goal: REST >= 0.8 of DuckDB's own reader.
-	var goal []string
-	for _, ph := range []string{"rest-duckdb", "rest-parquet"} {
+	// Issue 20's goal: REST (`sluice run` as a user runs it) >= 0.8 of
+	// DuckDB's own reader; and what the command costs over the library.
+	var goal, gap []string
+	for _, ph := range []string{"rest-duckdb", "cli-duckdb", "rest-parquet", "cli-parquet"} {
 		if n := rates[nativeOf(ph)]; n > 0 && rates[ph] > 0 {
 			goal = append(goal, fmt.Sprintf("%s / %s = %.2f", ph, nativeOf(ph), rates[ph]/n))
+		}
+		if lib := strings.Replace(ph, "cli-", "rest-", 1); lib != ph && rates[ph] > 0 && rates[lib] > 0 {
+			gap = append(gap, fmt.Sprintf("%s / %s = %.2f", ph, lib, rates[ph]/rates[lib]))
 		}
 	}
 	if len(goal) > 0 {
 		fmt.Printf("%s: %s (goal >= 0.8)\n", shape, strings.Join(goal, ", "))
 	}
+	if len(gap) > 0 {
+		fmt.Printf("%s: %s (the command over the library)\n", shape, strings.Join(gap, ", "))
+	}
 	fmt.Println()
+}
+
+// allocs formats a run's allocations per row: "-" for a run whose
+// allocations are another process's (cli-*).
+func allocs(r result) string {
+	if r.AllocsPerRow < 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", r.AllocsPerRow)
 }
 
 // isParquet says whether phase loads into Parquet (else DuckDB).
@@ -270,7 +297,12 @@ func latencyTable() {
 	w.Flush()
 }
 
+// cleanup removes what the invocation made (the built sluice command),
+// also when it fails.
+var cleanup = func() {}
+
 func fail(err error) {
+	cleanup()
 	fmt.Fprintln(os.Stderr, "sluicebench:", err)
 	os.Exit(1)
 }
@@ -283,7 +315,7 @@ func child(phase string, rows, pageSize int, shape string) (result, error) {
 	}
 	cmd := exec.Command(exe, "-phase", phase, "-shape", shape, "-duckdb-memory", memLimit, "-insert", insert,
 		"-batch-rows", strconv.Itoa(batchRows), "-workers", strconv.Itoa(workers), "-paging", paging,
-		"-rows", strconv.Itoa(rows), "-page", strconv.Itoa(pageSize))
+		"-sluice", sluiceBin, "-rows", strconv.Itoa(rows), "-page", strconv.Itoa(pageSize))
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -296,6 +328,9 @@ func child(phase string, rows, pageSize int, shape string) (result, error) {
 func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error) {
 	if nativePhases[phase] {
 		return measureNative(phase, rows, pageSize, shape)
+	}
+	if cliPhases[phase] {
+		return measureCLI(phase, rows, pageSize, shape)
 	}
 	ctx := context.Background()
 	// A fixed pool of distinct pages (or records), cycled: input memory
