@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	_ "github.com/duckdb/duckdb-go/v2"
@@ -297,6 +298,7 @@ func TestLimit(t *testing.T) {
 		{"minus one disables", numbers("n", 10, 3).Limit(-1, 0), 30},
 		{"transformer not limited", numbers("n", 10, 3).Limit(1, 0).Pipe(double), 6},
 		{"time limit", flow.NewResource("n", func(ctx context.Context, yield flow.Yield) error {
+			// Fake time: items at 0, 7, ..., 49ms fall within the 50ms.
 			for i := 0; ; i++ {
 				if err := yield(flow.ItemsBatch(map[string]any{"n": i})); err != nil {
 					return err
@@ -304,68 +306,72 @@ func TestLimit(t *testing.T) {
 				select {
 				case <-ctx.Done():
 					return ctx.Err()
-				case <-time.After(5 * time.Millisecond):
+				case <-time.After(7 * time.Millisecond):
 				}
 			}
-		}).Limit(-1, 50*time.Millisecond), -1},
+		}).Limit(-1, 50*time.Millisecond), 8},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			items, err := flow.Collect(context.Background(), tc.res)
-			if err != nil && tc.want >= 0 {
-				t.Fatal(err)
-			}
-			if tc.want >= 0 && len(items) != tc.want {
-				t.Fatalf("got %d items, want %d", len(items), tc.want)
-			}
-			// Through a pipeline too: a limited resource is not an error.
-			e := newEnv(t)
-			info, err := e.pipeline("limits").Run(context.Background(), tc.res)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.want > 0 && info.RowCounts[tc.res.Table()] != int64(tc.want) {
-				t.Fatalf("loaded %v, want %d", info.RowCounts, tc.want)
-			}
-			if tc.want < 0 && info.RowCounts["n"] == 0 {
-				t.Fatalf("time-limited resource loaded nothing")
-			}
+			synctest.Test(t, func(t *testing.T) {
+				items, err := flow.Collect(context.Background(), tc.res)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(items) != tc.want {
+					t.Fatalf("got %d items, want %d", len(items), tc.want)
+				}
+				// Through a pipeline too: a limited resource is not an error.
+				e := newEnv(t)
+				info, err := e.pipeline("limits").Run(context.Background(), tc.res)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.want > 0 && info.RowCounts[tc.res.Table()] != int64(tc.want) {
+					t.Fatalf("loaded %v, want %d", info.RowCounts, tc.want)
+				}
+			})
 		})
 	}
 }
 
+// TestTransformerWorkersAndSelection: Workers(4) runs four calls at once
+// (each waits 20ms of fake time, so all four start before one ends), and an
+// unselected parent feeds its transformer without being loaded.
 func TestTransformerWorkersAndSelection(t *testing.T) {
-	var inflight, peak atomic.Int64
-	details := flow.NewTransformer("details", func(ctx context.Context, in flow.Batch, yield flow.Yield) error {
-		cur := inflight.Add(1)
-		defer inflight.Add(-1)
-		for {
-			p := peak.Load()
-			if cur <= p || peak.CompareAndSwap(p, cur) {
-				break
+	synctest.Test(t, func(t *testing.T) {
+		var inflight, peak atomic.Int64
+		details := flow.NewTransformer("details", func(ctx context.Context, in flow.Batch, yield flow.Yield) error {
+			cur := inflight.Add(1)
+			defer inflight.Add(-1)
+			for {
+				p := peak.Load()
+				if cur <= p || peak.CompareAndSwap(p, cur) {
+					break
+				}
 			}
-		}
-		time.Sleep(20 * time.Millisecond) // I/O per parent item
-		vals, _ := in.Values()
-		out := make([]any, len(vals))
-		for i, v := range vals {
-			out[i] = map[string]any{"user_id": v.(map[string]any)["n"], "detail": "x"}
-		}
-		return yield(flow.ItemsBatch(out...))
-	}, flow.Workers(4))
+			time.Sleep(20 * time.Millisecond) // I/O per parent item
+			vals, _ := in.Values()
+			out := make([]any, len(vals))
+			for i, v := range vals {
+				out[i] = map[string]any{"user_id": v.(map[string]any)["n"], "detail": "x"}
+			}
+			return yield(flow.ItemsBatch(out...))
+		}, flow.Workers(4))
 
-	parent := numbers("ids", 8, 1).With(flow.Selected(false))
-	e := newEnv(t)
-	info := e.run(e.pipeline("tx"), flow.NewSource("s", []*flow.Resource{parent, parent.Pipe(details)}))
-	if info.RowCounts["details"] != 8 {
-		t.Fatalf("details rows = %v", info.RowCounts)
-	}
-	if e.tableExists("ids") {
-		t.Errorf("unselected parent was loaded")
-	}
-	if peak.Load() < 2 {
-		t.Errorf("Workers(4) ran at most %d at once", peak.Load())
-	}
+		parent := numbers("ids", 8, 1).With(flow.Selected(false))
+		e := newEnv(t)
+		info := e.run(e.pipeline("tx"), flow.NewSource("s", []*flow.Resource{parent, parent.Pipe(details)}))
+		if info.RowCounts["details"] != 8 {
+			t.Fatalf("details rows = %v", info.RowCounts)
+		}
+		if e.tableExists("ids") {
+			t.Errorf("unselected parent was loaded")
+		}
+		if peak.Load() != 4 {
+			t.Errorf("Workers(4) ran at most %d at once", peak.Load())
+		}
+	})
 }
 
 func TestStepsNamesAndDispatch(t *testing.T) {

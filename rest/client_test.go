@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sluicehq/sluice/flow"
@@ -86,7 +87,7 @@ func TestRetries(t *testing.T) {
 				return
 			}
 			writeJSON(w, rowsOf(1, 3))
-		}, 2, "", 900 * time.Millisecond},
+		}, 2, "", time.Second},
 		{"429 Retry-After zero ignored", ``, func(n int32, w http.ResponseWriter, r *http.Request) {
 			if n == 1 {
 				w.Header().Set("Retry-After", "0")
@@ -102,7 +103,7 @@ func TestRetries(t *testing.T) {
 				return
 			}
 			writeJSON(w, rowsOf(1, 3))
-		}, 2, "", 900 * time.Millisecond},
+		}, 2, "", 2 * time.Second},
 		{"slow response times out and is retried", `,"timeout":0.1`, func(n int32, w http.ResponseWriter, r *http.Request) {
 			if n == 1 {
 				select {
@@ -112,7 +113,7 @@ func TestRetries(t *testing.T) {
 				return
 			}
 			writeJSON(w, rowsOf(1, 3))
-		}, 2, "", 90 * time.Millisecond},
+		}, 2, "", 100 * time.Millisecond},
 		{"truncated body is retried", ``, func(n int32, w http.ResponseWriter, r *http.Request) {
 			if n == 1 {
 				w.Header().Set("Content-Length", "100")
@@ -134,34 +135,36 @@ func TestRetries(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var calls atomic.Int32
-			srv := serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
-				tc.handler(calls.Add(1), w, r)
-			}})
-			cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q%s},"resources":[{"name":"items","endpoint":{"params":{"token":"qsecret"}}}]}`, srv.URL, tc.client))
-			retry := fastRetry
-			if tc.minTime > 0 {
-				retry.MaxDelay = 5 * time.Second // Retry-After is capped by it
-			}
-			if cfg.Client.Retry.MaxAttempts > 0 {
-				retry.MaxAttempts = cfg.Client.Retry.MaxAttempts
-			}
-			start := time.Now()
-			rows, err := tryCollect(cfg, "items", WithRetry(retry))
-			took := time.Since(start)
-			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "/items") || strings.Contains(err.Error(), "qsecret") {
-					t.Fatalf("err = %v, want %q with path and without the query", err, tc.wantErr)
+			synctest.Test(t, func(t *testing.T) {
+				var calls atomic.Int32
+				srv := serveMem(map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+					tc.handler(calls.Add(1), w, r)
+				}})
+				cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q%s},"resources":[{"name":"items","endpoint":{"params":{"token":"qsecret"}}}]}`, srv.URL, tc.client))
+				retry := fastRetry
+				if tc.minTime > 0 {
+					retry.MaxDelay = 5 * time.Second // Retry-After is capped by it
 				}
-			} else if err != nil || len(rows) != 3 {
-				t.Fatalf("rows = %v, err = %v", rows, err)
-			}
-			if calls.Load() != tc.calls {
-				t.Fatalf("calls = %d, want %d", calls.Load(), tc.calls)
-			}
-			if took < tc.minTime {
-				t.Fatalf("took %v, want at least %v", took, tc.minTime)
-			}
+				if cfg.Client.Retry.MaxAttempts > 0 {
+					retry.MaxAttempts = cfg.Client.Retry.MaxAttempts
+				}
+				start := time.Now()
+				rows, err := tryCollect(cfg, "items", WithRetry(retry), srv.Option())
+				took := time.Since(start)
+				if tc.wantErr != "" {
+					if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "/items") || strings.Contains(err.Error(), "qsecret") {
+						t.Fatalf("err = %v, want %q with path and without the query", err, tc.wantErr)
+					}
+				} else if err != nil || len(rows) != 3 {
+					t.Fatalf("rows = %v, err = %v", rows, err)
+				}
+				if calls.Load() != tc.calls {
+					t.Fatalf("calls = %d, want %d", calls.Load(), tc.calls)
+				}
+				if took < tc.minTime {
+					t.Fatalf("took %v, want at least %v", took, tc.minTime)
+				}
+			})
 		})
 	}
 }
@@ -200,20 +203,22 @@ func TestEmptyResponses(t *testing.T) {
 }
 
 func TestRateLimit(t *testing.T) {
-	srv := serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
-		p := atoi(r.URL.Query().Get("page"), 0)
-		writeJSON(w, map[string]any{"data": window(p, 1, 6)})
-	}})
-	cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"rate_limit":20,"paginator":{"type":"page_number","total_path":null}},"resources":["items"]}`, srv.URL))
-	start := time.Now()
-	rows := collect(t, cfg, "items")
-	if len(rows) != 6 {
-		t.Fatalf("rows = %d", len(rows))
-	}
-	// 7 requests at 20/s: at least 6 intervals of 50ms.
-	if took := time.Since(start); took < 250*time.Millisecond {
-		t.Fatalf("7 requests took %v at 20 requests/s", took)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		srv := serveMem(map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+			p := atoi(r.URL.Query().Get("page"), 0)
+			writeJSON(w, map[string]any{"data": window(p, 1, 6)})
+		}})
+		cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"rate_limit":20,"paginator":{"type":"page_number","total_path":null}},"resources":["items"]}`, srv.URL))
+		start := time.Now()
+		rows := collect(t, cfg, "items", srv.Option())
+		if len(rows) != 6 {
+			t.Fatalf("rows = %d", len(rows))
+		}
+		// 7 requests at 20/s: at least 6 intervals of 50ms (fake time).
+		if took := time.Since(start); took < 300*time.Millisecond {
+			t.Fatalf("7 requests took %v at 20 requests/s", took)
+		}
+	})
 }
 
 func TestRetryAfterParsing(t *testing.T) {

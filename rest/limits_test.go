@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 )
 
 // TestMaxResponseSize: a body over client.max_response_size fails at once
@@ -102,23 +103,25 @@ func TestDecodeClientLimits(t *testing.T) {
 // TestTimeoutNamed: an attempt that runs out of client.timeout says so,
 // with the value, and how many attempts were made.
 func TestTimeoutNamed(t *testing.T) {
-	release := make(chan struct{})
-	t.Cleanup(func() { close(release) })
-	srv := serve(t, map[string]http.HandlerFunc{"/slow": func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-release:
-		case <-r.Context().Done():
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		t.Cleanup(func() { close(release) })
+		srv := serveMem(map[string]http.HandlerFunc{"/slow": func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}})
+		cfg := decode(t, `{"client":{"base_url":"`+srv.URL+`/","timeout":0.05,"max_attempts":1},"resources":[{"name":"items","endpoint":{"path":"slow","paginator":"single_page"}}]}`)
+		_, err := tryCollect(cfg, "items", WithRetry(Retry{MaxAttempts: 1}), srv.Option())
+		want := `resource "items": rest: GET /slow: after 1 attempt: client.timeout (50ms per attempt, body included) ran out`
+		if err == nil || err.Error() != want {
+			t.Fatalf("error %v\nwant %s", err, want)
 		}
-	}})
-	cfg := decode(t, `{"client":{"base_url":"`+srv.URL+`/","timeout":0.05,"max_attempts":1},"resources":[{"name":"items","endpoint":{"path":"slow","paginator":"single_page"}}]}`)
-	_, err := tryCollect(cfg, "items", WithRetry(Retry{MaxAttempts: 1}))
-	want := `resource "items": rest: GET /slow: after 1 attempt: client.timeout (50ms per attempt, body included) ran out`
-	if err == nil || err.Error() != want {
-		t.Fatalf("error %v\nwant %s", err, want)
-	}
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("%v is not a context.DeadlineExceeded", err)
-	}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%v is not a context.DeadlineExceeded", err)
+		}
+	})
 }
 
 // TestNoSuchHostNotRetried: a host name that does not resolve fails after

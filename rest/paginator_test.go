@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/valyala/fastjson"
@@ -403,29 +403,31 @@ func TestPrefetchKnownTotal(t *testing.T) {
 // responses arrive: parsed pages waiting in the window cost the garbage
 // collector and the CPU caches (a nested load peaked at 1.2 GB).
 func TestPrefetchParsesInOrder(t *testing.T) {
-	var mu sync.Mutex
-	var parsed []int
-	testHookParse = func(r *Request) {
-		mu.Lock()
-		parsed = append(parsed, atoi(r.URL.Query().Get("offset"), -1))
-		mu.Unlock()
-	}
-	t.Cleanup(func() { testHookParse = nil })
-	srv := serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
-		off := atoi(r.URL.Query().Get("offset"), -1)
-		if off > 0 {
-			// Later pages answer first.
-			time.Sleep(time.Duration(100-off) * time.Millisecond)
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		var parsed []int
+		testHookParse = func(r *Request) {
+			mu.Lock()
+			parsed = append(parsed, atoi(r.URL.Query().Get("offset"), -1))
+			mu.Unlock()
 		}
-		writeJSON(w, map[string]any{"data": window(off, 10, 95), "total": 95})
-	}})
-	cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q},"resources":[{"name":"items","endpoint":{"paginator":{"type":"offset","limit":10}}}]}`, srv.URL))
-	if got := ids(collect(t, cfg, "items")); !slices.Equal(got, seq(1, 95)) {
-		t.Fatalf("ids = %v", got)
-	}
-	if want := []int{0, 10, 20, 30, 40, 50, 60, 70, 80, 90}; !slices.Equal(parsed, want) {
-		t.Fatalf("pages parsed in the order %v, want %v", parsed, want)
-	}
+		t.Cleanup(func() { testHookParse = nil })
+		srv := serveMem(map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+			off := atoi(r.URL.Query().Get("offset"), -1)
+			if off > 0 {
+				// Later pages answer first.
+				time.Sleep(time.Duration(100-off) * time.Millisecond)
+			}
+			writeJSON(w, map[string]any{"data": window(off, 10, 95), "total": 95})
+		}})
+		cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q},"resources":[{"name":"items","endpoint":{"paginator":{"type":"offset","limit":10}}}]}`, srv.URL))
+		if got := ids(collect(t, cfg, "items", srv.Option())); !slices.Equal(got, seq(1, 95)) {
+			t.Fatalf("ids = %v", got)
+		}
+		if want := []int{0, 10, 20, 30, 40, 50, 60, 70, 80, 90}; !slices.Equal(parsed, want) {
+			t.Fatalf("pages parsed in the order %v, want %v", parsed, want)
+		}
+	})
 }
 
 // TestPrefetchStopsAtEmptyPage: planned pages still end at the first empty
@@ -646,9 +648,9 @@ func TestPrefetchWithinLimit(t *testing.T) {
 
 // checkLimit3 runs resource items of cfg limited to 3 pages (of 10 rows)
 // and checks that only those were requested.
-func checkLimit3(t *testing.T, cfg *Config, calls *atomic.Int64) {
+func checkLimit3(t *testing.T, cfg *Config, calls *atomic.Int64, opts ...SourceOption) {
 	t.Helper()
-	src, err := NewSource(cfg, WithRetry(fastRetry), Logger(quietLog()))
+	src, err := NewSource(cfg, append([]SourceOption{WithRetry(fastRetry), Logger(quietLog())}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -714,76 +716,80 @@ func TestLinkLookahead(t *testing.T) {
 			body: func(page int, next string) string { return fmt.Sprintf(`{"data":%s}`, rowsJSON(page)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var (
-				mu       sync.Mutex
-				requests []int
-			)
-			requested2 := make(chan struct{})
-			var srvURL string
-			srv := serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
-				page := atoi(r.URL.Query().Get("page"), 1)
-				mu.Lock()
-				requests = append(requests, page)
-				mu.Unlock()
-				if page == 2 {
-					close(requested2)
+			synctest.Test(t, func(t *testing.T) {
+				var (
+					mu       sync.Mutex
+					requests []int
+				)
+				requested2 := make(chan struct{})
+				var srvURL string
+				srv := serveMem(map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+					page := atoi(r.URL.Query().Get("page"), 1)
+					mu.Lock()
+					requests = append(requests, page)
+					mu.Unlock()
+					if page == 2 {
+						close(requested2)
+					}
+					next := ""
+					if page < pages {
+						next = fmt.Sprintf("%s/items?page=%d", srvURL, page+1)
+					}
+					if tc.header && next != "" {
+						w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next"`, next))
+					}
+					w.Header().Set("Content-Type", "application/json")
+					io.WriteString(w, tc.body(page, next))
+				}})
+				srvURL = srv.URL
+				// Parsing page 1 waits (300ms of fake time) for page 2's request.
+				var aheadSeen atomic.Bool
+				testHookParse = func(r *Request) {
+					if r.URL.Query().Get("page") != "" {
+						return
+					}
+					select {
+					case <-requested2:
+						aheadSeen.Store(true)
+					case <-time.After(300 * time.Millisecond):
+					}
 				}
-				next := ""
-				if page < pages {
-					next = fmt.Sprintf("%s/items?page=%d", srvURL, page+1)
+				t.Cleanup(func() { testHookParse = nil })
+				cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":%s},"resources":["items"]}`, srv.URL, tc.paginator))
+				rows := collect(t, cfg, "items", srv.Option())
+				if got := ids(rows); !slices.Equal(got, seq(1, int64(len(got)))) || len(got) < pages {
+					t.Errorf("ids = %v, want 1..n over %d pages", got, pages)
 				}
-				if tc.header && next != "" {
-					w.Header().Set("Link", fmt.Sprintf(`<%s>; rel="next"`, next))
+				if !slices.Equal(requests, []int{1, 2, 3, 4}) {
+					t.Errorf("requests for pages %v, want each of 1-4 once", requests)
 				}
-				w.Header().Set("Content-Type", "application/json")
-				io.WriteString(w, tc.body(page, next))
-			}})
-			srvURL = srv.URL
-			// Parsing page 1 waits (a while) for page 2's request.
-			var aheadSeen atomic.Bool
-			testHookParse = func(r *Request) {
-				if r.URL.Query().Get("page") != "" {
-					return
+				if aheadSeen.Load() != tc.ahead {
+					t.Errorf("page 2 requested before page 1 was parsed: %v, want %v", aheadSeen.Load(), tc.ahead)
 				}
-				select {
-				case <-requested2:
-					aheadSeen.Store(true)
-				case <-time.After(300 * time.Millisecond):
-				}
-			}
-			t.Cleanup(func() { testHookParse = nil })
-			cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":%s},"resources":["items"]}`, srv.URL, tc.paginator))
-			rows := collect(t, cfg, "items")
-			if got := ids(rows); !slices.Equal(got, seq(1, int64(len(got)))) || len(got) < pages {
-				t.Errorf("ids = %v, want 1..n over %d pages", got, pages)
-			}
-			if !slices.Equal(requests, []int{1, 2, 3, 4}) {
-				t.Errorf("requests for pages %v, want each of 1-4 once", requests)
-			}
-			if aheadSeen.Load() != tc.ahead {
-				t.Errorf("page 2 requested before page 1 was parsed: %v, want %v", aheadSeen.Load(), tc.ahead)
-			}
+			})
 		})
 	}
 	t.Run("limit", func(t *testing.T) {
-		var calls atomic.Int64
-		var srvURL string
-		srv := serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
-			calls.Add(1)
-			page := atoi(r.URL.Query().Get("page"), 1)
-			io.WriteString(w, fmt.Sprintf(`{"data":%s,"next":"%s/items?page=%d"}`, rowsJSON(page), srvURL, page+1))
-		}})
-		srvURL = srv.URL
-		// A slow parse of the last page lets a page requested ahead of it
-		// reach the server.
-		testHookParse = func(r *Request) {
-			if r.URL.Query().Get("page") == "3" {
-				time.Sleep(100 * time.Millisecond)
+		synctest.Test(t, func(t *testing.T) {
+			var calls atomic.Int64
+			var srvURL string
+			srv := serveMem(map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				page := atoi(r.URL.Query().Get("page"), 1)
+				io.WriteString(w, fmt.Sprintf(`{"data":%s,"next":"%s/items?page=%d"}`, rowsJSON(page), srvURL, page+1))
+			}})
+			srvURL = srv.URL
+			// A slow parse of the last page lets a page requested ahead of it
+			// reach the server.
+			testHookParse = func(r *Request) {
+				if r.URL.Query().Get("page") == "3" {
+					time.Sleep(100 * time.Millisecond)
+				}
 			}
-		}
-		t.Cleanup(func() { testHookParse = nil })
-		cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":{"type":"json_link","next_url_path":"next"}},"resources":["items"]}`, srv.URL))
-		checkLimit3(t, cfg, &calls)
+			t.Cleanup(func() { testHookParse = nil })
+			cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":{"type":"json_link","next_url_path":"next"}},"resources":["items"]}`, srv.URL))
+			checkLimit3(t, cfg, &calls, srv.Option())
+		})
 	})
 }
 
@@ -819,11 +825,11 @@ func (p stopOnEmptyLink) Next(resp *Response, rows []*fastjson.Value, req *Reque
 func TestLookaheadLimits(t *testing.T) {
 	// pagesServer serves pages with a next link in the header and (as body
 	// wants) in the body; requests returns the pages requested so far.
-	pagesServer := func(t *testing.T, body func(page int, next string) string) (srv *httptest.Server, requests func() []int) {
+	pagesServer := func(body func(page int, next string) string) (srv *memServer, requests func() []int) {
 		var mu sync.Mutex
 		var pages []int
 		var srvURL string
-		srv = serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+		srv = serveMem(map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
 			page := atoi(r.URL.Query().Get("page"), 1)
 			mu.Lock()
 			pages = append(pages, page)
@@ -839,86 +845,98 @@ func TestLookaheadLimits(t *testing.T) {
 			return slices.Clone(pages)
 		}
 	}
-	// A slow parse gives a request sent ahead the time to reach the server.
+	// A slow parse (in fake time) gives a request sent ahead the time to
+	// reach the server.
 	testHookParse = func(*Request) { time.Sleep(30 * time.Millisecond) }
 	t.Cleanup(func() { testHookParse = nil })
 
 	t.Run("embedded JSONLink", func(t *testing.T) {
-		srv, requests := pagesServer(t, func(page int, next string) string {
-			data := "[]"
-			if page <= 3 {
-				data = rowsJSON(page)
+		synctest.Test(t, func(t *testing.T) {
+			srv, requests := pagesServer(func(page int, next string) string {
+				data := "[]"
+				if page <= 3 {
+					data = rowsJSON(page)
+				}
+				if page == 8 {
+					next = ""
+				}
+				return fmt.Sprintf(`{"data":%s,"next":%s}`, data, quoteOrNull(next))
+			})
+			cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q},"resources":["items"]}`, srv.URL))
+			cfg.Client.Paginator = &PaginatorConfig{New: func() Paginator {
+				jl, _ := NewJSONLink("next")
+				return stopOnEmptyLink{jl}
+			}}
+			collect(t, cfg, "items", srv.Option())
+			if got := requests(); !slices.Equal(got, []int{1, 2, 3, 4}) {
+				t.Errorf("requested pages %v, want [1 2 3 4]: the paginator's Next stops at the empty page 4", got)
 			}
-			if page == 8 {
-				next = ""
-			}
-			return fmt.Sprintf(`{"data":%s,"next":%s}`, data, quoteOrNull(next))
 		})
-		cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q},"resources":["items"]}`, srv.URL))
-		cfg.Client.Paginator = &PaginatorConfig{New: func() Paginator {
-			jl, _ := NewJSONLink("next")
-			return stopOnEmptyLink{jl}
-		}}
-		collect(t, cfg, "items")
-		if got := requests(); !slices.Equal(got, []int{1, 2, 3, 4}) {
-			t.Errorf("requested pages %v, want [1 2 3 4]: the paginator's Next stops at the empty page 4", got)
-		}
 	})
 	t.Run("HTML page", func(t *testing.T) {
-		srv, requests := pagesServer(t, func(int, string) string { return `<html><body>maintenance</body></html>` })
-		cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":"header_link"},"resources":["items"]}`, srv.URL))
-		if _, err := tryCollect(cfg, "items"); err == nil || !strings.Contains(err.Error(), "not JSON") {
-			t.Errorf("err = %v, want not JSON", err)
-		}
-		if got := requests(); len(got) != 1 {
-			t.Errorf("requested pages %v, want [1]", got)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			srv, requests := pagesServer(func(int, string) string { return `<html><body>maintenance</body></html>` })
+			cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":"header_link"},"resources":["items"]}`, srv.URL))
+			if _, err := tryCollect(cfg, "items", srv.Option()); err == nil || !strings.Contains(err.Error(), "not JSON") {
+				t.Errorf("err = %v, want not JSON", err)
+			}
+			if got := requests(); len(got) != 1 {
+				t.Errorf("requested pages %v, want [1]", got)
+			}
+		})
 	})
 	t.Run("POST", func(t *testing.T) {
-		srv, requests := pagesServer(t, func(page int, next string) string {
-			if page == 2 {
-				return `{"data":[],"next":null}`
+		synctest.Test(t, func(t *testing.T) {
+			srv, requests := pagesServer(func(page int, next string) string {
+				if page == 2 {
+					return `{"data":[],"next":null}`
+				}
+				return fmt.Sprintf(`{"data":%s,"next":%q}`, rowsJSON(page), next)
+			})
+			var aheadSeen atomic.Bool
+			testHookParse = func(r *Request) {
+				time.Sleep(30 * time.Millisecond)
+				if r.URL.Query().Get("page") == "" && len(requests()) > 1 {
+					aheadSeen.Store(true)
+				}
 			}
-			return fmt.Sprintf(`{"data":%s,"next":%q}`, rowsJSON(page), next)
+			cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q},"resources":[{"name":"items","endpoint":{"method":"POST","json":{"q":1},"paginator":{"type":"json_link","next_url_path":"next"}}}]}`, srv.URL))
+			collect(t, cfg, "items", srv.Option())
+			if got := requests(); aheadSeen.Load() || !slices.Equal(got, []int{1, 2}) {
+				t.Errorf("requested pages %v (page 2 before page 1 was parsed: %v), want [1 2] one by one", got, aheadSeen.Load())
+			}
 		})
-		var aheadSeen atomic.Bool
-		testHookParse = func(r *Request) {
-			time.Sleep(30 * time.Millisecond)
-			if r.URL.Query().Get("page") == "" && len(requests()) > 1 {
-				aheadSeen.Store(true)
-			}
-		}
-		cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q},"resources":[{"name":"items","endpoint":{"method":"POST","json":{"q":1},"paginator":{"type":"json_link","next_url_path":"next"}}}]}`, srv.URL))
-		collect(t, cfg, "items")
-		if got := requests(); aheadSeen.Load() || !slices.Equal(got, []int{1, 2}) {
-			t.Errorf("requested pages %v (page 2 before page 1 was parsed: %v), want [1 2] one by one", got, aheadSeen.Load())
-		}
 	})
 	t.Run("panic in a hook", func(t *testing.T) {
-		links, _ := pagesServer(t, func(page int, next string) string {
-			return fmt.Sprintf(`{"data":%s,"next":%q}`, rowsJSON(page), next)
-		})
-		planned := serve(t, map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
-			off := atoi(r.URL.Query().Get("offset"), 0)
-			writeJSON(w, map[string]any{"data": window(off, 10, 50), "total": 50})
-		}})
-		for _, tc := range []struct{ url, paginator, param, value string }{
-			{links.URL, `{"type":"json_link","next_url_path":"next"}`, "page", "2"}, // requested ahead
-			{planned.URL, `{"type":"offset","limit":10}`, "offset", "20"},           // planned
-		} {
-			cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":%s},"resources":["items"]}`, tc.url, tc.paginator))
-			hook := ResponseAction{Hook: func(ctx context.Context, resp *Response) error {
-				if resp.Request.URL.Query().Get(tc.param) == tc.value {
-					panic("kaboom")
+		synctest.Test(t, func(t *testing.T) {
+			links, _ := pagesServer(func(page int, next string) string {
+				return fmt.Sprintf(`{"data":%s,"next":%q}`, rowsJSON(page), next)
+			})
+			planned := serveMem(map[string]http.HandlerFunc{"/items": func(w http.ResponseWriter, r *http.Request) {
+				off := atoi(r.URL.Query().Get("offset"), 0)
+				writeJSON(w, map[string]any{"data": window(off, 10, 50), "total": 50})
+			}})
+			for _, tc := range []struct {
+				srv                     *memServer
+				paginator, param, value string
+			}{
+				{links, `{"type":"json_link","next_url_path":"next"}`, "page", "2"}, // requested ahead
+				{planned, `{"type":"offset","limit":10}`, "offset", "20"},           // planned
+			} {
+				cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"paginator":%s},"resources":["items"]}`, tc.srv.URL, tc.paginator))
+				hook := ResponseAction{Hook: func(ctx context.Context, resp *Response) error {
+					if resp.Request.URL.Query().Get(tc.param) == tc.value {
+						panic("kaboom")
+					}
+					return nil
+				}}
+				_, err := tryCollect(cfg, "items", ResponseActions("items", hook), tc.srv.Option())
+				var pe *flow.PanicError
+				if !errors.As(err, &pe) || !strings.Contains(err.Error(), "panic: kaboom") {
+					t.Errorf("%s: err = %v, want a *flow.PanicError", tc.paginator, err)
 				}
-				return nil
-			}}
-			_, err := tryCollect(cfg, "items", ResponseActions("items", hook))
-			var pe *flow.PanicError
-			if !errors.As(err, &pe) || !strings.Contains(err.Error(), "panic: kaboom") {
-				t.Errorf("%s: err = %v, want a *flow.PanicError", tc.paginator, err)
 			}
-		}
+		})
 	})
 }
 

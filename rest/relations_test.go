@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/sluicehq/sluice/flow"
@@ -113,33 +114,36 @@ func TestPlaceholdersFromParent(t *testing.T) {
 	}
 }
 
+// TestChildRequestsRunConcurrently: child requests run max_concurrency at
+// once; each waits 20ms (fake time), so all 8 slots fill before any frees.
 func TestChildRequestsRunConcurrently(t *testing.T) {
-	var mu sync.Mutex
-	inFlight, peak := 0, 0
-	srv := serve(t, map[string]http.HandlerFunc{
-		"/posts": func(w http.ResponseWriter, r *http.Request) { writeJSON(w, rowsOf(1, 40)) },
-		"/posts/{id}/comments": func(w http.ResponseWriter, r *http.Request) {
-			mu.Lock()
-			inFlight++
-			peak = max(peak, inFlight)
-			mu.Unlock()
-			time.Sleep(20 * time.Millisecond)
-			mu.Lock()
-			inFlight--
-			mu.Unlock()
-			writeJSON(w, []map[string]any{{"id": 1}})
-		},
-	})
-	cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"max_concurrency":8},"resources":["posts",
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		inFlight, peak := 0, 0
+		srv := serveMem(map[string]http.HandlerFunc{
+			"/posts": func(w http.ResponseWriter, r *http.Request) { writeJSON(w, rowsOf(1, 40)) },
+			"/posts/{id}/comments": func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				inFlight++
+				peak = max(peak, inFlight)
+				mu.Unlock()
+				time.Sleep(20 * time.Millisecond)
+				mu.Lock()
+				inFlight--
+				mu.Unlock()
+				writeJSON(w, []map[string]any{{"id": 1}})
+			},
+		})
+		cfg := decode(t, fmt.Sprintf(`{"client":{"base_url":%q,"max_concurrency":8},"resources":["posts",
 		{"name":"comments","endpoint":"posts/{resources.posts.id}/comments"}]}`, srv.URL))
-	start := time.Now()
-	rows := collect(t, cfg, "comments")
-	if len(rows) != 40 {
-		t.Fatalf("rows = %d", len(rows))
-	}
-	if peak != 8 {
-		t.Fatalf("peak concurrent child requests = %d, want 8 (took %v)", peak, time.Since(start))
-	}
+		rows := collect(t, cfg, "comments", srv.Option())
+		if len(rows) != 40 {
+			t.Fatalf("rows = %d", len(rows))
+		}
+		if peak != 8 {
+			t.Fatalf("peak concurrent child requests = %d, want 8", peak)
+		}
+	})
 }
 
 func TestGoResourceAsParent(t *testing.T) {
