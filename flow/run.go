@@ -144,14 +144,17 @@ func (p *Pipeline) restore(ctx context.Context, schemaName string) (State, *arro
 		fromDest = true
 	}
 	var rawSchema []byte
-	local := filepath.Join(dir, "schemas", schemaName+".schema.json")
+	localFile := filepath.Join("schemas", schemaName+".schema.json")
+	local := filepath.Join(dir, localFile)
+	fromLocal := false
 	if raw, err := os.ReadFile(local); err == nil && !fromDest {
-		rawSchema = raw
+		rawSchema, fromLocal = raw, true
 	} else {
 		raw, err := p.dest.LastSchema(ctx, p.dataset, schemaName)
 		switch {
 		case errors.Is(err, ErrNoState):
 			rawSchema, _ = os.ReadFile(local)
+			fromLocal = rawSchema != nil
 		case err != nil:
 			return nil, nil, fmt.Errorf("flow: restore schema from destination: %w", err)
 		default:
@@ -162,6 +165,9 @@ func (p *Pipeline) restore(ctx context.Context, schemaName string) (State, *arro
 		return doc, arrowbuf.NewSchema(schemaName), nil
 	}
 	s, err := arrowbuf.LoadSchema(rawSchema)
+	if err != nil && fromLocal {
+		return nil, nil, badWorkingFile(p.name, dir, localFile, err)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("flow: pipeline %q: stored schema: %w", p.name, err)
 	}
