@@ -709,8 +709,8 @@ func TestDrop(t *testing.T) {
 		t.Errorf("working dir still there: %v", err)
 	}
 	r = sluice(t, t.Context(), "", "pipeline", "blog", "info")
-	if r.code != 1 || !strings.Contains(r.stderr, `pipeline "blog" not found`) {
-		t.Errorf("info after drop: %d %q", r.code, r.stderr)
+	if r.code != 1 || !strings.Contains(r.stderr, `pipeline "blog" not found`) || !strings.Contains(r.stderr, "--pipelines-dir") {
+		t.Errorf("info after drop: %d %q (want the place looked in and how to point elsewhere)", r.code, r.stderr)
 	}
 
 	// A destination file moved away: the working state goes, and the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -87,7 +88,7 @@ its destination and dataset.
 			if dir == "" {
 				dir = flow.DefaultPipelinesDir()
 			}
-			info, err := flow.ReadPipelineInfo(dir, name)
+			info, err := readPipeline(dir, name)
 			if err != nil {
 				return err
 			}
@@ -244,4 +245,14 @@ func (a *app) drop(ctx context.Context, info *flow.PipelineInfo, workDir string,
 	fmt.Fprintf(a.stdout, "Dropped dataset %s in %s and the working state of pipeline %s.\n",
 		info.Dataset, info.DestinationLocation, info.Name)
 	return nil
+}
+
+// readPipeline reads the pipeline's record, saying for one that is not
+// there where sluice looked and how to point it elsewhere.
+func readPipeline(dir, name string) (*flow.PipelineInfo, error) {
+	info, err := flow.ReadPipelineInfo(dir, name)
+	if _, serr := os.Stat(filepath.Join(dir, name, "pipeline.json")); err != nil && errors.Is(serr, fs.ErrNotExist) {
+		return nil, fmt.Errorf("pipeline %q not found in %s: no run of it has finished there (run its spec with sluice run, or point to its folder with --pipelines-dir or SLUICE_PIPELINES_DIR)", name, dir)
+	}
+	return info, err
 }

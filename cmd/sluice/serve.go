@@ -89,7 +89,7 @@ func (a *app) serve(ctx context.Context, pipeline string, f serveFlags, tokenEnv
 	if dir == "" {
 		dir = flow.DefaultPipelinesDir()
 	}
-	info, err := flow.ReadPipelineInfo(dir, name)
+	info, err := readPipeline(dir, name)
 	if err != nil {
 		return err
 	}
