@@ -80,15 +80,7 @@ its destination and dataset.
 			default:
 				return usageErrorf("unknown action %q for pipeline %s (want info, show, drop or export)", action, args[0])
 			}
-			name, err := spec.NormalizeName("NAME", args[0])
-			if err != nil {
-				return usageErrorf("%v", err)
-			}
-			dir := f.pipelinesDir
-			if dir == "" {
-				dir = flow.DefaultPipelinesDir()
-			}
-			info, err := readPipeline(dir, name)
+			info, workDir, err := findPipeline("NAME", args[0], f.pipelinesDir)
 			if err != nil {
 				return err
 			}
@@ -97,11 +89,11 @@ its destination and dataset.
 			case "show":
 				return a.show(ctx, info, f.port)
 			case "drop":
-				return a.drop(ctx, info, filepath.Join(dir, name), f.yes)
+				return a.drop(ctx, info, workDir, f.yes)
 			case "export":
 				return a.export(ctx, info, args[2], ef)
 			}
-			return a.info(ctx, info, filepath.Join(dir, name))
+			return a.info(ctx, info, workDir)
 		},
 	}
 	fl := c.Flags()
@@ -245,6 +237,21 @@ func (a *app) drop(ctx context.Context, info *flow.PipelineInfo, workDir string,
 	fmt.Fprintf(a.stdout, "Dropped dataset %s in %s and the working state of pipeline %s.\n",
 		info.Dataset, info.DestinationLocation, info.Name)
 	return nil
+}
+
+// findPipeline reads the record of the pipeline named arg (the argument
+// what) from dir, or the default pipelines folder when dir is "", and
+// returns it with the pipeline's working folder.
+func findPipeline(what, arg, dir string) (*flow.PipelineInfo, string, error) {
+	name, err := spec.NormalizeName(what, arg)
+	if err != nil {
+		return nil, "", usageErrorf("%v", err)
+	}
+	if dir == "" {
+		dir = flow.DefaultPipelinesDir()
+	}
+	info, err := readPipeline(dir, name)
+	return info, filepath.Join(dir, name), err
 }
 
 // readPipeline reads the pipeline's record, saying for one that is not

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc/status"
 
-	"github.com/sluicehq/sluice/cmd/sluice/internal/spec"
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/serve"
 	"github.com/sluicehq/sluice/sink/parquet"
@@ -81,15 +80,7 @@ func (a *app) serve(ctx context.Context, pipeline string, f serveFlags, tokenEnv
 		return usageErrorf("--host %s is not a loopback address: set %s (or --token-env NAME) so that clients must send a bearer token",
 			f.host, f.tokenEnv)
 	}
-	name, err := spec.NormalizeName("PIPELINE", pipeline)
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	dir := f.pipelinesDir
-	if dir == "" {
-		dir = flow.DefaultPipelinesDir()
-	}
-	info, err := readPipeline(dir, name)
+	info, _, err := findPipeline("PIPELINE", pipeline, f.pipelinesDir)
 	if err != nil {
 		return err
 	}
