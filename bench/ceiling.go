@@ -13,7 +13,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/sluicehq/sluice/arrowbuf"
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 )
 
 // ceilingTables are the tables shape normalizes to: users, and for nested
@@ -63,9 +63,9 @@ func (t *ceilingTable) text(i int) *array.BinaryBuilder {
 // of every table to Arrow builders, and inserts batches of batchRows rows
 // through the destination. It returns the root rows loaded and the rows of
 // all tables.
-func Ceiling(ctx context.Context, dest flow.Destination, shape Shape, pages [][]byte, n, batchRows int) (roots, all int64, err error) {
+func Ceiling(ctx context.Context, dest sink.Destination, shape Shape, pages [][]byte, n, batchRows int) (roots, all int64, err error) {
 	loadID := fmt.Sprintf("%d.000000", time.Now().Unix())
-	load, err := dest.Begin(ctx, flow.LoadRequest{Dataset: "bench", LoadID: loadID, SchemaName: "bench"})
+	load, err := dest.Begin(ctx, sink.LoadRequest{Dataset: "bench", LoadID: loadID, SchemaName: "bench"})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -158,7 +158,7 @@ func Ceiling(ctx context.Context, dest flow.Destination, shape Shape, pages [][]
 			return roots, all, err
 		}
 	}
-	return roots, all, load.Commit(ctx, flow.Commit{Schema: arrowbuf.NewSchema("bench")})
+	return roots, all, load.Commit(ctx, sink.Commit{Schema: arrowbuf.NewSchema("bench")})
 }
 
 // ParseFloor parses n pages of shape (cycling through pages) with fastjson

@@ -1,6 +1,8 @@
 package flow_test
 
 import (
+	"github.com/sluicehq/sluice/sink"
+
 	"context"
 	"fmt"
 	"testing"
@@ -16,26 +18,26 @@ type discard struct{}
 type discardLoad struct{}
 
 var (
-	_ flow.Destination = discard{}
-	_ flow.Load        = discardLoad{}
+	_ sink.Destination = discard{}
+	_ sink.Load        = discardLoad{}
 )
 
 func (discard) Kind() string     { return "discard" }
 func (discard) Location() string { return "" }
-func (discard) Begin(context.Context, flow.LoadRequest) (flow.Load, error) {
+func (discard) Begin(context.Context, sink.LoadRequest) (sink.Load, error) {
 	return discardLoad{}, nil
 }
-func (discard) LastState(context.Context, string, string) (*flow.StoredState, error) {
-	return nil, flow.ErrNoState
+func (discard) LastState(context.Context, string, string) (*sink.StoredState, error) {
+	return nil, sink.ErrNoState
 }
 func (discard) LastSchema(context.Context, string, string) ([]byte, error) {
-	return nil, flow.ErrNoState
+	return nil, sink.ErrNoState
 }
-func (discard) OpenDataset(context.Context, string) (flow.DatasetReader, error) {
+func (discard) OpenDataset(context.Context, string) (sink.DatasetReader, error) {
 	return nil, fmt.Errorf("discard has no data")
 }
 func (discardLoad) Write(_ context.Context, b arrowbuf.TableBatch) error { b.Release(); return nil }
-func (discardLoad) Commit(context.Context, flow.Commit) error            { return nil }
+func (discardLoad) Commit(context.Context, sink.Commit) error            { return nil }
 func (discardLoad) Rollback() error                                      { return nil }
 
 // BenchmarkStageOverhead runs tiny records through the whole engine into a

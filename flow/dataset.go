@@ -2,6 +2,7 @@ package flow
 
 import (
 	"context"
+	"github.com/sluicehq/sluice/sink"
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 )
@@ -10,7 +11,7 @@ import (
 // tools. Each call opens the destination and closes it when done (or, for
 // readers, when the reader is released).
 type DatasetHandle struct {
-	dest    Destination
+	dest    sink.Destination
 	dataset string
 }
 
@@ -18,7 +19,7 @@ type DatasetHandle struct {
 func (p *Pipeline) Dataset() *DatasetHandle { return &DatasetHandle{dest: p.dest, dataset: p.dataset} }
 
 // Tables lists the data tables with their row counts.
-func (d *DatasetHandle) Tables(ctx context.Context) ([]TableInfo, error) {
+func (d *DatasetHandle) Tables(ctx context.Context) ([]sink.TableInfo, error) {
 	r, err := d.dest.OpenDataset(ctx, d.dataset)
 	if err != nil {
 		return nil, err
@@ -69,7 +70,7 @@ func (d *DatasetHandle) Query(ctx context.Context, sql string) (array.RecordRead
 }
 
 // Loads lists the dataset's loads, newest first.
-func (d *DatasetHandle) Loads(ctx context.Context) ([]LoadRecord, error) {
+func (d *DatasetHandle) Loads(ctx context.Context) ([]sink.LoadRecord, error) {
 	r, err := d.dest.OpenDataset(ctx, d.dataset)
 	if err != nil {
 		return nil, err

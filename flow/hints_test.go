@@ -1,6 +1,8 @@
 package flow_test
 
 import (
+	"github.com/sluicehq/sluice/sink"
+
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -37,7 +39,7 @@ func TestHintedColumnsWithoutData(t *testing.T) {
 	for _, dest := range []string{"duckdb", "parquet"} {
 		t.Run(dest, func(t *testing.T) {
 			dir := t.TempDir()
-			var d flow.Destination = duckdb.New(filepath.Join(dir, "h.duckdb"))
+			var d sink.Destination = duckdb.New(filepath.Join(dir, "h.duckdb"))
 			if dest == "parquet" {
 				d = parquet.New(filepath.Join(dir, "bucket"))
 			}

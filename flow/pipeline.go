@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/arrowbuf"
+	"github.com/sluicehq/sluice/sink"
 )
 
 // Pipeline loads sources into one dataset of one destination. A Pipeline
@@ -23,7 +24,7 @@ import (
 type Pipeline struct {
 	name       string
 	dataset    string
-	dest       Destination
+	dest       sink.Destination
 	dir        string
 	sequential bool
 	workers    int
@@ -95,7 +96,7 @@ func NormalizeDatasetName(name string) string {
 }
 
 // NewPipeline returns a pipeline named name loading into dest.
-func NewPipeline(name string, dest Destination, opts ...PipelineOption) (*Pipeline, error) {
+func NewPipeline(name string, dest sink.Destination, opts ...PipelineOption) (*Pipeline, error) {
 	if dest == nil {
 		return nil, errors.New("flow: pipeline needs a destination")
 	}
@@ -108,7 +109,7 @@ func NewPipeline(name string, dest Destination, opts ...PipelineOption) (*Pipeli
 	}
 	if p.batchRows == 0 {
 		p.batchRows = 50_000
-		if bs, ok := dest.(BatchSizer); ok && bs.BatchRows() > 0 {
+		if bs, ok := dest.(sink.BatchSizer); ok && bs.BatchRows() > 0 {
 			p.batchRows = bs.BatchRows()
 		}
 	}
@@ -146,7 +147,7 @@ func (p *Pipeline) Name() string { return p.name }
 func (p *Pipeline) DatasetName() string { return p.dataset }
 
 // Destination returns the pipeline's destination.
-func (p *Pipeline) Destination() Destination { return p.dest }
+func (p *Pipeline) Destination() sink.Destination { return p.dest }
 
 // WorkingDir is the pipeline's folder holding its local state.
 func (p *Pipeline) WorkingDir() string { return filepath.Join(p.dir, p.name) }

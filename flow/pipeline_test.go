@@ -1,6 +1,8 @@
 package flow_test
 
 import (
+	"github.com/sluicehq/sluice/sink"
+
 	"context"
 	"database/sql"
 	"errors"
@@ -578,7 +580,7 @@ type sizedDest struct {
 	sizes *[]int64
 }
 
-func (d sizedDest) Begin(context.Context, flow.LoadRequest) (flow.Load, error) {
+func (d sizedDest) Begin(context.Context, sink.LoadRequest) (sink.Load, error) {
 	return sizedLoad{sizes: d.sizes}, nil
 }
 
@@ -593,7 +595,7 @@ func (l sizedLoad) Write(_ context.Context, b arrowbuf.TableBatch) error {
 	return nil
 }
 
-// batchSizedDest is a sizedDest that names its batch size (flow.BatchSizer).
+// batchSizedDest is a sizedDest that names its batch size (sink.BatchSizer).
 type batchSizedDest struct{ sizedDest }
 
 func (d batchSizedDest) BatchRows() int { return d.want }
@@ -601,15 +603,15 @@ func (d batchSizedDest) BatchRows() int { return d.want }
 func TestBatchRowsFromDestination(t *testing.T) {
 	cases := []struct {
 		name string
-		dest func(sizes *[]int64) flow.Destination
+		dest func(sizes *[]int64) sink.Destination
 		opts []flow.PipelineOption
 		want []int64
 	}{
-		{"destination's size", func(s *[]int64) flow.Destination { return batchSizedDest{sizedDest{want: 40, sizes: s}} }, nil, []int64{40, 40, 20}},
-		{"option wins", func(s *[]int64) flow.Destination { return batchSizedDest{sizedDest{want: 40, sizes: s}} },
+		{"destination's size", func(s *[]int64) sink.Destination { return batchSizedDest{sizedDest{want: 40, sizes: s}} }, nil, []int64{40, 40, 20}},
+		{"option wins", func(s *[]int64) sink.Destination { return batchSizedDest{sizedDest{want: 40, sizes: s}} },
 			[]flow.PipelineOption{flow.BatchRows(70)}, []int64{70, 30}},
-		{"no size: default", func(s *[]int64) flow.Destination { return sizedDest{sizes: s} }, nil, []int64{100}},
-		{"zero: default", func(s *[]int64) flow.Destination { return batchSizedDest{sizedDest{sizes: s}} }, nil, []int64{100}},
+		{"no size: default", func(s *[]int64) sink.Destination { return sizedDest{sizes: s} }, nil, []int64{100}},
+		{"zero: default", func(s *[]int64) sink.Destination { return batchSizedDest{sizedDest{sizes: s}} }, nil, []int64{100}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/sluicehq/sluice/arrowbuf"
+	"github.com/sluicehq/sluice/sink"
 )
 
 // Refresh is dlt's refresh mode for a run.
@@ -28,7 +29,7 @@ const (
 // refresh applies a refresh mode before a run (dlt's refresh): it lists the
 // tables to drop or empty in req, resets state in store, rebinds the plan's
 // nodes to the reset state and returns the schema to load with.
-func refresh(mode Refresh, sources []*Source, plan *plan, store *stateStore, schema *arrowbuf.Schema, req *LoadRequest) (*arrowbuf.Schema, error) {
+func refresh(mode Refresh, sources []*Source, plan *plan, store *stateStore, schema *arrowbuf.Schema, req *sink.LoadRequest) (*arrowbuf.Schema, error) {
 	schemaName := schema.Name()
 	switch mode {
 	case "":

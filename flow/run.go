@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sluicehq/sluice/arrowbuf"
+	"github.com/sluicehq/sluice/sink"
 )
 
 // RunOptions adjust one run.
@@ -62,7 +63,7 @@ func (p *Pipeline) RunWith(ctx context.Context, opts RunOptions, srcs ...Sourcer
 		return nil, err
 	}
 
-	req := LoadRequest{Dataset: p.dataset, LoadID: newLoadID(started), SchemaName: schemaName, LoaderFileFormat: opts.LoaderFileFormat}
+	req := sink.LoadRequest{Dataset: p.dataset, LoadID: newLoadID(started), SchemaName: schemaName, LoaderFileFormat: opts.LoaderFileFormat}
 	if schema, err = refresh(opts.Refresh, sources, plan, store, schema, &req); err != nil {
 		return nil, err
 	}
@@ -97,7 +98,7 @@ func (p *Pipeline) RunWith(ctx context.Context, opts RunOptions, srcs ...Sourcer
 		return nil, err
 	}
 
-	commit := Commit{Schema: schema}
+	commit := sink.Commit{Schema: schema}
 	if commit.SchemaJSON, err = schema.MarshalJSON(); err != nil {
 		return nil, fmt.Errorf("flow: encode schema: %w", err)
 	}
@@ -133,7 +134,7 @@ func (p *Pipeline) restore(ctx context.Context, schemaName string) (State, *arro
 	fromDest := false
 	st, err := p.dest.LastState(ctx, p.dataset, p.name)
 	switch {
-	case errors.Is(err, ErrNoState):
+	case errors.Is(err, sink.ErrNoState):
 	case err != nil:
 		return nil, nil, fmt.Errorf("flow: restore state from destination: %w", err)
 	case doc == nil || st.Version > stateVersion(doc):
@@ -151,7 +152,7 @@ func (p *Pipeline) restore(ctx context.Context, schemaName string) (State, *arro
 	} else {
 		raw, err := p.dest.LastSchema(ctx, p.dataset, schemaName)
 		switch {
-		case errors.Is(err, ErrNoState):
+		case errors.Is(err, sink.ErrNoState):
 			rawSchema, _ = os.ReadFile(local)
 			fromLocal = rawSchema != nil
 		case err != nil:
@@ -189,7 +190,7 @@ func stateVersion(doc State) int64 {
 
 // nextState fills the state document's pipeline fields and returns the row
 // to store, or nil when nothing changed since the stored version.
-func (p *Pipeline) nextState(store *stateStore, schemaName string, now time.Time) (State, *StoredState, error) {
+func (p *Pipeline) nextState(store *stateStore, schemaName string, now time.Time) (State, *sink.StoredState, error) {
 	raw, err := store.snapshot()
 	if err != nil {
 		return nil, nil, fmt.Errorf("flow: encode state: %w", err)
@@ -218,7 +219,7 @@ func (p *Pipeline) nextState(store *stateStore, schemaName string, now time.Time
 	if err != nil {
 		return nil, nil, err
 	}
-	return doc, &StoredState{PipelineName: p.name, Version: int64(version) + 1, EngineVersion: stateEngineVersion,
+	return doc, &sink.StoredState{PipelineName: p.name, Version: int64(version) + 1, EngineVersion: stateEngineVersion,
 		State: EncodeState(enc), Hash: hash, CreatedAt: now.UTC()}, nil
 }
 
@@ -252,7 +253,7 @@ type engine struct {
 	plan   *plan
 	schema *arrowbuf.Schema
 	loadID string
-	load   Load
+	load   sink.Load
 
 	applied sync.Map // table name -> struct{}: hints applied
 	mu      sync.Mutex

@@ -1,6 +1,8 @@
 package serve
 
 import (
+	"github.com/sluicehq/sluice/sink"
+
 	"context"
 	"errors"
 	"fmt"
@@ -14,15 +16,13 @@ import (
 	bindings "github.com/duckdb/duckdb-go-bindings"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
-
-	"github.com/sluicehq/sluice/flow"
 )
 
-// DatasetOpener opens a dataset for reading; a flow.Destination is one.
+// DatasetOpener opens a dataset for reading; a sink.Destination is one.
 // Serve uses it for Parquet datasets only, to learn which files hold the
 // committed rows of each table.
 type DatasetOpener interface {
-	OpenDataset(ctx context.Context, dataset string) (flow.DatasetReader, error)
+	OpenDataset(ctx context.Context, dataset string) (sink.DatasetReader, error)
 }
 
 // Source is the dataset a Handler serves: build it with DuckDBFile or

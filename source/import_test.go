@@ -8,6 +8,7 @@ import (
 
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/parquet"
 	"github.com/sluicehq/sluice/source"
@@ -23,9 +24,9 @@ func TestImportFiles(t *testing.T) {
 		arrowbuf.Column{Name: "name", DataType: arrowbuf.TypeText, Nullable: true},
 		arrowbuf.Column{Name: "ordered_at", DataType: arrowbuf.TypeDate, Nullable: true},
 	)
-	dests := map[string]func() flow.Destination{
-		"duckdb":  func() flow.Destination { return duckdb.New(filepath.Join(t.TempDir(), "i.duckdb")) },
-		"parquet": func() flow.Destination { return parquet.New(filepath.Join(t.TempDir(), "bucket")) },
+	dests := map[string]func() sink.Destination{
+		"duckdb":  func() sink.Destination { return duckdb.New(filepath.Join(t.TempDir(), "i.duckdb")) },
+		"parquet": func() sink.Destination { return parquet.New(filepath.Join(t.TempDir(), "bucket")) },
 	}
 	for name, mk := range dests {
 		t.Run(name, func(t *testing.T) {

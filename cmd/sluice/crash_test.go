@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/parquet"
 )
 
@@ -228,7 +229,7 @@ func (d *duckQuerier) query(q string) ([][]string, error) {
 
 func (d *duckQuerier) close() { d.conn.Close(); d.db.Close() }
 
-type readerQuerier struct{ r flow.DatasetReader }
+type readerQuerier struct{ r sink.DatasetReader }
 
 func (p *readerQuerier) query(q string) ([][]string, error) {
 	rr, err := p.r.Query(context.Background(), q)

@@ -2,54 +2,45 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strings"
-
-	duckdbdrv "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/sluicehq/sluice/cmd/sluice/internal/spec"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/parquet"
 )
 
-// destFactory builds a destination from a spec's destination; log takes
-// what it tells while it works (a DuckDB load waiting for its file).
-type destFactory func(d spec.Destination, log *slog.Logger) (flow.Destination, error)
+// destinations are the destination types the command offers. A new sink
+// is one package plus one line here.
+var destinations = func() *sink.Registry {
+	r := new(sink.Registry)
+	duckdb.Register(r)
+	parquet.Register(r)
+	return r
+}()
 
-// destinations maps a spec destination type to its factory.
-var destinations = map[string]destFactory{
-	spec.DuckDB: func(d spec.Destination, log *slog.Logger) (flow.Destination, error) {
-		return duckdb.New(d.Path, duckdb.WithLogger(log)), nil
-	},
-	spec.Parquet: func(d spec.Destination, _ *slog.Logger) (flow.Destination, error) {
-		return parquet.New(d.BucketURL), nil
-	},
-}
-
-func newDestination(d spec.Destination, log *slog.Logger) (flow.Destination, error) {
-	f := destinations[d.Type]
-	if f == nil {
-		return nil, fmt.Errorf("destination %q is not supported (want duckdb or parquet)", d.Type)
+// newDestination opens the destination a spec names; log takes what it
+// tells while it works (a DuckDB load waiting for its file).
+func newDestination(d spec.Destination, log *slog.Logger) (sink.Destination, error) {
+	loc := d.Path
+	if d.Type != spec.DuckDB {
+		loc = d.BucketURL
 	}
-	return f(d, log)
+	return destinations.Open(sink.Config{Type: d.Type, Location: loc, Logger: log})
 }
 
 // destinationOf rebuilds the destination a pipeline recorded in its
 // pipeline.json: dlt's kind name ("duckdb", "filesystem") and location.
-func destinationOf(info *flow.PipelineInfo) (flow.Destination, error) {
-	switch info.DestinationType {
-	case "duckdb":
-		return newDestination(spec.Destination{Type: spec.DuckDB, Path: info.DestinationLocation}, slog.Default())
-	case "filesystem", "parquet":
-		return newDestination(spec.Destination{Type: spec.Parquet, BucketURL: info.DestinationLocation}, slog.Default())
+func destinationOf(info *flow.PipelineInfo) (sink.Destination, error) {
+	if _, ok := destinations.Lookup(info.DestinationType); !ok {
+		return nil, fmt.Errorf("pipeline %q: unknown destination type %q in its pipeline.json", info.Name, info.DestinationType)
 	}
-	return nil, fmt.Errorf("pipeline %q: unknown destination type %q in its pipeline.json", info.Name, info.DestinationType)
+	return destinations.Open(sink.Config{Type: info.DestinationType, Location: info.DestinationLocation})
 }
 
 // checkDestinationExists fails when the data a pipeline recorded is gone, so
@@ -71,28 +62,13 @@ func checkDestinationExists(info *flow.PipelineInfo) error {
 // dropDataset removes a dataset from a destination: for DuckDB the schema
 // with all its tables, for a local Parquet bucket the dataset's folder.
 func dropDataset(ctx context.Context, info *flow.PipelineInfo) error {
-	switch info.DestinationType {
-	case "duckdb":
-		c, err := duckdbdrv.NewConnector(info.DestinationLocation, nil)
-		if err != nil {
-			return fmt.Errorf("open %s: %w", info.DestinationLocation, err)
-		}
-		db := sql.OpenDB(c)
-		defer db.Close()
-		q := `DROP SCHEMA IF EXISTS "` + strings.ReplaceAll(info.Dataset, `"`, `""`) + `" CASCADE`
-		if _, err := db.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("drop dataset %s in %s: %w", info.Dataset, info.DestinationLocation, err)
-		}
-		return nil
-	case "filesystem", "parquet":
-		loc := strings.TrimPrefix(info.DestinationLocation, "file://")
-		if strings.Contains(loc, "://") {
-			return fmt.Errorf("drop dataset %s: only local buckets can be dropped, not %s", info.Dataset, loc)
-		}
-		if err := os.RemoveAll(filepath.Join(loc, info.Dataset)); err != nil {
-			return fmt.Errorf("drop dataset %s: %w", info.Dataset, err)
-		}
-		return nil
+	d, err := destinationOf(info)
+	if err != nil {
+		return err
 	}
-	return fmt.Errorf("pipeline %q: unknown destination type %q", info.Name, info.DestinationType)
+	dr, ok := d.(sink.Dropper)
+	if !ok {
+		return fmt.Errorf("drop dataset %s: a %s destination cannot drop datasets", info.Dataset, info.DestinationType)
+	}
+	return dr.DropDataset(ctx, info.Dataset)
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluicehq/sluice/cmd/sluice/internal/spec"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/duckdb"
 )
 
@@ -105,7 +106,7 @@ its destination and dataset.
 }
 
 // openDataset opens a pipeline's dataset for reading.
-func openDataset(ctx context.Context, info *flow.PipelineInfo) (flow.DatasetReader, error) {
+func openDataset(ctx context.Context, info *flow.PipelineInfo) (sink.DatasetReader, error) {
 	if err := checkDestinationExists(info); err != nil {
 		return nil, err
 	}
@@ -182,7 +183,7 @@ func writeHeader(w io.Writer, info *flow.PipelineInfo) {
 	fmt.Fprintf(w, "location: %s\n", info.DestinationLocation)
 }
 
-func writeLoads(w io.Writer, loads []flow.LoadRecord) {
+func writeLoads(w io.Writer, loads []sink.LoadRecord) {
 	if len(loads) == 0 {
 		fmt.Fprintln(w, "last loads: none")
 		return

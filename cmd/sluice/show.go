@@ -24,6 +24,7 @@ import (
 
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 )
 
 //go:embed web
@@ -182,14 +183,14 @@ func (e *httpError) Error() string { return e.msg }
 
 // api wraps a JSON endpoint: it opens the dataset, calls fn, writes its
 // result as JSON or the error as {"error": "..."}.
-func (b *browser) api(fn func(ctx context.Context, r *http.Request, ds flow.DatasetReader) (any, error)) http.HandlerFunc {
+func (b *browser) api(fn func(ctx context.Context, r *http.Request, ds sink.DatasetReader) (any, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), queryTimeout)
 		defer cancel()
 		var out any
 		dest, err := destinationOf(b.info)
 		if err == nil {
-			var ds flow.DatasetReader
+			var ds sink.DatasetReader
 			if ds, err = dest.OpenDataset(ctx, b.info.Dataset); err == nil {
 				out, err = fn(ctx, r, ds)
 				ds.Close()
@@ -218,7 +219,7 @@ type apiInfo struct {
 	Location    string `json:"location"`
 }
 
-func (b *browser) infoAPI(ctx context.Context, r *http.Request, ds flow.DatasetReader) (any, error) {
+func (b *browser) infoAPI(ctx context.Context, r *http.Request, ds sink.DatasetReader) (any, error) {
 	return apiInfo{Pipeline: b.info.Name, Destination: b.info.DestinationType,
 		Dataset: b.info.Dataset, Location: b.info.DestinationLocation}, nil
 }
@@ -228,11 +229,11 @@ type apiTable struct {
 	Rows int64  `json:"rows"`
 }
 
-func (b *browser) tables(ctx context.Context, r *http.Request, ds flow.DatasetReader) (any, error) {
+func (b *browser) tables(ctx context.Context, r *http.Request, ds sink.DatasetReader) (any, error) {
 	return tableList(ctx, ds)
 }
 
-func tableList(ctx context.Context, ds flow.DatasetReader) ([]apiTable, error) {
+func tableList(ctx context.Context, ds sink.DatasetReader) ([]apiTable, error) {
 	ts, err := ds.Tables(ctx)
 	if err != nil {
 		return nil, err
@@ -251,7 +252,7 @@ type apiLoad struct {
 	InsertedAt time.Time `json:"inserted_at"`
 }
 
-func (b *browser) loads(ctx context.Context, r *http.Request, ds flow.DatasetReader) (any, error) {
+func (b *browser) loads(ctx context.Context, r *http.Request, ds sink.DatasetReader) (any, error) {
 	ls, err := ds.Loads(ctx)
 	if err != nil {
 		return nil, err
@@ -293,7 +294,7 @@ func intParam(r *http.Request, name string, def, lo, hi int64) (int64, error) {
 	return n, nil
 }
 
-func (b *browser) table(ctx context.Context, r *http.Request, ds flow.DatasetReader) (any, error) {
+func (b *browser) table(ctx context.Context, r *http.Request, ds sink.DatasetReader) (any, error) {
 	name := r.PathValue("name")
 	offset, err := intParam(r, "offset", 0, 0, math.MaxInt64)
 	if err != nil {
@@ -307,7 +308,7 @@ func (b *browser) table(ctx context.Context, r *http.Request, ds flow.DatasetRea
 	if err != nil {
 		return nil, err
 	}
-	i := slices.IndexFunc(ts, func(t flow.TableInfo) bool { return t.Name == name })
+	i := slices.IndexFunc(ts, func(t sink.TableInfo) bool { return t.Name == name })
 	if i < 0 {
 		return nil, &httpError{http.StatusNotFound, fmt.Sprintf("table %q not found in dataset %s", name, b.info.Dataset)}
 	}
@@ -328,7 +329,7 @@ func (b *browser) table(ctx context.Context, r *http.Request, ds flow.DatasetRea
 	return out, err
 }
 
-func (b *browser) query(ctx context.Context, r *http.Request, ds flow.DatasetReader) (any, error) {
+func (b *browser) query(ctx context.Context, r *http.Request, ds sink.DatasetReader) (any, error) {
 	var req struct {
 		SQL string `json:"sql"`
 	}

@@ -14,7 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/arrowbuf"
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/sinktest"
 )
@@ -93,7 +93,7 @@ func BenchmarkDuckDBWrite(b *testing.B) {
 				b.ReportAllocs()
 				b.ResetTimer()
 				for i := 0; i < b.N; i++ {
-					l, err := d.Begin(ctx, flow.LoadRequest{Dataset: "bench", LoadID: fmt.Sprint(i)})
+					l, err := d.Begin(ctx, sink.LoadRequest{Dataset: "bench", LoadID: fmt.Sprint(i)})
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -103,7 +103,7 @@ func BenchmarkDuckDBWrite(b *testing.B) {
 							b.Fatal(err)
 						}
 					}
-					if err := l.Commit(ctx, flow.Commit{}); err != nil {
+					if err := l.Commit(ctx, sink.Commit{}); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/sinktest"
 )
@@ -25,7 +25,7 @@ func TestDiskFull(t *testing.T) {
 	}{{"append", false}, {"merge", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			scans := duckdb.ScanJobs()
-			sinktest.DiskFull(t, func(dir string) flow.Destination {
+			sinktest.DiskFull(t, func(dir string) sink.Destination {
 				return duckdb.New(filepath.Join(dir, "full.duckdb"))
 			}, tc.merge, func(dir string) {
 				if stray, _ := filepath.Glob(filepath.Join(dir, ".full.duckdb.stage-*")); len(stray) > 0 {

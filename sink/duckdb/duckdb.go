@@ -18,7 +18,7 @@ import (
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/sluicehq/sluice/arrowbuf"
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 )
 
 // ErrLocked is wrapped by errors from opening a DuckDB file that another
@@ -124,8 +124,8 @@ type Destination struct {
 }
 
 var (
-	_ flow.Destination = (*Destination)(nil)
-	_ flow.BatchSizer  = (*Destination)(nil)
+	_ sink.Destination = (*Destination)(nil)
+	_ sink.BatchSizer  = (*Destination)(nil)
 )
 
 // New returns a destination for the DuckDB file at path (made absolute).
@@ -145,7 +145,7 @@ func New(path string, opts ...Option) *Destination {
 }
 
 // BatchRows is the record batch size a pipeline uses for this destination
-// (flow.BatchSizer): 25,000 rows per table. Batches are staged into files
+// (sink.BatchSizer): 25,000 rows per table. Batches are staged into files
 // of up to a million rows before each insert, so their size costs the
 // insert nothing, while every batch in flight is memory: a 10M-row load
 // peaked at ~270 MB resident with 25,000-row batches, ~320 MB with 50,000.
@@ -158,7 +158,7 @@ func (d *Destination) Kind() string { return "duckdb" }
 func (d *Destination) Location() string { return d.path }
 
 // LastState returns the newest _dlt_pipeline_state row for the pipeline.
-func (d *Destination) LastState(ctx context.Context, dataset, pipeline string) (*flow.StoredState, error) {
+func (d *Destination) LastState(ctx context.Context, dataset, pipeline string) (*sink.StoredState, error) {
 	h, err := d.openExisting(ctx)
 	if err != nil {
 		return nil, err
@@ -166,18 +166,18 @@ func (d *Destination) LastState(ctx context.Context, dataset, pipeline string) (
 	defer h.release()
 	if ok, err := tableExists(ctx, h.db, dataset, "_dlt_pipeline_state"); err != nil || !ok {
 		if err == nil {
-			err = flow.ErrNoState
+			err = sink.ErrNoState
 		}
 		return nil, err
 	}
 	q := fmt.Sprintf(`SELECT version, engine_version, pipeline_name, state, version_hash, created_at
 		FROM %s WHERE pipeline_name = ? ORDER BY version DESC, created_at DESC LIMIT 1`,
 		h.q(dataset, "_dlt_pipeline_state"))
-	var s flow.StoredState
+	var s sink.StoredState
 	var hash sql.NullString
 	err = h.db.QueryRowContext(ctx, q, pipeline).Scan(&s.Version, &s.EngineVersion, &s.PipelineName, &s.State, &hash, &s.CreatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, flow.ErrNoState
+		return nil, sink.ErrNoState
 	}
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: read state of %q from %s: %w", pipeline, d.path, err)
@@ -196,7 +196,7 @@ func (d *Destination) LastSchema(ctx context.Context, dataset, schemaName string
 	defer h.release()
 	if ok, err := tableExists(ctx, h.db, dataset, "_dlt_version"); err != nil || !ok {
 		if err == nil {
-			err = flow.ErrNoState
+			err = sink.ErrNoState
 		}
 		return nil, err
 	}
@@ -205,7 +205,7 @@ func (d *Destination) LastSchema(ctx context.Context, dataset, schemaName string
 	var s string
 	err = h.db.QueryRowContext(ctx, q, schemaName).Scan(&s)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, flow.ErrNoState
+		return nil, sink.ErrNoState
 	}
 	if err != nil {
 		return nil, fmt.Errorf("duckdb: read schema %q from %s: %w", schemaName, d.path, err)
@@ -216,7 +216,7 @@ func (d *Destination) LastSchema(ctx context.Context, dataset, schemaName string
 // openExisting opens the file if it exists; a missing file is ErrNoState.
 func (d *Destination) openExisting(ctx context.Context) (*handle, error) {
 	if _, err := os.Stat(d.path); errors.Is(err, os.ErrNotExist) {
-		return nil, flow.ErrNoState
+		return nil, sink.ErrNoState
 	}
 	return d.acquireWait(ctx)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/sinktest"
 	"github.com/valyala/fastjson"
@@ -27,16 +28,16 @@ func newDest(t *testing.T, opts ...duckdb.Option) *duckdb.Destination {
 func TestSuite(t *testing.T) {
 	// By default a load stages every row and inserts at Commit.
 	t.Run("staged", func(t *testing.T) {
-		sinktest.Run(t, func(t *testing.T) flow.Destination { return newDest(t) })
+		sinktest.Run(t, func(t *testing.T) sink.Destination { return newDest(t) })
 	})
 	// Several staged files per table, inserted in one statement.
 	t.Run("staged small files", func(t *testing.T) {
 		defer duckdb.SetStageRows(duckdb.SetStageRows(2))
-		sinktest.Run(t, func(t *testing.T) flow.Destination { return newDest(t) })
+		sinktest.Run(t, func(t *testing.T) sink.Destination { return newDest(t) })
 	})
 	for _, m := range []duckdb.InsertMethod{duckdb.InsertParquet, duckdb.InsertScan, duckdb.InsertAppender} {
 		t.Run("during extract "+m.String(), func(t *testing.T) {
-			sinktest.Run(t, func(t *testing.T) flow.Destination {
+			sinktest.Run(t, func(t *testing.T) sink.Destination {
 				return newDest(t, duckdb.WithInsertMethod(m), duckdb.WithLoadDuringExtract())
 			})
 		})
@@ -44,7 +45,7 @@ func TestSuite(t *testing.T) {
 	// Staged files inserted mid-load, not only at commit.
 	t.Run("during extract parquet small stages", func(t *testing.T) {
 		defer duckdb.SetStageRows(duckdb.SetStageRows(2))
-		sinktest.Run(t, func(t *testing.T) flow.Destination { return newDest(t, duckdb.WithLoadDuringExtract()) })
+		sinktest.Run(t, func(t *testing.T) sink.Destination { return newDest(t, duckdb.WithLoadDuringExtract()) })
 	})
 }
 
@@ -58,7 +59,7 @@ func TestKindLocation(t *testing.T) {
 	}
 }
 
-func rows(t *testing.T, d flow.Destination, dataset, q string) [][]any {
+func rows(t *testing.T, d sink.Destination, dataset, q string) [][]any {
 	t.Helper()
 	return sinktest.Rows(t, d, dataset, q)
 }
@@ -82,10 +83,10 @@ func TestColumnTypes(t *testing.T) {
 		sinktest.Col("bin", arrowbuf.TypeBinary), sinktest.Col("w", arrowbuf.TypeWei),
 		{Name: "_dlt_load_id", DataType: arrowbuf.TypeText}, {Name: "_dlt_id", DataType: arrowbuf.TypeText},
 	}}
-	sinktest.Load(t, d, "ds", "1", flow.Commit{}, sinktest.Batch(t, tb))
+	sinktest.Load(t, d, "ds", "1", sink.Commit{}, sinktest.Batch(t, tb))
 	ext := tb.Clone()
 	ext.Columns = append(ext.Columns, &arrowbuf.Column{Name: "later", DataType: arrowbuf.TypeBigint})
-	sinktest.Load(t, d, "ds", "2", flow.Commit{}, sinktest.Batch(t, ext))
+	sinktest.Load(t, d, "ds", "2", sink.Commit{}, sinktest.Batch(t, ext))
 	got := rows(t, d, "ds", `SELECT column_name, data_type, is_nullable FROM information_schema.columns
 		WHERE table_schema = 'ds' AND table_name = 'types' ORDER BY ordinal_position`)
 	want := [][]any{
@@ -102,8 +103,8 @@ func TestColumnTypes(t *testing.T) {
 
 func TestSystemTables(t *testing.T) {
 	d := newDest(t)
-	st := &flow.StoredState{PipelineName: "p", Version: 1, EngineVersion: 4, State: "x", Hash: "h"}
-	sinktest.Load(t, d, "ds", "1", flow.Commit{State: st, SchemaJSON: []byte("{}"), SchemaVersion: 1, SchemaHash: "sh"})
+	st := &sink.StoredState{PipelineName: "p", Version: 1, EngineVersion: 4, State: "x", Hash: "h"}
+	sinktest.Load(t, d, "ds", "1", sink.Commit{State: st, SchemaJSON: []byte("{}"), SchemaVersion: 1, SchemaHash: "sh"})
 	got := rows(t, d, "ds", `SELECT table_name, column_name, data_type, is_nullable FROM information_schema.columns
 		WHERE table_schema = 'ds' ORDER BY table_name, ordinal_position`)
 	want := [][]any{
@@ -146,7 +147,7 @@ func TestCancelMidLoad(t *testing.T) {
 	d := newDest(t)
 	tb := &arrowbuf.Table{Name: "c", Columns: []*arrowbuf.Column{sinktest.Col("id", arrowbuf.TypeBigint)}}
 	ctx, cancel := context.WithCancel(context.Background())
-	l, err := d.Begin(ctx, flow.LoadRequest{Dataset: "ds", LoadID: "1"})
+	l, err := d.Begin(ctx, sink.LoadRequest{Dataset: "ds", LoadID: "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestCancelMidLoad(t *testing.T) {
 	if err := l.Write(ctx, sinktest.Batch(t, tb, []any{2})); !errors.Is(err, context.Canceled) {
 		t.Errorf("Write after cancel = %v, want context.Canceled", err)
 	}
-	if err := l.Commit(context.Background(), flow.Commit{}); err == nil {
+	if err := l.Commit(context.Background(), sink.Commit{}); err == nil {
 		t.Error("Commit after a failed write succeeded")
 	}
 	if err := l.Rollback(); err != nil {
@@ -183,9 +184,9 @@ func TestCancelMidLoad(t *testing.T) {
 func TestReadWhileLoading(t *testing.T) {
 	d := newDest(t)
 	tb := &arrowbuf.Table{Name: "c", Columns: []*arrowbuf.Column{sinktest.Col("id", arrowbuf.TypeBigint)}}
-	sinktest.Load(t, d, "ds", "1", flow.Commit{}, sinktest.Batch(t, tb, []any{1}))
+	sinktest.Load(t, d, "ds", "1", sink.Commit{}, sinktest.Batch(t, tb, []any{1}))
 	ctx := context.Background()
-	l, err := d.Begin(ctx, flow.LoadRequest{Dataset: "ds", LoadID: "2"})
+	l, err := d.Begin(ctx, sink.LoadRequest{Dataset: "ds", LoadID: "2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +197,7 @@ func TestReadWhileLoading(t *testing.T) {
 	if got := rows(t, d, "ds", "SELECT count(*) FROM c"); !reflect.DeepEqual(got, [][]any{{int64(1)}}) {
 		t.Errorf("during load: %v", got)
 	}
-	if err := l.Commit(ctx, flow.Commit{}); err != nil {
+	if err := l.Commit(ctx, sink.Commit{}); err != nil {
 		t.Fatal(err)
 	}
 	if got := rows(t, d, "ds", "SELECT count(*) FROM c"); !reflect.DeepEqual(got, [][]any{{int64(2)}}) {
@@ -207,7 +208,7 @@ func TestReadWhileLoading(t *testing.T) {
 func TestTableReader(t *testing.T) {
 	d := newDest(t)
 	tb := &arrowbuf.Table{Name: "tr", Columns: []*arrowbuf.Column{sinktest.Col("id", arrowbuf.TypeBigint), sinktest.Col("j", arrowbuf.TypeJSON)}}
-	sinktest.Load(t, d, "ds", "1", flow.Commit{}, sinktest.Batch(t, tb, []any{1, `{"k":1}`}))
+	sinktest.Load(t, d, "ds", "1", sink.Commit{}, sinktest.Batch(t, tb, []any{1, `{"k":1}`}))
 	ctx := context.Background()
 	r, err := d.OpenDataset(ctx, "ds")
 	if err != nil {

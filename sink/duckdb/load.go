@@ -14,7 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/sluicehq/sluice/arrowbuf"
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/internal/family"
 	"github.com/sluicehq/sluice/sink/internal/loadstate"
 	"github.com/sluicehq/sluice/sink/internal/nospace"
@@ -37,7 +37,7 @@ type load struct {
 	d      *Destination
 	h      *handle
 	conn   *sql.Conn // nil until the file is opened
-	req    flow.LoadRequest
+	req    sink.LoadRequest
 	stage  *stageDir
 	tables map[string][]string // "catalog.schema.table" -> known columns
 	tabs   family.Tables
@@ -74,7 +74,7 @@ type pendingInsert struct {
 // which measured fastest (bigger statements were not faster).
 var flushRows int64 = 100_000
 
-var _ flow.Load = (*load)(nil)
+var _ sink.Load = (*load)(nil)
 
 func (l *load) exec(ctx context.Context, q string, args ...any) error {
 	_, err := l.conn.ExecContext(ctx, q, args...)
@@ -412,7 +412,7 @@ func (l *load) rebuild(ctx context.Context, schema, name string, add []*arrowbuf
 
 // Commit applies staged merges, truncations and drops, writes the system
 // tables and commits the transaction.
-func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
+func (l *load) Commit(ctx context.Context, c sink.Commit) (err error) {
 	if err := l.Check(ctx); err != nil {
 		_ = l.Rollback()
 		return err
@@ -572,7 +572,7 @@ func quoteList(names []string) string {
 
 // commitTruncate empties Commit.Truncate tables and the nested tables of
 // replace roots written this load that were not emptied yet.
-func (l *load) commitTruncate(ctx context.Context, c flow.Commit) error {
+func (l *load) commitTruncate(ctx context.Context, c sink.Commit) error {
 	todo := slices.Clone(c.Truncate)
 	for _, t := range l.replaced {
 		if snap := l.tabs.Lookup(t); snap != nil && snap.Parent == "" {
@@ -609,7 +609,7 @@ const (
 	versionDDL = `CREATE TABLE IF NOT EXISTS %s ("version" BIGINT NOT NULL, "engine_version" BIGINT NOT NULL, "inserted_at" TIMESTAMP WITH TIME ZONE NOT NULL, "schema_name" VARCHAR NOT NULL, "version_hash" VARCHAR NOT NULL, "schema" VARCHAR NOT NULL)`
 )
 
-func (l *load) writeSystem(ctx context.Context, c flow.Commit) error {
+func (l *load) writeSystem(ctx context.Context, c sink.Commit) error {
 	ds := l.req.Dataset
 	now := time.Now().UTC()
 	schemaName := l.req.SchemaName

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/arrowbuf"
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/sinktest"
 )
@@ -33,7 +33,7 @@ func TestHoldLockHelper(t *testing.T) {
 	if path == "" {
 		t.Skip("helper process only")
 	}
-	l, err := duckdb.New(path, duckdb.WithLoadDuringExtract()).Begin(context.Background(), flow.LoadRequest{Dataset: "ds", LoadID: "1"})
+	l, err := duckdb.New(path, duckdb.WithLoadDuringExtract()).Begin(context.Background(), sink.LoadRequest{Dataset: "ds", LoadID: "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestLockedFile(t *testing.T) {
 		t.Skip("starts a second process")
 	}
 	path := filepath.Join(t.TempDir(), "locked.duckdb")
-	sinktest.Load(t, duckdb.New(path), "ds", "0", flow.Commit{}, sinktest.Batch(t, countTable, []any{0}))
+	sinktest.Load(t, duckdb.New(path), "ds", "0", sink.Commit{}, sinktest.Batch(t, countTable, []any{0}))
 	h := hold(t, path)
 	ctx := context.Background()
 	isLocked := func(what string, err error) {
@@ -134,11 +134,11 @@ func TestLockedFile(t *testing.T) {
 		}
 	}
 	t.Run("load during extract", func(t *testing.T) {
-		_, err := duckdb.New(path, duckdb.WithLoadDuringExtract(), duckdb.WithLockWait(0)).Begin(ctx, flow.LoadRequest{Dataset: "ds", LoadID: "1"})
+		_, err := duckdb.New(path, duckdb.WithLoadDuringExtract(), duckdb.WithLockWait(0)).Begin(ctx, sink.LoadRequest{Dataset: "ds", LoadID: "1"})
 		isLocked("Begin", err)
 	})
 	t.Run("staged, no wait", func(t *testing.T) {
-		l, err := duckdb.New(path, duckdb.WithLockWait(0)).Begin(ctx, flow.LoadRequest{Dataset: "ds", LoadID: "2"})
+		l, err := duckdb.New(path, duckdb.WithLockWait(0)).Begin(ctx, sink.LoadRequest{Dataset: "ds", LoadID: "2"})
 		if err != nil {
 			t.Fatalf("Begin needs no lock: %v", err)
 		}
@@ -146,11 +146,11 @@ func TestLockedFile(t *testing.T) {
 		if err := l.Write(ctx, sinktest.Batch(t, countTable, []any{2})); err != nil {
 			t.Fatalf("Write needs no lock: %v", err)
 		}
-		isLocked("Commit", l.Commit(ctx, flow.Commit{}))
+		isLocked("Commit", l.Commit(ctx, sink.Commit{}))
 	})
 	t.Run("staged, waits", func(t *testing.T) {
 		d := duckdb.New(path, duckdb.WithLockWait(time.Hour))
-		l, err := d.Begin(ctx, flow.LoadRequest{Dataset: "ds", LoadID: "3"})
+		l, err := d.Begin(ctx, sink.LoadRequest{Dataset: "ds", LoadID: "3"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -160,7 +160,7 @@ func TestLockedFile(t *testing.T) {
 		}
 		waited := false
 		defer duckdb.SetLockWaitHook(func() { waited = true; h.release() })()
-		if err := l.Commit(ctx, flow.Commit{}); err != nil {
+		if err := l.Commit(ctx, sink.Commit{}); err != nil {
 			t.Fatalf("Commit after the holder let go: %v", err)
 		}
 		if !waited {
@@ -190,9 +190,9 @@ func TestReadWhileExtracting(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "read.duckdb")
 			d := duckdb.New(path, tc.opts...)
-			sinktest.Load(t, d, "ds", "1", flow.Commit{}, sinktest.Batch(t, countTable, []any{1}))
+			sinktest.Load(t, d, "ds", "1", sink.Commit{}, sinktest.Batch(t, countTable, []any{1}))
 			ctx := context.Background()
-			l, err := d.Begin(ctx, flow.LoadRequest{Dataset: "ds", LoadID: "2"})
+			l, err := d.Begin(ctx, sink.LoadRequest{Dataset: "ds", LoadID: "2"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,7 +207,7 @@ func TestReadWhileExtracting(t *testing.T) {
 			if tc.during == "error " && !strings.Contains(got, "lock") {
 				t.Errorf("reader refused for another reason: %q", got)
 			}
-			if err := l.Commit(ctx, flow.Commit{}); err != nil {
+			if err := l.Commit(ctx, sink.Commit{}); err != nil {
 				t.Fatal(err)
 			}
 			if got := readOther(t, path); got != "rows 3" {
@@ -231,7 +231,7 @@ func TestKilledCreateHelper(t *testing.T) {
 		_ = p.Kill()
 		select {}
 	})
-	sinktest.Load(t, duckdb.New(path), "ds", "1", flow.Commit{}, sinktest.Batch(t, countTable, []any{1}))
+	sinktest.Load(t, duckdb.New(path), "ds", "1", sink.Commit{}, sinktest.Batch(t, countTable, []any{1}))
 }
 
 // TestKilledCreate: a load killed while it creates the database file
@@ -252,7 +252,7 @@ func TestKilledCreate(t *testing.T) {
 		t.Errorf("a killed creation left %s (%v)", path, err)
 	}
 	d := duckdb.New(path)
-	sinktest.Load(t, d, "ds", "2", flow.Commit{}, sinktest.Batch(t, countTable, []any{2}))
+	sinktest.Load(t, d, "ds", "2", sink.Commit{}, sinktest.Batch(t, countTable, []any{2}))
 	if got := rows(t, d, "ds", "SELECT id FROM c"); !reflect.DeepEqual(got, [][]any{{int64(2)}}) {
 		t.Errorf("rows %v", got)
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/sluicehq/sluice/arrowbuf"
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/internal/family"
 	"github.com/sluicehq/sluice/sink/internal/loadstate"
 )
@@ -22,7 +22,7 @@ import (
 // (and a missing database file): rows are staged there and the file is
 // opened at Commit. With
 // WithLoadDuringExtract it opens the file and begins the transaction now.
-func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Load, error) {
+func (d *Destination) Begin(ctx context.Context, req sink.LoadRequest) (sink.Load, error) {
 	if req.Dataset == "" {
 		return nil, errors.New("duckdb: begin load: empty dataset name")
 	}

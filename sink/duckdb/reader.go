@@ -9,7 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/internal/sqlarrow"
 )
 
@@ -20,10 +20,10 @@ type reader struct {
 	closed  atomic.Bool
 }
 
-var _ flow.DatasetReader = (*reader)(nil)
+var _ sink.DatasetReader = (*reader)(nil)
 
 // OpenDataset opens the file for reading the dataset. Close releases it.
-func (d *Destination) OpenDataset(ctx context.Context, dataset string) (flow.DatasetReader, error) {
+func (d *Destination) OpenDataset(ctx context.Context, dataset string) (sink.DatasetReader, error) {
 	h, err := acquire(d.path)
 	if err != nil {
 		return nil, err
@@ -39,7 +39,7 @@ func (r *reader) Close() error {
 }
 
 // Tables lists the dataset's data tables with their row counts.
-func (r *reader) Tables(ctx context.Context) ([]flow.TableInfo, error) {
+func (r *reader) Tables(ctx context.Context) ([]sink.TableInfo, error) {
 	rows, err := r.h.db.QueryContext(ctx, `SELECT table_name FROM duckdb_tables()
 		WHERE database_name = current_database() AND schema_name = ? AND NOT starts_with(table_name, '_dlt_')
 		ORDER BY table_name`, r.dataset)
@@ -59,19 +59,19 @@ func (r *reader) Tables(ctx context.Context) ([]flow.TableInfo, error) {
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]flow.TableInfo, 0, len(names))
+	out := make([]sink.TableInfo, 0, len(names))
 	for _, n := range names {
 		var c int64
 		if err := r.h.db.QueryRowContext(ctx, "SELECT count(*) FROM "+r.h.q(r.dataset, n)).Scan(&c); err != nil {
 			return nil, fmt.Errorf("duckdb: count %s.%s: %w", r.dataset, n, err)
 		}
-		out = append(out, flow.TableInfo{Name: n, Rows: c})
+		out = append(out, sink.TableInfo{Name: n, Rows: c})
 	}
 	return out, nil
 }
 
 // Loads lists the _dlt_loads rows, newest first.
-func (r *reader) Loads(ctx context.Context) ([]flow.LoadRecord, error) {
+func (r *reader) Loads(ctx context.Context) ([]sink.LoadRecord, error) {
 	ok, err := tableExists(ctx, r.h.db, r.dataset, "_dlt_loads")
 	if err != nil || !ok {
 		return nil, err
@@ -82,9 +82,9 @@ func (r *reader) Loads(ctx context.Context) ([]flow.LoadRecord, error) {
 		return nil, fmt.Errorf("duckdb: read loads of %s: %w", r.dataset, err)
 	}
 	defer rows.Close()
-	var out []flow.LoadRecord
+	var out []sink.LoadRecord
 	for rows.Next() {
-		var lr flow.LoadRecord
+		var lr sink.LoadRecord
 		var sn sql.NullString
 		if err := rows.Scan(&lr.LoadID, &sn, &lr.Status, &lr.InsertedAt); err != nil {
 			return nil, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/sinktest"
 )
@@ -42,7 +43,7 @@ func TestStrayStagesRemoved(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.duckdb")
 	d := duckdb.New(path)
 	ctx := context.Background()
-	live, err := d.Begin(ctx, flow.LoadRequest{Dataset: "ds", LoadID: "1"})
+	live, err := d.Begin(ctx, sink.LoadRequest{Dataset: "ds", LoadID: "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func TestStrayStagesRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	next, err := d.Begin(ctx, flow.LoadRequest{Dataset: "ds", LoadID: "2"})
+	next, err := d.Begin(ctx, sink.LoadRequest{Dataset: "ds", LoadID: "2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,10 +77,10 @@ func TestStrayStagesRemoved(t *testing.T) {
 			t.Errorf("stray %s not removed: %v", e, got)
 		}
 	}
-	if err := next.Commit(ctx, flow.Commit{}); err != nil {
+	if err := next.Commit(ctx, sink.Commit{}); err != nil {
 		t.Fatal(err)
 	}
-	if err := live.Commit(ctx, flow.Commit{}); err != nil {
+	if err := live.Commit(ctx, sink.Commit{}); err != nil {
 		t.Fatalf("the running load after another began: %v", err)
 	}
 	if got := rows(t, d, "ds", "SELECT id FROM c"); !reflect.DeepEqual(got, [][]any{{int64(1)}}) {
@@ -105,7 +106,7 @@ func TestImportedFileKept(t *testing.T) {
 			}
 			d := duckdb.New(filepath.Join(dir, "i.duckdb"), tc.opts...)
 			ctx := context.Background()
-			l, err := d.Begin(ctx, flow.LoadRequest{Dataset: "ds", LoadID: "1"})
+			l, err := d.Begin(ctx, sink.LoadRequest{Dataset: "ds", LoadID: "1"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,7 +118,7 @@ func TestImportedFileKept(t *testing.T) {
 			if err := os.Remove(csv); err != nil {
 				t.Fatal(err)
 			}
-			if err := l.Commit(ctx, flow.Commit{}); err != nil {
+			if err := l.Commit(ctx, sink.Commit{}); err != nil {
 				t.Fatal(err)
 			}
 			if got := rows(t, d, "ds", "SELECT id, name FROM imp ORDER BY id"); !reflect.DeepEqual(got, [][]any{{int64(1), "a"}, {int64(2), "b"}}) {

@@ -12,7 +12,7 @@ import (
 	"testing"
 
 	"github.com/sluicehq/sluice/arrowbuf"
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/parquet"
 	"github.com/sluicehq/sluice/sink/sinktest"
 )
@@ -27,7 +27,7 @@ func TestDiskFull(t *testing.T) {
 		merge bool
 	}{{"append", false}, {"merge", true}} {
 		t.Run(tc.name, func(t *testing.T) {
-			sinktest.DiskFull(t, func(dir string) flow.Destination {
+			sinktest.DiskFull(t, func(dir string) sink.Destination {
 				return parquet.New(filepath.Join(dir, "bucket"))
 			}, tc.merge, func(dir string) {
 				ds := filepath.Join(dir, "bucket", "full_data")
@@ -67,8 +67,8 @@ func TestFailedCommitTakesBackFiles(t *testing.T) {
 			bucket := t.TempDir()
 			d := parquet.New(bucket)
 			items := itemsTable(disp)
-			commit := func(hash string) flow.Commit {
-				return flow.Commit{State: &flow.StoredState{Version: 1, PipelineName: "p", State: "{}", Hash: hash},
+			commit := func(hash string) sink.Commit {
+				return sink.Commit{State: &sink.StoredState{Version: 1, PipelineName: "p", State: "{}", Hash: hash},
 					SchemaJSON: []byte(`{"name":"test"}`), SchemaHash: hash}
 			}
 			sinktest.Load(t, d, "ds", "1", commit("h1"), sinktest.Batch(t, items, []any{1, "1", "a"}))
@@ -80,7 +80,7 @@ func TestFailedCommitTakesBackFiles(t *testing.T) {
 				t.Fatal(err)
 			}
 			ctx := context.Background()
-			l, err := d.Begin(ctx, flow.LoadRequest{Dataset: "ds", LoadID: "2", SchemaName: "test"})
+			l, err := d.Begin(ctx, sink.LoadRequest{Dataset: "ds", LoadID: "2", SchemaName: "test"})
 			if err != nil {
 				t.Fatal(err)
 			}

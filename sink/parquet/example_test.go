@@ -10,7 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/arrowbuf"
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/parquet"
 )
 
@@ -34,7 +34,7 @@ func Example() {
 	rec := b.NewRecordBatch()
 	b.Release()
 
-	load, err := dest.Begin(ctx, flow.LoadRequest{Dataset: "blog_data", LoadID: "1700000000.5", SchemaName: "blog"})
+	load, err := dest.Begin(ctx, sink.LoadRequest{Dataset: "blog_data", LoadID: "1700000000.5", SchemaName: "blog"})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -44,7 +44,7 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	if err := load.Commit(ctx, flow.Commit{}); err != nil {
+	if err := load.Commit(ctx, sink.Commit{}); err != nil {
 		fmt.Println(err)
 		return
 	}

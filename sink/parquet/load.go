@@ -29,7 +29,7 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/sluicehq/sluice/arrowbuf"
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/internal/family"
 	"github.com/sluicehq/sluice/sink/internal/loadstate"
 	"github.com/sluicehq/sluice/sink/internal/nospace"
@@ -46,7 +46,7 @@ type load struct {
 	loadstate.State // Begin's context, end and first failure
 
 	d       *Destination
-	req     flow.LoadRequest
+	req     sink.LoadRequest
 	dsDir   string
 	staging string
 	tabs    family.Tables
@@ -59,13 +59,13 @@ type load struct {
 	imported map[string]bool // staged paths of imported files
 }
 
-var _ flow.Load = (*load)(nil)
+var _ sink.Load = (*load)(nil)
 
 // Begin creates the load's staging folder inside the dataset folder. It
 // first removes what killed processes left behind: staging folders of loads
 // not running in this process and data files of loads that never reached
 // _dlt_loads.
-func (d *Destination) Begin(ctx context.Context, req flow.LoadRequest) (flow.Load, error) {
+func (d *Destination) Begin(ctx context.Context, req sink.LoadRequest) (sink.Load, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
@@ -334,7 +334,7 @@ func (l *load) finish(table string) error {
 //
 // A failure before the commit point (a full disk) takes back what steps 2-4
 // put in place, so no file of the failed load stays beside the dataset's.
-func (l *load) Commit(ctx context.Context, c flow.Commit) (err error) {
+func (l *load) Commit(ctx context.Context, c sink.Commit) (err error) {
 	if err := l.Check(ctx); err != nil {
 		_ = l.Rollback()
 		return err
@@ -494,7 +494,7 @@ type stagedSys struct{ table, path string }
 
 // writeSystem writes the load's _dlt_version, _dlt_pipeline_state and
 // _dlt_loads files to staging, as dlt's filesystem destination names them.
-func (l *load) writeSystem(c flow.Commit) (sys []stagedSys, loads stagedSys, err error) {
+func (l *load) writeSystem(c sink.Commit) (sys []stagedSys, loads stagedSys, err error) {
 	now := time.Now().UTC()
 	schemaName := l.req.SchemaName
 	if schemaName == "" && c.Schema != nil {

@@ -1,6 +1,8 @@
 package parquet
 
 import (
+	"github.com/sluicehq/sluice/sink"
+
 	"context"
 	"encoding/base64"
 	"encoding/hex"
@@ -16,8 +18,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/compress"
-
-	"github.com/sluicehq/sluice/flow"
 )
 
 // ErrUnsupportedScheme is wrapped by the errors of a destination whose bucket
@@ -82,7 +82,7 @@ type Destination struct {
 	mem         memory.Allocator
 }
 
-var _ flow.Destination = (*Destination)(nil)
+var _ sink.Destination = (*Destination)(nil)
 
 // New returns a destination for the bucket: a local folder path or a file://
 // URL (made absolute). Other schemes (s3://, gs://, ...) are not supported:
@@ -296,7 +296,7 @@ func readJSON(path string, v any) error {
 
 // LastState returns the newest state of the pipeline stored by a committed
 // load: the highest version, then the latest created_at.
-func (d *Destination) LastState(ctx context.Context, dataset, pipeline string) (*flow.StoredState, error) {
+func (d *Destination) LastState(ctx context.Context, dataset, pipeline string) (*sink.StoredState, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
@@ -309,7 +309,7 @@ func (d *Destination) LastState(ctx context.Context, dataset, pipeline string) (
 	if err != nil {
 		return nil, err
 	}
-	var best *flow.StoredState
+	var best *sink.StoredState
 	for _, f := range files {
 		if f.parts[0] != pipeline || !ok[f.parts[1]] {
 			continue
@@ -325,14 +325,14 @@ func (d *Destination) LastState(ctx context.Context, dataset, pipeline string) (
 		if err != nil {
 			return nil, fmt.Errorf("parquet: state %s: %w", f.path, err)
 		}
-		s := &flow.StoredState{PipelineName: doc.PipelineName, Version: doc.Version, EngineVersion: doc.EngineVersion,
+		s := &sink.StoredState{PipelineName: doc.PipelineName, Version: doc.Version, EngineVersion: doc.EngineVersion,
 			State: doc.State, Hash: doc.VersionHash, CreatedAt: created}
 		if best == nil || s.Version > best.Version || s.Version == best.Version && s.CreatedAt.After(best.CreatedAt) {
 			best = s
 		}
 	}
 	if best == nil {
-		return nil, flow.ErrNoState
+		return nil, sink.ErrNoState
 	}
 	return best, nil
 }
@@ -366,7 +366,7 @@ func (d *Destination) LastSchema(ctx context.Context, dataset, schemaName string
 		}
 	}
 	if best == nil {
-		return nil, flow.ErrNoState
+		return nil, sink.ErrNoState
 	}
 	return []byte(best.Schema), nil
 }

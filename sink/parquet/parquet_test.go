@@ -24,13 +24,13 @@ import (
 	_ "github.com/duckdb/duckdb-go/v2"
 
 	"github.com/sluicehq/sluice/arrowbuf"
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/parquet"
 	"github.com/sluicehq/sluice/sink/sinktest"
 )
 
 func TestSuite(t *testing.T) {
-	sinktest.Run(t, func(t *testing.T) flow.Destination { return parquet.New(t.TempDir()) })
+	sinktest.Run(t, func(t *testing.T) sink.Destination { return parquet.New(t.TempDir()) })
 }
 
 func TestBucketURL(t *testing.T) {
@@ -45,7 +45,7 @@ func TestBucketURL(t *testing.T) {
 		t.Errorf("relative bucket not made absolute: %q", d.Location())
 	}
 	d := parquet.New("s3://bucket/path")
-	_, err := d.Begin(context.Background(), flow.LoadRequest{Dataset: "ds", LoadID: "1"})
+	_, err := d.Begin(context.Background(), sink.LoadRequest{Dataset: "ds", LoadID: "1"})
 	if !errors.Is(err, parquet.ErrUnsupportedScheme) || !strings.Contains(err.Error(), "s3://bucket/path") {
 		t.Errorf("Begin on s3:// = %v", err)
 	}
@@ -91,8 +91,8 @@ func TestLayout(t *testing.T) {
 		{Name: "_dlt_list_idx", DataType: arrowbuf.TypeBigint},
 		{Name: "_dlt_id", DataType: arrowbuf.TypeText},
 	}}
-	st := &flow.StoredState{PipelineName: "blog", Version: 1, EngineVersion: 4, State: "eNo=", Hash: "h"}
-	sinktest.Load(t, d, "blog_data", "1700000000.123", flow.Commit{State: st,
+	st := &sink.StoredState{PipelineName: "blog", Version: 1, EngineVersion: 4, State: "eNo=", Hash: "h"}
+	sinktest.Load(t, d, "blog_data", "1700000000.123", sink.Commit{State: st,
 		SchemaJSON: []byte(`{"name":"blog"}`), SchemaVersion: 1, SchemaHash: "AAEC/w=="},
 		sinktest.Batch(t, items, []any{1, "1700000000.123", "a"}),
 		sinktest.Batch(t, tags, []any{"x", "a", 0, "t"}))
@@ -170,7 +170,7 @@ func TestTypes(t *testing.T) {
 		sinktest.Col("j", arrowbuf.TypeJSON), sinktest.Col("bin", arrowbuf.TypeBinary),
 	}}
 	when := time.Date(2024, 2, 29, 23, 59, 58, 123456000, time.UTC)
-	sinktest.Load(t, d, "ds", "1", flow.Commit{}, sinktest.Batch(t, tb,
+	sinktest.Load(t, d, "ds", "1", sink.Commit{}, sinktest.Batch(t, tb,
 		[]any{1, 1.5, true, "x", when, when, when, time.Hour, "1.250", `{"a":1}`, []byte{1}}))
 	fs := dataFiles(t, filepath.Join(bucket, "ds", "typed"))
 	if len(fs) != 1 {
@@ -229,7 +229,7 @@ func TestRollbackLeavesNoFiles(t *testing.T) {
 	bucket := t.TempDir()
 	d := parquet.New(bucket)
 	ctx := context.Background()
-	l, err := d.Begin(ctx, flow.LoadRequest{Dataset: "ds", LoadID: "1"})
+	l, err := d.Begin(ctx, sink.LoadRequest{Dataset: "ds", LoadID: "1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestStrayFilesIgnoredAndCleaned(t *testing.T) {
 	bucket := t.TempDir()
 	d := parquet.New(bucket)
 	items := itemsTable(arrowbuf.Append)
-	sinktest.Load(t, d, "ds", "1", flow.Commit{}, sinktest.Batch(t, items, []any{1, "1", "a"}))
+	sinktest.Load(t, d, "ds", "1", sink.Commit{}, sinktest.Batch(t, items, []any{1, "1", "a"}))
 	committed := dataFiles(t, filepath.Join(bucket, "ds", "items"))[0]
 	// A killed process left a staging folder and a data file of a load that
 	// never reached _dlt_loads.
@@ -272,7 +272,7 @@ func TestStrayFilesIgnoredAndCleaned(t *testing.T) {
 	if got := sinktest.Rows(t, d, "ds", "SELECT count(*) FROM items"); got[0][0] != int64(1) {
 		t.Errorf("reader saw stray files: %v rows", got)
 	}
-	sinktest.Load(t, d, "ds", "4", flow.Commit{}, sinktest.Batch(t, items, []any{4, "4", "d"}))
+	sinktest.Load(t, d, "ds", "4", sink.Commit{}, sinktest.Batch(t, items, []any{4, "4", "d"}))
 	for _, p := range []string{stray, orphan, filepath.Dir(filepath.Dir(stray))} {
 		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s not cleaned: %v", p, err)
@@ -287,8 +287,8 @@ func TestReplaceRemovesOldFiles(t *testing.T) {
 	bucket := t.TempDir()
 	d := parquet.New(bucket)
 	items := itemsTable(arrowbuf.Replace)
-	sinktest.Load(t, d, "ds", "1", flow.Commit{}, sinktest.Batch(t, items, []any{1, "1", "a"}))
-	sinktest.Load(t, d, "ds", "2", flow.Commit{}, sinktest.Batch(t, items, []any{2, "2", "b"}), sinktest.Batch(t, items, []any{3, "2", "c"}))
+	sinktest.Load(t, d, "ds", "1", sink.Commit{}, sinktest.Batch(t, items, []any{1, "1", "a"}))
+	sinktest.Load(t, d, "ds", "2", sink.Commit{}, sinktest.Batch(t, items, []any{2, "2", "b"}), sinktest.Batch(t, items, []any{3, "2", "c"}))
 	df := dataFiles(t, filepath.Join(bucket, "ds", "items"))
 	if len(df) != 1 || !strings.HasPrefix(filepath.Base(df[0]), "2.") {
 		t.Errorf("files after replace: %v", df)
@@ -297,7 +297,7 @@ func TestReplaceRemovesOldFiles(t *testing.T) {
 		t.Errorf("rows = %v", got)
 	}
 	// Drop removes the folder.
-	sinktest.Load(t, d, "ds", "3", flow.Commit{Drop: []string{"items"}})
+	sinktest.Load(t, d, "ds", "3", sink.Commit{Drop: []string{"items"}})
 	if _, err := os.Stat(filepath.Join(bucket, "ds", "items")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("dropped table folder: %v", err)
 	}
@@ -337,7 +337,7 @@ func TestMergeRewritesOnlyMatchingFiles(t *testing.T) {
 	bucket := t.TempDir()
 	d := parquet.New(bucket, parquet.WithMaxFileRows(2))
 	items, tags := mergeItems()
-	sinktest.Load(t, d, "ds", "1", flow.Commit{},
+	sinktest.Load(t, d, "ds", "1", sink.Commit{},
 		sinktest.Batch(t, items, []any{1, "1", "a"}, []any{2, "1", "b"}),
 		sinktest.Batch(t, items, []any{3, "1", "c"}, []any{4, "1", "d"}),
 		sinktest.Batch(t, items, []any{5, "1", "e"}, []any{6, "1", "f"}),
@@ -369,7 +369,7 @@ func TestMergeRewritesOnlyMatchingFiles(t *testing.T) {
 	sch := arrowbuf.NewSchema("test")
 	sch.PutTable(items)
 	sch.PutTable(tags)
-	sinktest.Load(t, d, "ds", "2", flow.Commit{Schema: sch}, sinktest.Batch(t, items, []any{3, "2", "g"}))
+	sinktest.Load(t, d, "ds", "2", sink.Commit{Schema: sch}, sinktest.Batch(t, items, []any{3, "2", "g"}))
 	after := snapshot(t, dir)
 	for _, p := range keep {
 		rel, _ := filepath.Rel(dir, p)
@@ -443,13 +443,13 @@ func TestFailedMergeLeavesDataset(t *testing.T) {
 	bucket := t.TempDir()
 	d := parquet.New(bucket)
 	items, tags := mergeItems()
-	sinktest.Load(t, d, "ds", "1", flow.Commit{},
+	sinktest.Load(t, d, "ds", "1", sink.Commit{},
 		sinktest.Batch(t, items, []any{1, "1", "a"}, []any{2, "1", "b"}),
 		sinktest.Batch(t, tags, []any{"x", "a", "a", 0, "ta"}, []any{"y", "b", "b", 0, "tb"}))
 	dir := filepath.Join(bucket, "ds")
 	before := snapshot(t, dir)
 	ctx := context.Background()
-	l, err := d.Begin(ctx, flow.LoadRequest{Dataset: "ds", LoadID: "2"})
+	l, err := d.Begin(ctx, sink.LoadRequest{Dataset: "ds", LoadID: "2"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -465,7 +465,7 @@ func TestFailedMergeLeavesDataset(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(stg[0], "_dlt_loads"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := l.Commit(ctx, flow.Commit{}); err == nil || !strings.Contains(err.Error(), "system files") {
+	if err := l.Commit(ctx, sink.Commit{}); err == nil || !strings.Contains(err.Error(), "system files") {
 		t.Fatalf("Commit = %v, want a failure writing the system files", err)
 	}
 	if got := snapshot(t, dir); !reflect.DeepEqual(got, before) {
@@ -486,13 +486,13 @@ func TestKillDuringMergeCommit(t *testing.T) {
 	d := parquet.New(bucket)
 	items, _ := mergeItems()
 	dir := filepath.Join(bucket, "ds", "items")
-	sinktest.Load(t, d, "ds", "1", flow.Commit{}, sinktest.Batch(t, items, []any{1, "1", "a"}, []any{2, "1", "b"}))
+	sinktest.Load(t, d, "ds", "1", sink.Commit{}, sinktest.Batch(t, items, []any{1, "1", "a"}, []any{2, "1", "b"}))
 	old := dataFiles(t, dir)[0]
 	saved, err := os.ReadFile(old)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sinktest.Load(t, d, "ds", "2", flow.Commit{}, sinktest.Batch(t, items, []any{1, "2", "c"}))
+	sinktest.Load(t, d, "ds", "2", sink.Commit{}, sinktest.Batch(t, items, []any{1, "2", "c"}))
 	want := [][]any{{int64(1), "2"}, {int64(2), "1"}}
 	rows := func() [][]any { return sinktest.Rows(t, d, "ds", "SELECT id, _dlt_load_id FROM items ORDER BY id") }
 	if got := rows(); !reflect.DeepEqual(got, want) {
@@ -519,7 +519,7 @@ func TestKillDuringMergeCommit(t *testing.T) {
 	if got := rows(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("after a kill before the commit point: rows %v, want %v", got, want)
 	}
-	sinktest.Load(t, d, "ds", "5", flow.Commit{})
+	sinktest.Load(t, d, "ds", "5", sink.Commit{})
 	for _, p := range []string{old, filepath.Join(dir, "4.abcdef0123.parquet")} {
 		if _, err := os.Stat(p); !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("%s not cleaned: %v", p, err)
@@ -540,10 +540,10 @@ func TestMergeEmptiesFiles(t *testing.T) {
 	bucket := t.TempDir()
 	d := parquet.New(bucket, parquet.WithMaxFileRows(1))
 	items, tags := mergeItems()
-	sinktest.Load(t, d, "ds", "1", flow.Commit{},
+	sinktest.Load(t, d, "ds", "1", sink.Commit{},
 		sinktest.Batch(t, items, []any{1, "1", "a"}),
 		sinktest.Batch(t, tags, []any{"x", "a", "a", 0, "ta"}))
-	sinktest.Load(t, d, "ds", "2", flow.Commit{},
+	sinktest.Load(t, d, "ds", "2", sink.Commit{},
 		sinktest.Batch(t, items, []any{1, "2", "b"}),
 		sinktest.Batch(t, tags, []any{"y", "b", "b", 0, "tb"}),
 		sinktest.Batch(t, items, []any{1, "2", "c"}))
@@ -581,7 +581,7 @@ func TestRotation(t *testing.T) {
 			for i := range 5 {
 				batches = append(batches, sinktest.Batch(t, items, []any{2 * i, "1", "a"}, []any{2*i + 1, "1", "b"}))
 			}
-			sinktest.Load(t, d, "ds", "1", flow.Commit{}, batches...)
+			sinktest.Load(t, d, "ds", "1", sink.Commit{}, batches...)
 			fs := dataFiles(t, filepath.Join(bucket, "ds", "items"))
 			if len(fs) != tc.want {
 				t.Errorf("%d files, want %d", len(fs), tc.want)
@@ -605,7 +605,7 @@ func TestRotation(t *testing.T) {
 			}
 			defer r.Close()
 			ts, err := r.Tables(ctx)
-			if err != nil || !reflect.DeepEqual(ts, []flow.TableInfo{{Name: "items", Rows: 10}}) {
+			if err != nil || !reflect.DeepEqual(ts, []sink.TableInfo{{Name: "items", Rows: 10}}) {
 				t.Errorf("Tables = %v, %v", ts, err)
 			}
 		})
@@ -619,7 +619,7 @@ func TestNewColumnMidLoad(t *testing.T) {
 	v1 := itemsTable(arrowbuf.Append)
 	v2 := v1.Clone()
 	v2.Columns = append(v2.Columns, sinktest.Col("extra", arrowbuf.TypeJSON))
-	sinktest.Load(t, d, "ds", "1", flow.Commit{},
+	sinktest.Load(t, d, "ds", "1", sink.Commit{},
 		sinktest.Batch(t, v1, []any{1, "1", "a"}), sinktest.Batch(t, v2, []any{2, "1", "b", `[1]`}), sinktest.Batch(t, v1, []any{3, "1", "c"}))
 	if n := len(dataFiles(t, filepath.Join(bucket, "ds", "items"))); n != 3 {
 		t.Errorf("%d files, want 3", n)
@@ -634,7 +634,7 @@ func TestReaderReleasesMemory(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	d := parquet.New(t.TempDir(), parquet.WithAllocator(mem))
-	sinktest.Load(t, d, "ds", "1", flow.Commit{}, sinktest.Batch(t, itemsTable(arrowbuf.Append), []any{1, "1", "a"}, []any{2, "1", "b"}))
+	sinktest.Load(t, d, "ds", "1", sink.Commit{}, sinktest.Batch(t, itemsTable(arrowbuf.Append), []any{1, "1", "a"}, []any{2, "1", "b"}))
 	ctx := context.Background()
 	r, err := d.OpenDataset(ctx, "ds")
 	if err != nil {
@@ -667,13 +667,13 @@ func TestKillDuringReplaceCommit(t *testing.T) {
 	d := parquet.New(bucket)
 	items := itemsTable(arrowbuf.Replace)
 	dir := filepath.Join(bucket, "ds", "items")
-	sinktest.Load(t, d, "ds", "1", flow.Commit{}, sinktest.Batch(t, items, []any{1, "1", "a"}))
+	sinktest.Load(t, d, "ds", "1", sink.Commit{}, sinktest.Batch(t, items, []any{1, "1", "a"}))
 	old := dataFiles(t, dir)[0]
 	saved, err := os.ReadFile(old)
 	if err != nil {
 		t.Fatal(err)
 	}
-	sinktest.Load(t, d, "ds", "2", flow.Commit{}, sinktest.Batch(t, items, []any{2, "2", "b"}))
+	sinktest.Load(t, d, "ds", "2", sink.Commit{}, sinktest.Batch(t, items, []any{2, "2", "b"}))
 	want := [][]any{{int64(2)}}
 
 	// Killed after committing load 2, before deleting load 1's file.
@@ -693,7 +693,7 @@ func TestKillDuringReplaceCommit(t *testing.T) {
 	}
 
 	// The next load's Begin removes what both kills left.
-	sinktest.Load(t, d, "ds", "5", flow.Commit{})
+	sinktest.Load(t, d, "ds", "5", sink.Commit{})
 	if df := dataFiles(t, dir); len(df) != 1 || !strings.HasPrefix(filepath.Base(df[0]), "2.") {
 		t.Errorf("files after cleanup: %v", df)
 	}
@@ -715,7 +715,7 @@ func TestRowIDEncoding(t *testing.T) {
 	for i := range rows {
 		rows[i] = []any{i, "1700000000.1", fmt.Sprintf("id%012d", i*7919%3000)}
 	}
-	sinktest.Load(t, d, "ds", "1700000000.1", flow.Commit{}, sinktest.Batch(t, itemsTable(arrowbuf.Append), rows...))
+	sinktest.Load(t, d, "ds", "1700000000.1", sink.Commit{}, sinktest.Batch(t, itemsTable(arrowbuf.Append), rows...))
 	paths := dataFiles(t, filepath.Join(bucket, "ds", "items"))
 	if len(paths) != 1 {
 		t.Fatalf("data files %v", paths)

@@ -13,7 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	duckdb "github.com/duckdb/duckdb-go/v2"
 
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/internal/sqlarrow"
 )
 
@@ -25,11 +25,11 @@ type reader struct {
 	conn    *duckdb.Connector
 	db      *sql.DB
 	tables  []string // data tables, sorted
-	loads   []flow.LoadRecord
+	loads   []sink.LoadRecord
 	closed  atomic.Bool
 }
 
-var _ flow.DatasetReader = (*reader)(nil)
+var _ sink.DatasetReader = (*reader)(nil)
 
 // Column types of the system views, as the DuckDB sink creates the tables.
 const (
@@ -44,7 +44,7 @@ const (
 // before a column was added read it as NULL. The system tables _dlt_loads,
 // _dlt_pipeline_state and _dlt_version are views over their JSON files.
 // The reader sees the files as they were when it was opened.
-func (d *Destination) OpenDataset(ctx context.Context, dataset string) (flow.DatasetReader, error) {
+func (d *Destination) OpenDataset(ctx context.Context, dataset string) (sink.DatasetReader, error) {
 	if d.err != nil {
 		return nil, d.err
 	}
@@ -66,7 +66,7 @@ func (d *Destination) OpenDataset(ctx context.Context, dataset string) (flow.Dat
 		return nil, fmt.Errorf("parquet: open dataset %s: %w", dataset, err)
 	}
 	r := &reader{d: d, dataset: dataset, conn: c, db: sql.OpenDB(c)}
-	fail := func(err error) (flow.DatasetReader, error) {
+	fail := func(err error) (sink.DatasetReader, error) {
 		_ = r.Close()
 		return nil, fmt.Errorf("parquet: open dataset %s: %w", dataset, err)
 	}
@@ -96,11 +96,11 @@ func (d *Destination) OpenDataset(ctx context.Context, dataset string) (flow.Dat
 	}
 	var loadPaths []string
 	for _, l := range loads {
-		lr := flow.LoadRecord{LoadID: l.LoadID, SchemaName: l.SchemaName, Status: l.Status}
+		lr := sink.LoadRecord{LoadID: l.LoadID, SchemaName: l.SchemaName, Status: l.Status}
 		lr.InsertedAt, _ = parseTime(l.InsertedAt)
 		r.loads = append(r.loads, lr)
 	}
-	slices.SortFunc(r.loads, func(a, b flow.LoadRecord) int {
+	slices.SortFunc(r.loads, func(a, b sink.LoadRecord) int {
 		if c := b.InsertedAt.Compare(a.InsertedAt); c != 0 {
 			return c
 		}
@@ -161,20 +161,20 @@ func (r *reader) Close() error {
 }
 
 // Tables lists the data tables with their row counts, by name.
-func (r *reader) Tables(ctx context.Context) ([]flow.TableInfo, error) {
-	out := make([]flow.TableInfo, 0, len(r.tables))
+func (r *reader) Tables(ctx context.Context) ([]sink.TableInfo, error) {
+	out := make([]sink.TableInfo, 0, len(r.tables))
 	for _, n := range r.tables {
 		var c int64
 		if err := r.db.QueryRowContext(ctx, "SELECT count(*) FROM "+quote(n)).Scan(&c); err != nil {
 			return nil, fmt.Errorf("parquet: count %s.%s: %w", r.dataset, n, err)
 		}
-		out = append(out, flow.TableInfo{Name: n, Rows: c})
+		out = append(out, sink.TableInfo{Name: n, Rows: c})
 	}
 	return out, nil
 }
 
 // Loads lists the _dlt_loads records, newest first.
-func (r *reader) Loads(ctx context.Context) ([]flow.LoadRecord, error) {
+func (r *reader) Loads(ctx context.Context) ([]sink.LoadRecord, error) {
 	return slices.Clone(r.loads), nil
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 )
 
 // SmallDisk mounts a tmpfs of size bytes in a temporary folder and returns
@@ -56,7 +57,7 @@ func ResizeDisk(t *testing.T, dir string, size int64) {
 // was, and that a load succeeds once there is space again. newDest builds
 // the destination in dir; merge loads the rows with merge on id, else
 // append; afterFail, if not nil, checks what the failed load left in dir.
-func DiskFull(t *testing.T, newDest func(dir string) flow.Destination, merge bool, afterFail func(dir string)) {
+func DiskFull(t *testing.T, newDest func(dir string) sink.Destination, merge bool, afterFail func(dir string)) {
 	t.Helper()
 	dir := SmallDisk(t, 8<<20)
 	d := newDest(dir)

@@ -16,15 +16,15 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/sluicehq/sluice/arrowbuf"
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 )
 
 // Run runs the destination suite. newDest returns a fresh, empty destination
 // for each subtest.
-func Run(t *testing.T, newDest func(t *testing.T) flow.Destination) {
+func Run(t *testing.T, newDest func(t *testing.T) sink.Destination) {
 	tests := []struct {
 		name string
-		fn   func(t *testing.T, d flow.Destination)
+		fn   func(t *testing.T, d sink.Destination)
 	}{
 		{"Append", testAppend},
 		{"Replace", testReplace},
@@ -160,16 +160,16 @@ func toInt(v any) int64 {
 }
 
 // Load runs one load of batches and commits c; it fails the test on error.
-func Load(t testing.TB, d flow.Destination, dataset, loadID string, c flow.Commit, batches ...arrowbuf.TableBatch) {
+func Load(t testing.TB, d sink.Destination, dataset, loadID string, c sink.Commit, batches ...arrowbuf.TableBatch) {
 	t.Helper()
 	if err := tryLoad(d, dataset, loadID, c, batches...); err != nil {
 		t.Fatalf("load %s: %v", loadID, err)
 	}
 }
 
-func tryLoad(d flow.Destination, dataset, loadID string, c flow.Commit, batches ...arrowbuf.TableBatch) error {
+func tryLoad(d sink.Destination, dataset, loadID string, c sink.Commit, batches ...arrowbuf.TableBatch) error {
 	ctx := context.Background()
-	l, err := d.Begin(ctx, flow.LoadRequest{Dataset: dataset, LoadID: loadID, SchemaName: "test", Schema: arrowbuf.NewSchema("test")})
+	l, err := d.Begin(ctx, sink.LoadRequest{Dataset: dataset, LoadID: loadID, SchemaName: "test", Schema: arrowbuf.NewSchema("test")})
 	if err != nil {
 		for _, b := range batches {
 			b.Record.Release()
@@ -190,7 +190,7 @@ func tryLoad(d flow.Destination, dataset, loadID string, c flow.Commit, batches 
 
 // Rows reads a query over the dataset as Go values (int64, float64, bool,
 // string, time.Time in UTC, []byte; dates as "2006-01-02", decimals as text).
-func Rows(t testing.TB, d flow.Destination, dataset, sql string) [][]any {
+func Rows(t testing.TB, d sink.Destination, dataset, sql string) [][]any {
 	t.Helper()
 	ctx := context.Background()
 	r, err := d.OpenDataset(ctx, dataset)
@@ -249,7 +249,7 @@ func goValue(col arrow.Array, i int) any {
 	return col.ValueStr(i)
 }
 
-func check(t *testing.T, d flow.Destination, dataset, sql string, want ...[]any) {
+func check(t *testing.T, d sink.Destination, dataset, sql string, want ...[]any) {
 	t.Helper()
 	got := Rows(t, d, dataset, sql)
 	if len(got) == 0 && len(want) == 0 {
@@ -260,7 +260,7 @@ func check(t *testing.T, d flow.Destination, dataset, sql string, want ...[]any)
 	}
 }
 
-func tables(t *testing.T, d flow.Destination, dataset string) map[string]int64 {
+func tables(t *testing.T, d sink.Destination, dataset string) map[string]int64 {
 	t.Helper()
 	ctx := context.Background()
 	r, err := d.OpenDataset(ctx, dataset)
@@ -279,7 +279,7 @@ func tables(t *testing.T, d flow.Destination, dataset string) map[string]int64 {
 	return out
 }
 
-func loads(t *testing.T, d flow.Destination, dataset string) []string {
+func loads(t *testing.T, d sink.Destination, dataset string) []string {
 	t.Helper()
 	ctx := context.Background()
 	r, err := d.OpenDataset(ctx, dataset)
@@ -303,11 +303,11 @@ func loads(t *testing.T, d flow.Destination, dataset string) []string {
 
 const ds = "suite_data"
 
-func testAppend(t *testing.T, d flow.Destination) {
+func testAppend(t *testing.T, d sink.Destination) {
 	items := &arrowbuf.Table{Name: "items", WriteDisposition: arrowbuf.Append,
 		Columns: sysCols(Col("id", arrowbuf.TypeBigint), Col("name", arrowbuf.TypeText))}
-	Load(t, d, ds, "1700000000.1", flow.Commit{}, Batch(t, items, []any{1, "a", "1700000000.1", "r1"}, []any{2, "b", "1700000000.1", "r2"}))
-	Load(t, d, ds, "1700000001.1", flow.Commit{}, Batch(t, items, []any{3, nil, "1700000001.1", "r3"}))
+	Load(t, d, ds, "1700000000.1", sink.Commit{}, Batch(t, items, []any{1, "a", "1700000000.1", "r1"}, []any{2, "b", "1700000000.1", "r2"}))
+	Load(t, d, ds, "1700000001.1", sink.Commit{}, Batch(t, items, []any{3, nil, "1700000001.1", "r3"}))
 	check(t, d, ds, "SELECT id, name, _dlt_load_id FROM items ORDER BY id",
 		[]any{int64(1), "a", "1700000000.1"}, []any{int64(2), "b", "1700000000.1"}, []any{int64(3), nil, "1700000001.1"})
 	if got := tables(t, d, ds); !reflect.DeepEqual(got, map[string]int64{"items": 3}) {
@@ -326,19 +326,19 @@ func replaceTables() (*arrowbuf.Table, *arrowbuf.Table) {
 	return root, tags
 }
 
-func testReplace(t *testing.T, d flow.Destination) {
+func testReplace(t *testing.T, d sink.Destination) {
 	root, tags := replaceTables()
-	Load(t, d, ds, "1", flow.Commit{Truncate: []string{"r", "r__tags"}},
+	Load(t, d, ds, "1", sink.Commit{Truncate: []string{"r", "r__tags"}},
 		Batch(t, root, []any{1, "1", "a"}, []any{2, "1", "b"}),
 		Batch(t, tags, []any{"x", "a", "a", 0, "t1"}, []any{"y", "a", "a", 1, "t2"}, []any{"z", "b", "b", 0, "t3"}))
-	Load(t, d, ds, "2", flow.Commit{Truncate: []string{"r", "r__tags"}},
+	Load(t, d, ds, "2", sink.Commit{Truncate: []string{"r", "r__tags"}},
 		Batch(t, root, []any{3, "2", "c"}),
 		Batch(t, root, []any{4, "2", "d"}),
 		Batch(t, tags, []any{"w", "c", "c", 0, "t4"}))
 	check(t, d, ds, "SELECT id FROM r ORDER BY id", []any{int64(3)}, []any{int64(4)})
 	check(t, d, ds, "SELECT value, _dlt_parent_id FROM r__tags", []any{"w", "c"})
 	// A load whose nested table gets no rows still empties it.
-	Load(t, d, ds, "3", flow.Commit{Truncate: []string{"r", "r__tags"}}, Batch(t, root, []any{5, "3", "e"}))
+	Load(t, d, ds, "3", sink.Commit{Truncate: []string{"r", "r__tags"}}, Batch(t, root, []any{5, "3", "e"}))
 	check(t, d, ds, "SELECT id FROM r", []any{int64(5)})
 	check(t, d, ds, "SELECT count(*) FROM r__tags", []any{int64(0)})
 }
@@ -353,13 +353,13 @@ func mergeTables() (*arrowbuf.Table, *arrowbuf.Table) {
 	return root, items
 }
 
-func testMerge(t *testing.T, d flow.Destination) {
+func testMerge(t *testing.T, d sink.Destination) {
 	root, items := mergeTables()
-	Load(t, d, ds, "1", flow.Commit{},
+	Load(t, d, ds, "1", sink.Commit{},
 		Batch(t, root, []any{1, "one", "1", "a1"}, []any{2, "two", "1", "a2"}),
 		Batch(t, items, []any{10, "a1", "a1", 0, "i1"}, []any{11, "a1", "a1", 1, "i2"}, []any{20, "a2", "a2", 0, "i3"}))
 	// id 1 twice in one load: the later row wins, with its nested rows.
-	Load(t, d, ds, "2", flow.Commit{},
+	Load(t, d, ds, "2", sink.Commit{},
 		Batch(t, root, []any{1, "uno", "2", "b1"}, []any{3, "three", "2", "b3"}),
 		Batch(t, items, []any{12, "b1", "b1", 0, "i4"}, []any{30, "b3", "b3", 0, "i5"}),
 		Batch(t, root, []any{1, "eins", "2", "c1"}),
@@ -376,7 +376,7 @@ func testMerge(t *testing.T, d flow.Destination) {
 
 // testMergeCases runs merges of several key kinds, each into a dataset of
 // its own: loads run in order, then each query returns its rows.
-func testMergeCases(t *testing.T, d flow.Destination) {
+func testMergeCases(t *testing.T, d sink.Destination) {
 	pkCol := func(name string, typ arrowbuf.DataType) *arrowbuf.Column {
 		c := Col(name, typ)
 		c.PrimaryKey = true
@@ -484,7 +484,7 @@ func testMergeCases(t *testing.T, d flow.Destination) {
 		t.Run(tc.name, func(t *testing.T) {
 			dataset := fmt.Sprintf("mc%d", i)
 			for j, batches := range tc.loads(t) {
-				Load(t, d, dataset, fmt.Sprint(j+1), flow.Commit{}, batches...)
+				Load(t, d, dataset, fmt.Sprint(j+1), sink.Commit{}, batches...)
 			}
 			for _, c := range tc.checks {
 				got := Rows(t, d, dataset, c.query)
@@ -496,38 +496,38 @@ func testMergeCases(t *testing.T, d flow.Destination) {
 	}
 }
 
-func testMergeKeyless(t *testing.T, d flow.Destination) {
+func testMergeKeyless(t *testing.T, d sink.Destination) {
 	tb := &arrowbuf.Table{Name: "k", WriteDisposition: arrowbuf.Merge,
 		Columns: sysCols(Col("id", arrowbuf.TypeBigint))}
-	Load(t, d, ds, "1", flow.Commit{}, Batch(t, tb, []any{1, "1", "a"}))
-	Load(t, d, ds, "2", flow.Commit{}, Batch(t, tb, []any{1, "2", "b"}))
+	Load(t, d, ds, "1", sink.Commit{}, Batch(t, tb, []any{1, "1", "a"}))
+	Load(t, d, ds, "2", sink.Commit{}, Batch(t, tb, []any{1, "2", "b"}))
 	check(t, d, ds, "SELECT count(*) FROM k", []any{int64(2)})
 }
 
-func testSchemaEvolution(t *testing.T, d flow.Destination) {
+func testSchemaEvolution(t *testing.T, d sink.Destination) {
 	v1 := &arrowbuf.Table{Name: "e", WriteDisposition: arrowbuf.Append,
 		Columns: sysCols(Col("id", arrowbuf.TypeBigint))}
 	v2 := v1.Clone()
 	v2.Columns = append(v2.Columns, Col("extra", arrowbuf.TypeText))
 	other := &arrowbuf.Table{Name: "late", WriteDisposition: arrowbuf.Append,
 		Columns: sysCols(Col("x", arrowbuf.TypeDouble))}
-	Load(t, d, ds, "1", flow.Commit{},
+	Load(t, d, ds, "1", sink.Commit{},
 		Batch(t, v1, []any{1, "1", "a"}),
 		Batch(t, v2, []any{2, "1", "b", "more"}),
 		Batch(t, other, []any{1.5, "1", "c"}))
 	check(t, d, ds, "SELECT id, extra FROM e ORDER BY id", []any{int64(1), nil}, []any{int64(2), "more"})
 	check(t, d, ds, "SELECT x FROM late", []any{1.5})
 	// A later load with the old snapshot still works.
-	Load(t, d, ds, "2", flow.Commit{}, Batch(t, v1, []any{3, "2", "d"}))
+	Load(t, d, ds, "2", sink.Commit{}, Batch(t, v1, []any{3, "2", "d"}))
 	check(t, d, ds, "SELECT count(*), count(extra) FROM e", []any{int64(3), int64(1)})
 }
 
-func testRollback(t *testing.T, d flow.Destination) {
+func testRollback(t *testing.T, d sink.Destination) {
 	ctx := context.Background()
 	tb := &arrowbuf.Table{Name: "rb", WriteDisposition: arrowbuf.Append,
 		Columns: sysCols(Col("id", arrowbuf.TypeBigint))}
-	Load(t, d, ds, "1", flow.Commit{}, Batch(t, tb, []any{1, "1", "a"}))
-	l, err := d.Begin(ctx, flow.LoadRequest{Dataset: ds, LoadID: "2", SchemaName: "test"})
+	Load(t, d, ds, "1", sink.Commit{}, Batch(t, tb, []any{1, "1", "a"}))
+	l, err := d.Begin(ctx, sink.LoadRequest{Dataset: ds, LoadID: "2", SchemaName: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -551,17 +551,17 @@ func testRollback(t *testing.T, d flow.Destination) {
 	if got := loads(t, d, ds); !reflect.DeepEqual(got, []string{"1"}) {
 		t.Errorf("Loads = %v", got)
 	}
-	if _, err := d.LastState(ctx, ds, "p"); !errors.Is(err, flow.ErrNoState) {
+	if _, err := d.LastState(ctx, ds, "p"); !errors.Is(err, sink.ErrNoState) {
 		t.Errorf("LastState = %v, want ErrNoState", err)
 	}
 }
 
-func testFailedCommit(t *testing.T, d flow.Destination) {
+func testFailedCommit(t *testing.T, d sink.Destination) {
 	tb := &arrowbuf.Table{Name: "fc", WriteDisposition: arrowbuf.Append,
 		Columns: sysCols(Col("id", arrowbuf.TypeBigint))}
-	Load(t, d, ds, "1", flow.Commit{}, Batch(t, tb, []any{1, "1", "a"}))
+	Load(t, d, ds, "1", sink.Commit{}, Batch(t, tb, []any{1, "1", "a"}))
 	ctx, cancel := context.WithCancel(context.Background())
-	l, err := d.Begin(ctx, flow.LoadRequest{Dataset: ds, LoadID: "2", SchemaName: "test"})
+	l, err := d.Begin(ctx, sink.LoadRequest{Dataset: ds, LoadID: "2", SchemaName: "test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -569,8 +569,8 @@ func testFailedCommit(t *testing.T, d flow.Destination) {
 		t.Fatal(err)
 	}
 	cancel()
-	st := &flow.StoredState{PipelineName: "p", Version: 1, EngineVersion: 4, State: "s", Hash: "h"}
-	if err := l.Commit(ctx, flow.Commit{State: st}); err == nil {
+	st := &sink.StoredState{PipelineName: "p", Version: 1, EngineVersion: 4, State: "s", Hash: "h"}
+	if err := l.Commit(ctx, sink.Commit{State: st}); err == nil {
 		t.Fatal("Commit with a cancelled context succeeded")
 	}
 	_ = l.Rollback()
@@ -578,26 +578,26 @@ func testFailedCommit(t *testing.T, d flow.Destination) {
 	if got := loads(t, d, ds); !reflect.DeepEqual(got, []string{"1"}) {
 		t.Errorf("Loads = %v", got)
 	}
-	if _, err := d.LastState(context.Background(), ds, "p"); !errors.Is(err, flow.ErrNoState) {
+	if _, err := d.LastState(context.Background(), ds, "p"); !errors.Is(err, sink.ErrNoState) {
 		t.Errorf("LastState = %v, want ErrNoState", err)
 	}
 }
 
-func testState(t *testing.T, d flow.Destination) {
+func testState(t *testing.T, d sink.Destination) {
 	ctx := context.Background()
-	if _, err := d.LastState(ctx, ds, "p"); !errors.Is(err, flow.ErrNoState) {
+	if _, err := d.LastState(ctx, ds, "p"); !errors.Is(err, sink.ErrNoState) {
 		t.Fatalf("LastState on empty destination = %v, want ErrNoState", err)
 	}
-	if _, err := d.LastSchema(ctx, ds, "test"); !errors.Is(err, flow.ErrNoState) {
+	if _, err := d.LastSchema(ctx, ds, "test"); !errors.Is(err, sink.ErrNoState) {
 		t.Fatalf("LastSchema on empty destination = %v, want ErrNoState", err)
 	}
 	created := time.Date(2024, 5, 6, 7, 8, 9, 123456000, time.UTC)
-	s1 := &flow.StoredState{PipelineName: "p", Version: 1, EngineVersion: 4, State: "eNoBAAAA", Hash: "h1", CreatedAt: created}
-	Load(t, d, ds, "1", flow.Commit{State: s1, SchemaJSON: []byte(`{"name":"test","version":1}`), SchemaVersion: 1, SchemaHash: "sh1"})
-	s2 := &flow.StoredState{PipelineName: "p", Version: 2, EngineVersion: 4, State: "eNoCAAAA", Hash: "h2", CreatedAt: created.Add(time.Hour)}
-	other := &flow.StoredState{PipelineName: "q", Version: 9, EngineVersion: 4, State: "other", Hash: "hq", CreatedAt: created}
-	Load(t, d, ds, "2", flow.Commit{State: s2, SchemaJSON: []byte(`{"name":"test","version":2}`), SchemaVersion: 2, SchemaHash: "sh2"})
-	Load(t, d, ds, "3", flow.Commit{State: other})
+	s1 := &sink.StoredState{PipelineName: "p", Version: 1, EngineVersion: 4, State: "eNoBAAAA", Hash: "h1", CreatedAt: created}
+	Load(t, d, ds, "1", sink.Commit{State: s1, SchemaJSON: []byte(`{"name":"test","version":1}`), SchemaVersion: 1, SchemaHash: "sh1"})
+	s2 := &sink.StoredState{PipelineName: "p", Version: 2, EngineVersion: 4, State: "eNoCAAAA", Hash: "h2", CreatedAt: created.Add(time.Hour)}
+	other := &sink.StoredState{PipelineName: "q", Version: 9, EngineVersion: 4, State: "other", Hash: "hq", CreatedAt: created}
+	Load(t, d, ds, "2", sink.Commit{State: s2, SchemaJSON: []byte(`{"name":"test","version":2}`), SchemaVersion: 2, SchemaHash: "sh2"})
+	Load(t, d, ds, "3", sink.Commit{State: other})
 	got, err := d.LastState(ctx, ds, "p")
 	if err != nil {
 		t.Fatal(err)
@@ -612,19 +612,19 @@ func testState(t *testing.T, d flow.Destination) {
 	if string(sch) != `{"name":"test","version":2}` {
 		t.Errorf("LastSchema = %s", sch)
 	}
-	if _, err := d.LastState(ctx, ds, "nobody"); !errors.Is(err, flow.ErrNoState) {
+	if _, err := d.LastState(ctx, ds, "nobody"); !errors.Is(err, sink.ErrNoState) {
 		t.Errorf("LastState of unknown pipeline = %v", err)
 	}
-	if _, err := d.LastState(ctx, "no_such_dataset", "p"); !errors.Is(err, flow.ErrNoState) {
+	if _, err := d.LastState(ctx, "no_such_dataset", "p"); !errors.Is(err, sink.ErrNoState) {
 		t.Errorf("LastState of unknown dataset = %v", err)
 	}
 }
 
-func testTruncateDrop(t *testing.T, d flow.Destination) {
+func testTruncateDrop(t *testing.T, d sink.Destination) {
 	a := &arrowbuf.Table{Name: "ta", WriteDisposition: arrowbuf.Append, Columns: sysCols(Col("id", arrowbuf.TypeBigint))}
 	b := &arrowbuf.Table{Name: "tb", WriteDisposition: arrowbuf.Append, Columns: sysCols(Col("id", arrowbuf.TypeBigint))}
-	Load(t, d, ds, "1", flow.Commit{}, Batch(t, a, []any{1, "1", "a"}), Batch(t, b, []any{1, "1", "b"}))
-	Load(t, d, ds, "2", flow.Commit{Truncate: []string{"ta", "missing"}, Drop: []string{"tb", "missing_too"}})
+	Load(t, d, ds, "1", sink.Commit{}, Batch(t, a, []any{1, "1", "a"}), Batch(t, b, []any{1, "1", "b"}))
+	Load(t, d, ds, "2", sink.Commit{Truncate: []string{"ta", "missing"}, Drop: []string{"tb", "missing_too"}})
 	got := tables(t, d, ds)
 	if _, ok := got["tb"]; ok {
 		t.Errorf("dropped table still listed: %v", got)
@@ -634,7 +634,7 @@ func testTruncateDrop(t *testing.T, d flow.Destination) {
 	}
 }
 
-func testTypes(t *testing.T, d flow.Destination) {
+func testTypes(t *testing.T, d sink.Destination) {
 	noTZ := false
 	ts := Col("ts_naive", arrowbuf.TypeTimestamp)
 	ts.Timezone = &noTZ
@@ -646,7 +646,7 @@ func testTypes(t *testing.T, d flow.Destination) {
 		Col("tm", arrowbuf.TypeTime), dec, Col("dd", arrowbuf.TypeDecimal), Col("j", arrowbuf.TypeJSON),
 		Col("bin", arrowbuf.TypeBinary))}
 	when := time.Date(2024, 2, 29, 23, 59, 58, 123456000, time.UTC)
-	Load(t, d, ds, "1", flow.Commit{}, Batch(t, tb,
+	Load(t, d, ds, "1", sink.Commit{}, Batch(t, tb,
 		[]any{-7, 2.5, true, "héllo", when, when, when, 13*time.Hour + 14*time.Minute + 15*time.Second + 16*time.Microsecond,
 			"12345.678", "1.5", `{"a":[1,2,{"b":null}]}`, []byte{0, 1, 255}, "1", "x"},
 		[]any{nil, nil, false, nil, nil, nil, nil, nil, nil, nil, nil, nil, "1", "y"}))
@@ -680,7 +680,7 @@ func testTypes(t *testing.T, d flow.Destination) {
 	}
 }
 
-func testManyRows(t *testing.T, d flow.Destination) {
+func testManyRows(t *testing.T, d sink.Destination) {
 	tb := &arrowbuf.Table{Name: "many", WriteDisposition: arrowbuf.Append,
 		Columns: sysCols(Col("id", arrowbuf.TypeBigint), Col("maybe", arrowbuf.TypeText))}
 	const n = 10000
@@ -692,7 +692,7 @@ func testManyRows(t *testing.T, d flow.Destination) {
 		}
 		rows[i] = []any{i, maybe, "1", fmt.Sprintf("id%d", i)}
 	}
-	Load(t, d, ds, "1", flow.Commit{}, Batch(t, tb, rows...))
+	Load(t, d, ds, "1", sink.Commit{}, Batch(t, tb, rows...))
 	check(t, d, ds, "SELECT count(*), count(maybe), CAST(sum(id) AS BIGINT), count(DISTINCT _dlt_id) FROM many",
 		[]any{int64(n), int64((n + 2) / 3), int64(n * (n - 1) / 2), int64(n)})
 	check(t, d, ds, "SELECT count(*) FROM many WHERE (id % 3 = 0) <> (maybe IS NOT NULL) OR maybe <> CAST(id AS VARCHAR)", []any{int64(0)})
@@ -700,9 +700,9 @@ func testManyRows(t *testing.T, d flow.Destination) {
 
 // testQueryReadOnly: the reader's Query cannot change the dataset, and the
 // connection it used serves reads again afterwards.
-func testQueryReadOnly(t *testing.T, d flow.Destination) {
+func testQueryReadOnly(t *testing.T, d sink.Destination) {
 	tb := &arrowbuf.Table{Name: "ro", WriteDisposition: arrowbuf.Append, Columns: sysCols(Col("id", arrowbuf.TypeBigint))}
-	Load(t, d, ds, "1", flow.Commit{}, Batch(t, tb, []any{1, "1", "a"}))
+	Load(t, d, ds, "1", sink.Commit{}, Batch(t, tb, []any{1, "1", "a"}))
 	ctx := context.Background()
 	r, err := d.OpenDataset(ctx, ds)
 	if err != nil {

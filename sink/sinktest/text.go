@@ -11,6 +11,7 @@ import (
 
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 )
 
 // testInvalidUTF8 runs a pipeline whose text is not valid UTF-8 (bytes
@@ -18,7 +19,7 @@ import (
 // key and in a merge key, twice. The loads succeed, the dataset stays
 // readable, each invalid byte reads as U+FFFD, and the second run's merge
 // matches the first run's replaced key.
-func testInvalidUTF8(t *testing.T, d flow.Destination) {
+func testInvalidUTF8(t *testing.T, d sink.Destination) {
 	jsonRes := flow.NewResource("json_rows", func(_ context.Context, yield flow.Yield) error {
 		var p fastjson.Parser
 		v, err := p.Parse("[{\"id\":1,\"s\":\"a\xff\xfeb\",\"k\xffey\":\"v\",\"tags\":[\"t\xff\"]}]")

@@ -28,6 +28,7 @@ import (
 	"github.com/sluicehq/sluice/bench"
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/rest"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/parquet"
 )
@@ -154,7 +155,7 @@ func load(file, dest, selector string, chunked bool) (result, error) {
 		return result{}, err
 	}
 	defer os.RemoveAll(dir)
-	var d flow.Destination = duckdb.New(filepath.Join(dir, "big.duckdb"))
+	var d sink.Destination = duckdb.New(filepath.Join(dir, "big.duckdb"))
 	if dest == "parquet" {
 		d = parquet.New(filepath.Join(dir, "bucket"))
 	}

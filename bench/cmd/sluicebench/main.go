@@ -42,6 +42,7 @@ import (
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/bench"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/parquet"
 	"github.com/sluicehq/sluice/source"
@@ -356,7 +357,7 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 	if phase == "rest-duckdb-during" {
 		opts = append(opts, duckdb.WithLoadDuringExtract())
 	}
-	var dest flow.Destination = duckdb.New(filepath.Join(dir, "bench.duckdb"), opts...)
+	var dest sink.Destination = duckdb.New(filepath.Join(dir, "bench.duckdb"), opts...)
 	if isParquet(phase) {
 		dest = parquet.New(filepath.Join(dir, "bucket"))
 	}

@@ -1,4 +1,4 @@
-package flow
+package sink
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 // ErrNoState is returned by Destination.LastState when the dataset holds no
 // state for the pipeline.
-var ErrNoState = errors.New("flow: no stored pipeline state")
+var ErrNoState = errors.New("sink: no stored pipeline state")
 
 // Destination loads normalized batches into a dataset. Implementations live in
 // sink/ (duckdb, parquet). A Destination holds no open resources between
@@ -146,4 +146,10 @@ type DatasetReader interface {
 	// Loads lists _dlt_loads rows, newest first.
 	Loads(ctx context.Context) ([]LoadRecord, error)
 	Close() error
+}
+
+// Dropper is implemented by a Destination that can remove a whole dataset:
+// its tables, system tables and files.
+type Dropper interface {
+	DropDataset(ctx context.Context, dataset string) error
 }
