@@ -10,6 +10,8 @@ import (
 	"context"
 	"sync/atomic"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/sluicehq/sluice/flow"
 )
 
@@ -33,25 +35,29 @@ func (e *endpoint) fetchSafe(ctx context.Context, r *Request) (f fetched) {
 }
 
 // pageAhead is a page being fetched while the one before it is parsed and
-// handed on.
+// handed on. Its goroutine belongs to g: wait or abandon waits for it.
 type pageAhead struct {
 	cancel context.CancelFunc
-	done   chan fetched
+	g      errgroup.Group
+	f      fetched // set by the goroutine, read after g.Wait
 }
 
-// fetchAhead starts fetching r in a goroutine of its own.
+// fetchAhead starts fetching r in a goroutine owned by the pageAhead.
 func (e *endpoint) fetchAhead(ctx context.Context, r *Request) *pageAhead {
 	ctx, cancel := context.WithCancel(ctx)
-	a := &pageAhead{cancel: cancel, done: make(chan fetched, 1)}
-	go func() { a.done <- e.fetchSafe(ctx, r) }()
+	a := &pageAhead{cancel: cancel}
+	a.g.Go(func() error {
+		a.f = e.fetchSafe(ctx, r)
+		return nil
+	})
 	return a
 }
 
 // wait returns the page once fetched.
 func (a *pageAhead) wait() (*page, error) {
-	f := <-a.done
+	_ = a.g.Wait() // the goroutine returns nil: its result is in a.f
 	a.cancel()
-	return f.p, f.err
+	return a.f.p, a.f.err
 }
 
 // abandon cancels a page no longer wanted (paging ended or failed) and
@@ -61,8 +67,8 @@ func (a *pageAhead) abandon(c *client) {
 		return
 	}
 	a.cancel()
-	if f := <-a.done; f.p != nil {
-		f.p.release(c)
+	if _ = a.g.Wait(); a.f.p != nil {
+		a.f.p.release(c)
 	}
 }
 
@@ -85,7 +91,6 @@ func (e *endpoint) fetchAll(ctx context.Context, plan PagePlan, extra []extraFie
 	e.log.Debug("rest: prefetching pages", "resource", e.name, "pages", len(plan.Requests))
 	inParts := !limited(ctx) // planned pages are not given to the paginator
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	// Each page's result has a slot, queued in request order. The pages
 	// held as bytes (fetched or being fetched, and the one being handed
 	// on) are bounded by count and, for big pages, by size: another is
@@ -93,14 +98,23 @@ func (e *endpoint) fetchAll(ctx context.Context, plan PagePlan, extra []extraFie
 	slots := make(chan chan fetched, max(e.c.concurrency-1, 0))
 	var held atomic.Int64
 	room := make(chan struct{}, 1)
-	go func() {
+	// fetchers owns the goroutine that queues the requests and the one
+	// fetching each: each fetch ends with its page in its buffered slot,
+	// and the queueing ends with the requests or once ctx is cancelled, so
+	// no goroutine outlives fetchAll, even if emitting panics.
+	var fetchers errgroup.Group
+	defer func() {
+		cancel()
+		_ = fetchers.Wait() // every goroutine returns nil
+	}()
+	fetchers.Go(func() error {
 		defer close(slots)
 		for _, r := range plan.Requests {
 			for n := held.Load(); n > 0 && (n+1)*e.c.bodies.last.Load() > int64(aheadBytes); n = held.Load() {
 				select {
 				case <-room:
 				case <-ctx.Done():
-					return
+					return nil
 				}
 			}
 			held.Add(1)
@@ -108,11 +122,15 @@ func (e *endpoint) fetchAll(ctx context.Context, plan PagePlan, extra []extraFie
 			select {
 			case slots <- slot:
 			case <-ctx.Done():
-				return
+				return nil
 			}
-			go func() { slot <- e.fetchSafe(ctx, r) }()
+			fetchers.Go(func() error {
+				slot <- e.fetchSafe(ctx, r)
+				return nil
+			})
 		}
-	}()
+		return nil
+	})
 	var err error
 	stopped := false
 	for slot := range slots {
