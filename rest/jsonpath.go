@@ -1,6 +1,8 @@
 package rest
 
 import (
+	"fmt"
+
 	"github.com/valyala/fastjson"
 
 	"github.com/sluicehq/sluice/internal/jsonpath"
@@ -46,3 +48,27 @@ func (p *jsonPath) rawString(body []byte) (string, bool) { return p.RawString(bo
 func skipWS(b []byte, i int) int { return jsonpath.SkipSpace(b, i) }
 
 func stringEnd(b []byte, i int) int { return jsonpath.StringEnd(b, i) }
+
+// parseBodyPath compiles where a paginator puts a value in the JSON body
+// (offset_body_path, cursor_body_path, ...): a path of object keys,
+// "$.page.offset" or "page['x-offset']".
+func parseBodyPath(s string) (*jsonPath, error) {
+	p, err := parseJSONPath(s)
+	if err != nil {
+		return nil, err
+	}
+	if p.IsRoot() || !p.KeysOnly(false) {
+		return nil, fmt.Errorf("%q is not a path of object keys (\"page.offset\")", s)
+	}
+	return p, nil
+}
+
+// setIn puts v at p (from parseBodyPath) in req's JSON body, creating the
+// body and the objects on the way.
+func (p *jsonPath) setIn(req *Request, v any) {
+	body, err := p.Set(req.JSON, v)
+	if err != nil {
+		return // not from parseBodyPath: nothing to set
+	}
+	req.JSON = body
+}
