@@ -10,9 +10,9 @@
 //     time, an endpoint's requests, paging, pages fetched ahead by
 //     goroutines it owns, and rows handed on.
 //
-// Below them: HTTP (client.go, transport.go, auth.go, secrets.go,
-// charset.go, parsers.go) and JSONPath (jsonpath.go, over
-// internal/jsonpath).
+// Below them: HTTP (client.go, transport.go, bodypool.go, auth.go,
+// secrets.go, charset.go, parsers.go) and JSONPath (jsonpath.go, an
+// adapter over internal/jsonpath, which transform's paths share).
 
 package rest
 
