@@ -7,6 +7,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/jsonpath"
 )
 
 // Big pages. A page parsed whole lives as a fastjson tree of 5-10 times its
@@ -283,8 +284,8 @@ func skipValue(b []byte, i int) (int, bool) {
 // the array's elements (a selector "data[*].id").
 type bigPage struct {
 	parts []part
-	rest  []pathStep
-	rows  int // not null
+	rest  *jsonpath.Path // nil: the elements are the rows
+	rows  int            // not null
 }
 
 // placeholderRow stands for every row of a big page in the rows a built-in
@@ -345,7 +346,8 @@ func (c *client) parseSkeleton(p *page, sel *jsonPath) (rows []*fastjson.Value, 
 	case sel.keysOnly(true):
 		// "data[*]": the elements of data, as "data" has them, but for
 		// one element, which "data[*]" would expand if it is an array.
-		v := (&jsonPath{steps: sel.steps[:len(sel.steps)-1]}).first(root)
+		keys, _, _ := sel.CutWild()
+		v := keys.First(root)
 		if a := byValue[v]; a != nil {
 			if a.elems() <= 1 || !c.checkCut(body, cut, a) {
 				return nil, false, nil, false
@@ -357,16 +359,13 @@ func (c *client) parseSkeleton(p *page, sel *jsonPath) (rows []*fastjson.Value, 
 		// "data[*].id" and the like: the steps after the leading keys act
 		// in what the keys reach. In a cut array, on each element, part by
 		// part; elsewhere in the skeleton, if that holds no cut array.
-		k := 0
-		for k < len(sel.steps) && sel.steps[k].kind == stepKey {
-			k++
-		}
-		base := (&jsonPath{steps: sel.steps[:k]}).first(root)
+		keys, wild, rest := sel.CutWild()
+		base := keys.First(root)
 		if a := byValue[base]; a != nil {
-			if sel.steps[k].kind != stepWild {
+			if !wild {
 				return nil, false, nil, false
 			}
-			return c.elemsBig(body, cut, a, sel.steps[k+1:])
+			return c.elemsBig(body, cut, a, rest)
 		}
 		if base != nil && holdsCut([]*fastjson.Value{base}, byValue) {
 			return nil, false, nil, false
@@ -392,7 +391,7 @@ func (c *client) parseSkeleton(p *page, sel *jsonPath) (rows []*fastjson.Value, 
 // are handed on) and to find what parsing whole would do differently:
 // a single match is expanded if it is an array, so a page with one
 // match is parsed whole.
-func (c *client) elemsBig(body []byte, cut []*cutArray, a *cutArray, rest []pathStep) (rows []*fastjson.Value, matched bool, big *bigPage, ok bool) {
+func (c *client) elemsBig(body []byte, cut []*cutArray, a *cutArray, rest *jsonpath.Path) (rows []*fastjson.Value, matched bool, big *bigPage, ok bool) {
 	var (
 		buf        []byte
 		out        []*fastjson.Value
@@ -405,7 +404,7 @@ func (c *client) elemsBig(body []byte, cut []*cutArray, a *cutArray, rest []path
 			return nil, false, nil, false
 		}
 		for _, v := range elems {
-			out = evalSteps(rest, v, out[:0])
+			out = rest.Find(v, out[:0])
 			matches += len(out)
 			for _, m := range out {
 				if m.Type() != fastjson.TypeNull {
@@ -498,11 +497,11 @@ func (c *client) parsePart(body []byte, pt part, buf []byte) (rows []*fastjson.V
 // elements, or what big.rest selects in them.
 func (c *client) bigPart(body []byte, big *bigPage, pt part, buf []byte) (rows []*fastjson.Value, parser *fastjson.Parser, _ []byte, err error) {
 	elems, parser, buf, err := c.parsePart(body, pt, buf)
-	if err != nil || len(big.rest) == 0 {
+	if err != nil || big.rest == nil {
 		return elems, parser, buf, err
 	}
 	for _, v := range elems {
-		rows = evalSteps(big.rest, v, rows)
+		rows = big.rest.Find(v, rows)
 	}
 	return dropNulls(rows), parser, buf, nil
 }

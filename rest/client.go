@@ -1,3 +1,8 @@
+// HTTP layer: the client of a source. It turns a Request into an
+// http.Request (base URL, auth, body), sends it through the transports
+// (transport.go), applies response actions and hands back a page whose
+// body is parsed later, in page order (parse). The layers above: run.go.
+
 package rest
 
 import (

@@ -2,56 +2,39 @@ package transform
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/valyala/fastjson"
 
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/jsonpath"
 )
 
 // Path is a compiled field path: "a.b", "$.a.b", "a[0].b", "['a-b'].c".
-// It addresses one value in an item; it does not do wildcards.
+// It addresses one value in an item; it does not do wildcards. It is
+// parsed by sluice's one JSONPath (the REST source's selectors and
+// paginator paths use the same) and kept as its names.
 type Path []string
 
-// ParsePath compiles a dotted field path.
+// ParsePath compiles a field path: a JSONPath of names and indexes.
 func ParsePath(s string) (Path, error) {
-	s = strings.TrimSpace(s)
-	s = strings.TrimPrefix(s, "$")
-	s = strings.TrimPrefix(s, ".")
-	if s == "" {
+	jp, err := jsonpath.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("transform: %w", err)
+	}
+	if jp.IsRoot() {
 		return nil, fmt.Errorf("transform: empty path")
 	}
-	var p Path
-	for i := 0; i < len(s); {
-		switch s[i] {
-		case '.':
-			i++
-		case '[':
-			end := strings.IndexByte(s[i:], ']')
-			if end < 0 {
-				return nil, fmt.Errorf("transform: path %q: unclosed [", s)
-			}
-			part := strings.Trim(s[i+1:i+end], `'"`)
-			if part == "" || part == "*" {
-				return nil, fmt.Errorf("transform: path %q: wildcards are not allowed here", s)
-			}
-			p = append(p, part)
-			i += end + 1
-		default:
-			j := i
-			for j < len(s) && s[j] != '.' && s[j] != '[' {
-				j++
-			}
-			part := s[i:j]
-			if part == "*" {
-				return nil, fmt.Errorf("transform: path %q: wildcards are not allowed here", s)
-			}
-			p = append(p, part)
-			i = j
-		}
+	names, ok := jp.Names()
+	if !ok {
+		return nil, fmt.Errorf("transform: path %q: wildcards are not allowed here", s)
 	}
-	return p, nil
+	if slices.Contains(names, "") {
+		return nil, fmt.Errorf("transform: path %q: empty name", s)
+	}
+	return Path(names), nil
 }
 
 // MustPath is ParsePath that panics on a bad path (for constants).

@@ -27,6 +27,16 @@ func TestParsePath(t *testing.T) {
 		{"", "", true},
 		{"$.items[*]", "", true},
 		{"a[0", "", true},
+		// One JSONPath (internal/jsonpath) with the REST source's
+		// selectors: a quoted name may hold ']' or '.', recursive descent
+		// and stray text are errors rather than dropped.
+		{"['a]b'].c", "a]b.c", false},
+		{`$["x.y"][2]`, "x.y.2", false},
+		{"a..b", "", true},
+		{"a[x]", "", true},
+		{"$a", "", true},
+		{"a.", "", true},
+		{"['']", "", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {

@@ -1,4 +1,4 @@
-package rest
+package jsonpath
 
 import (
 	"bytes"
@@ -34,12 +34,12 @@ func rawRootString(body []byte, key string) (string, bool) {
 		return "", false
 	}
 	// The key's value: a string right after the colon.
-	i := skipWS(body, at+len(pat))
+	i := SkipSpace(body, at+len(pat))
 	if i >= len(body) || body[i] != ':' {
 		return "", false
 	}
-	i = skipWS(body, i+1)
-	end := stringEnd(body, i)
+	i = SkipSpace(body, i+1)
+	end := StringEnd(body, i)
 	if end < 0 {
 		return "", false
 	}
@@ -63,9 +63,12 @@ func rawRootString(body []byte, key string) (string, bool) {
 	return string(s), true
 }
 
-// rawString is rawRootString for a path of one key; ok is false for other
-// paths.
-func (p *jsonPath) rawString(body []byte) (string, bool) {
+// RawString is the string value at p in body, found without parsing the
+// body when p is one key ("next", "$.cursor") and the body shows the value
+// for certain (see rawRootString); ok is false otherwise, and the caller
+// parses the body. Paginators use it to request the next page while the
+// page is parsed.
+func (p *Path) RawString(body []byte) (string, bool) {
 	if len(p.steps) != 1 || p.steps[0].kind != stepKey {
 		return "", false
 	}
@@ -117,15 +120,17 @@ func unhex(c byte) int {
 	return -1
 }
 
-func skipWS(b []byte, i int) int {
+// SkipSpace returns the index of the first byte at or after i in b that is
+// not JSON white space.
+func SkipSpace(b []byte, i int) int {
 	for i < len(b) && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r') {
 		i++
 	}
 	return i
 }
 
-// stringEnd returns the index after the JSON string starting at b[i], or -1.
-func stringEnd(b []byte, i int) int {
+// StringEnd returns the index after the JSON string starting at b[i], or -1.
+func StringEnd(b []byte, i int) int {
 	if i >= len(b) || b[i] != '"' {
 		return -1
 	}
@@ -153,8 +158,8 @@ func stringEnd(b []byte, i int) int {
 // value ends at end is the last member of the top-level object: a key
 // (after '{' or ',') whose value is followed by the body's final '}'.
 func lastMember(b []byte, at, end int) bool {
-	i := skipWS(b, end)
-	if i >= len(b) || b[i] != '}' || skipWS(b, i+1) != len(b) {
+	i := SkipSpace(b, end)
+	if i >= len(b) || b[i] != '}' || SkipSpace(b, i+1) != len(b) {
 		return false
 	}
 	j := at - 1
@@ -167,32 +172,32 @@ func lastMember(b []byte, at, end int) bool {
 // afterScalars reports whether the key at at is a member of the top-level
 // object preceded only by members with scalar values.
 func afterScalars(b []byte, at int) bool {
-	i := skipWS(b, 0)
+	i := SkipSpace(b, 0)
 	if i >= len(b) || b[i] != '{' {
 		return false
 	}
 	i++
 	for {
-		i = skipWS(b, i)
+		i = SkipSpace(b, i)
 		if i == at {
 			return true
 		}
 		// A member before it: "key": scalar,
-		k := stringEnd(b, i)
+		k := StringEnd(b, i)
 		if k < 0 || k > at {
 			return false
 		}
-		i = skipWS(b, k)
+		i = SkipSpace(b, k)
 		if i >= len(b) || b[i] != ':' {
 			return false
 		}
-		i = skipWS(b, i+1)
+		i = SkipSpace(b, i+1)
 		if i >= len(b) {
 			return false
 		}
 		switch c := b[i]; {
 		case c == '"':
-			if i = stringEnd(b, i); i < 0 || i > at {
+			if i = StringEnd(b, i); i < 0 || i > at {
 				return false
 			}
 		case c == '-' || c >= '0' && c <= '9' || c == 't' || c == 'f' || c == 'n':
@@ -202,7 +207,7 @@ func afterScalars(b []byte, at int) bool {
 		default:
 			return false // an object or array: not worth scanning
 		}
-		i = skipWS(b, i)
+		i = SkipSpace(b, i)
 		if i >= at || b[i] != ',' {
 			return false
 		}
