@@ -37,7 +37,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) pipeline(name string, opts ...flow.PipelineOption) *flow.Pipeline {
 	e.t.Helper()
-	opts = append([]flow.PipelineOption{flow.PipelinesDir(e.pipeDir), flow.Dataset("ds")}, opts...)
+	opts = append([]flow.PipelineOption{flow.PipelinesDir(e.pipeDir), flow.DatasetName("ds")}, opts...)
 	p, err := flow.NewPipeline(name, duckdb.New(e.dbPath), opts...)
 	if err != nil {
 		e.t.Fatal(err)
@@ -438,7 +438,7 @@ func TestIncrementalStateSurvivesAndRestores(t *testing.T) {
 		t.Fatalf("items = %d rows, want 4 (boundary row not loaded twice)", n)
 	}
 	// Lose the working folder: state comes back from the destination.
-	p2, err := flow.NewPipeline("inc", duckdb.New(e.dbPath), flow.PipelinesDir(t.TempDir()), flow.Dataset("ds"))
+	p2, err := flow.NewPipeline("inc", duckdb.New(e.dbPath), flow.PipelinesDir(t.TempDir()), flow.DatasetName("ds"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -647,11 +647,11 @@ func TestDatasetNameNormalized(t *testing.T) {
 		opts     []flow.PipelineOption
 		want     string
 	}{
-		{"camel case and space", "p", []flow.PipelineOption{flow.Dataset("MyData Set")}, "my_data_set"},
-		{"dashes", "p", []flow.PipelineOption{flow.Dataset("raw-Events")}, "raw_events"},
-		{"already normalized", "p", []flow.PipelineOption{flow.Dataset("blog_data")}, "blog_data"},
+		{"camel case and space", "p", []flow.PipelineOption{flow.DatasetName("MyData Set")}, "my_data_set"},
+		{"dashes", "p", []flow.PipelineOption{flow.DatasetName("raw-Events")}, "raw_events"},
+		{"already normalized", "p", []flow.PipelineOption{flow.DatasetName("blog_data")}, "blog_data"},
 		{"default", "Blog", nil, "blog_dataset"},
-		{"blank is default", "blog", []flow.PipelineOption{flow.Dataset("  ")}, "blog_dataset"},
+		{"blank is default", "blog", []flow.PipelineOption{flow.DatasetName("  ")}, "blog_dataset"},
 		{"default keeps the pipeline name", "a  b", nil, "a__b_dataset"},
 	}
 	for _, tt := range tests {

@@ -17,6 +17,9 @@ import (
 
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/jsonconv"
+	"github.com/sluicehq/sluice/internal/runctx"
+	"github.com/sluicehq/sluice/internal/safecall"
 	"github.com/sluicehq/sluice/transform"
 )
 
@@ -922,7 +925,7 @@ func (e *endpoint) transform(ctx context.Context, in flow.Batch, yield flow.Yiel
 			return err
 		}
 		for _, v := range vals {
-			j, err := flow.GoToJSON(v)
+			j, err := jsonconv.FromGo(v)
 			if err != nil {
 				return fmt.Errorf("rest: parent item: %w", err)
 			}
@@ -1069,7 +1072,7 @@ func looksJSON(body []byte) bool {
 // lastYield reports whether a resource limit (add_limit) allows one more
 // page at most: the page after it is not requested ahead.
 func lastYield(ctx context.Context) bool {
-	n, ok := flow.YieldsLeft(ctx)
+	n, ok := runctx.YieldsLeft(ctx)
 	return ok && n <= 1
 }
 
@@ -1083,7 +1086,7 @@ type fetched struct {
 // hook or an Auth is returned as the run's error (a *flow.PanicError)
 // instead of ending the process.
 func (e *endpoint) fetchSafe(ctx context.Context, r *Request) (f fetched) {
-	if err := flow.CatchPanic(func() error {
+	if err := safecall.Do(func() error {
 		f.p, f.err = e.c.fetchRaw(ctx, r, e.auth, e.actions)
 		return nil
 	}); err != nil {
@@ -1160,7 +1163,7 @@ var aheadBytes = 64 << 20
 func (e *endpoint) fetchAll(ctx context.Context, plan PagePlan, extra []extraField, yield flow.Yield) error {
 	// A resource limit (add_limit, bench --limit) drops pages past it:
 	// they are not requested.
-	if n, ok := flow.YieldsLeft(ctx); ok && n < len(plan.Requests) {
+	if n, ok := runctx.YieldsLeft(ctx); ok && n < len(plan.Requests) {
 		plan.Requests = plan.Requests[:n]
 	}
 	e.log.Debug("rest: prefetching pages", "resource", e.name, "pages", len(plan.Requests))

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sluicehq/sluice/cmd/sluice/internal/spec"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/pipeinfo"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/parquet"
 )
@@ -42,7 +43,7 @@ func newDestination(d spec.Destination, log *slog.Logger) (flow.Destination, err
 
 // destinationOf rebuilds the destination a pipeline recorded in its
 // pipeline.json: dlt's kind name ("duckdb", "filesystem") and location.
-func destinationOf(info *flow.PipelineInfo) (flow.Destination, error) {
+func destinationOf(info *pipeinfo.Info) (flow.Destination, error) {
 	switch info.DestinationType {
 	case "duckdb":
 		return newDestination(spec.Destination{Type: spec.DuckDB, Path: info.DestinationLocation}, slog.Default())
@@ -54,7 +55,7 @@ func destinationOf(info *flow.PipelineInfo) (flow.Destination, error) {
 
 // checkDestinationExists fails when the data a pipeline recorded is gone, so
 // reading it does not create an empty DuckDB file.
-func checkDestinationExists(info *flow.PipelineInfo) error {
+func checkDestinationExists(info *pipeinfo.Info) error {
 	loc := info.DestinationLocation
 	if strings.Contains(loc, "://") {
 		return nil
@@ -70,7 +71,7 @@ func checkDestinationExists(info *flow.PipelineInfo) error {
 
 // dropDataset removes a dataset from a destination: for DuckDB the schema
 // with all its tables, for a local Parquet bucket the dataset's folder.
-func dropDataset(ctx context.Context, info *flow.PipelineInfo) error {
+func dropDataset(ctx context.Context, info *pipeinfo.Info) error {
 	switch info.DestinationType {
 	case "duckdb":
 		c, err := duckdbdrv.NewConnector(info.DestinationLocation, nil)
