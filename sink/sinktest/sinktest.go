@@ -66,36 +66,9 @@ func nestedCols(c ...*arrowbuf.Column) []*arrowbuf.Column {
 }
 
 // ArrowType is the Arrow type a normalized batch carries for a column.
-func ArrowType(c *arrowbuf.Column) arrow.DataType {
-	switch c.DataType {
-	case arrowbuf.TypeBigint:
-		return arrow.PrimitiveTypes.Int64
-	case arrowbuf.TypeDouble:
-		return arrow.PrimitiveTypes.Float64
-	case arrowbuf.TypeBool:
-		return arrow.FixedWidthTypes.Boolean
-	case arrowbuf.TypeTimestamp:
-		if c.Timezone != nil && !*c.Timezone {
-			return &arrow.TimestampType{Unit: arrow.Microsecond}
-		}
-		return &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
-	case arrowbuf.TypeDate:
-		return arrow.FixedWidthTypes.Date32
-	case arrowbuf.TypeTime:
-		return arrow.FixedWidthTypes.Time64us
-	case arrowbuf.TypeDecimal:
-		p, s := c.Precision, c.Scale
-		if p == 0 {
-			p, s = 38, 9
-		}
-		return &arrow.Decimal128Type{Precision: int32(p), Scale: int32(s)}
-	case arrowbuf.TypeWei:
-		return &arrow.Decimal128Type{Precision: 38, Scale: 0}
-	case arrowbuf.TypeBinary:
-		return arrow.BinaryTypes.Binary
-	}
-	return arrow.BinaryTypes.String
-}
+//
+// Deprecated: use arrowbuf.ArrowType; this copy had drifted from it.
+func ArrowType(c *arrowbuf.Column) arrow.DataType { return arrowbuf.ArrowType(c) }
 
 // Batch builds a TableBatch from rows of Go values in column order: int64,
 // float64, bool, string (text, json, decimal), time.Time, []byte or nil.
@@ -103,7 +76,7 @@ func Batch(t testing.TB, table *arrowbuf.Table, rows ...[]any) arrowbuf.TableBat
 	t.Helper()
 	fields := make([]arrow.Field, len(table.Columns))
 	for i, c := range table.Columns {
-		fields[i] = arrow.Field{Name: c.Name, Type: ArrowType(c), Nullable: true}
+		fields[i] = arrow.Field{Name: c.Name, Type: arrowbuf.ArrowType(c), Nullable: true}
 	}
 	b := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(fields, nil))
 	defer b.Release()
@@ -640,22 +613,26 @@ func testTypes(t *testing.T, d flow.Destination) {
 	ts.Timezone = &noTZ
 	dec := Col("amount", arrowbuf.TypeDecimal)
 	dec.Precision, dec.Scale = 18, 3
+	// A scale without a precision takes dlt's default precision only:
+	// decimal(38,2), as arrowbuf.ArrowType gives it.
+	scaled := Col("cents", arrowbuf.TypeDecimal)
+	scaled.Scale = 2
 	tb := &arrowbuf.Table{Name: "typed", WriteDisposition: arrowbuf.Append, Columns: sysCols(
 		Col("i", arrowbuf.TypeBigint), Col("f", arrowbuf.TypeDouble), Col("b", arrowbuf.TypeBool),
 		Col("s", arrowbuf.TypeText), Col("ts", arrowbuf.TypeTimestamp), ts, Col("d", arrowbuf.TypeDate),
-		Col("tm", arrowbuf.TypeTime), dec, Col("dd", arrowbuf.TypeDecimal), Col("j", arrowbuf.TypeJSON),
+		Col("tm", arrowbuf.TypeTime), dec, Col("dd", arrowbuf.TypeDecimal), scaled, Col("j", arrowbuf.TypeJSON),
 		Col("bin", arrowbuf.TypeBinary))}
 	when := time.Date(2024, 2, 29, 23, 59, 58, 123456000, time.UTC)
 	Load(t, d, ds, "1", flow.Commit{}, Batch(t, tb,
 		[]any{-7, 2.5, true, "héllo", when, when, when, 13*time.Hour + 14*time.Minute + 15*time.Second + 16*time.Microsecond,
-			"12345.678", "1.5", `{"a":[1,2,{"b":null}]}`, []byte{0, 1, 255}, "1", "x"},
-		[]any{nil, nil, false, nil, nil, nil, nil, nil, nil, nil, nil, nil, "1", "y"}))
+			"12345.678", "1.5", "9.99", `{"a":[1,2,{"b":null}]}`, []byte{0, 1, 255}, "1", "x"},
+		[]any{nil, nil, false, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, "1", "y"}))
 	// Decimals read as Arrow decimals, formatted at their scale: dd is
 	// dlt's default decimal(38,9).
-	check(t, d, ds, "SELECT i, f, b, s, ts, ts_naive, d, tm, amount, dd, j, bin FROM typed ORDER BY _dlt_id",
+	check(t, d, ds, "SELECT i, f, b, s, ts, ts_naive, d, tm, amount, dd, cents, j, bin FROM typed ORDER BY _dlt_id",
 		[]any{int64(-7), 2.5, true, "héllo", when, when, "2024-02-29", 13*time.Hour + 14*time.Minute + 15*time.Second + 16*time.Microsecond,
-			"12345.678", "1.500000000", `{"a":[1,2,{"b":null}]}`, []byte{0, 1, 255}},
-		[]any{nil, nil, false, nil, nil, nil, nil, nil, nil, nil, nil, nil})
+			"12345.678", "1.500000000", "9.99", `{"a":[1,2,{"b":null}]}`, []byte{0, 1, 255}},
+		[]any{nil, nil, false, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil})
 	// Table streams the columns with the Arrow types the batches carried.
 	r, err := d.OpenDataset(context.Background(), ds)
 	if err != nil {
@@ -674,8 +651,8 @@ func testTypes(t *testing.T, d flow.Destination) {
 			t.Errorf("Table(typed): column %s missing from %s", c.Name, sch)
 			continue
 		}
-		if f := sch.Field(i[0]); !arrow.TypeEqual(f.Type, ArrowType(c)) {
-			t.Errorf("Table(typed): column %s is %s, want %s", c.Name, f.Type, ArrowType(c))
+		if f := sch.Field(i[0]); !arrow.TypeEqual(f.Type, arrowbuf.ArrowType(c)) {
+			t.Errorf("Table(typed): column %s is %s, want %s", c.Name, f.Type, arrowbuf.ArrowType(c))
 		}
 	}
 }
