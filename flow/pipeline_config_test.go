@@ -196,6 +196,7 @@ func TestDatasetNameNormalized(t *testing.T) {
 		{"default", "Blog", nil, "blog_dataset"},
 		{"blank is default", "blog", []flow.PipelineOption{flow.DatasetName("  ")}, "blog_dataset"},
 		{"default keeps the pipeline name", "a  b", nil, "a__b_dataset"},
+		{"deprecated Dataset option still names it", "p", []flow.PipelineOption{flow.Dataset("Old Name")}, "old_name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
