@@ -42,4 +42,14 @@
 // discard_row drops the row (for tables, the new table's rows);
 // discard_value drops the value (for tables, as discard_row). A table's
 // first load takes all its columns, as in dlt.
+//
+// Where things live: naming.go (names), schema.go and schema_evolve.go (the
+// Schema, dlt's schema JSON, Arrow types of columns); normalizer.go (the
+// Normalizer and its tables), normalizer_tables.go (columns resolved
+// against the Schema), normalizer_rows.go (a row staged and committed into
+// the builders), normalizer_json.go (parsed JSON walked into rows);
+// items.go (Go values and Arrow records in), columnar.go (records whose
+// columns pass through as they are), typed*.go (structs); values.go,
+// builders.go, date.go, utf8.go and jsontext.go (single values); pool.go
+// (the allocator, made Arrow's default only by MakeArrowDefault).
 package arrowbuf

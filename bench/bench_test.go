@@ -42,7 +42,7 @@ func TestCeilingAndPipelineLoadTheSameRows(t *testing.T) {
 			if err != nil || roots != 5000 || all != total {
 				t.Fatalf("ceiling loaded %d root rows, %d in all, err %v", roots, all, err)
 			}
-			p, err := flow.NewPipeline("b", duckdb.New(pipeline), flow.PipelinesDir(dir), flow.Dataset("bench"))
+			p, err := flow.NewPipeline("b", duckdb.New(pipeline), flow.PipelinesDir(dir), flow.DatasetName("bench"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -77,7 +77,7 @@ func TestRESTSourcePaging(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	want := filepath.Join(dir, "pages.duckdb")
-	p, err := flow.NewPipeline("b", duckdb.New(want), flow.PipelinesDir(dir), flow.Dataset("bench"))
+	p, err := flow.NewPipeline("b", duckdb.New(want), flow.PipelinesDir(dir), flow.DatasetName("bench"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,7 +91,7 @@ func TestRESTSourcePaging(t *testing.T) {
 				t.Fatal(err)
 			}
 			path := filepath.Join(dir, string(paging)+".duckdb")
-			p, err := flow.NewPipeline("b_"+string(paging), duckdb.New(path), flow.PipelinesDir(dir), flow.Dataset("bench"))
+			p, err := flow.NewPipeline("b_"+string(paging), duckdb.New(path), flow.PipelinesDir(dir), flow.DatasetName("bench"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -208,7 +208,7 @@ func TestGoValuesLoadTheSameRows(t *testing.T) {
 			load := func(name string, src flow.Sourcer) (map[string]tableShape, string) {
 				dir := t.TempDir()
 				path := filepath.Join(dir, name+".duckdb")
-				p, err := flow.NewPipeline("b", duckdb.New(path), flow.PipelinesDir(dir), flow.Dataset("bench"))
+				p, err := flow.NewPipeline("b", duckdb.New(path), flow.PipelinesDir(dir), flow.DatasetName("bench"))
 				if err != nil {
 					t.Fatal(err)
 				}

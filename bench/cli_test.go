@@ -105,7 +105,7 @@ func TestCLIRunLoadsWhatTheAPIServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer api.Close()
-	p, err := flow.NewPipeline("b", duckdb.New(filepath.Join(dir, "p.duckdb")), flow.PipelinesDir(dir), flow.Dataset("bench"))
+	p, err := flow.NewPipeline("b", duckdb.New(filepath.Join(dir, "p.duckdb")), flow.PipelinesDir(dir), flow.DatasetName("bench"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func TestNativeLoadsWhatTheAPIServes(t *testing.T) {
 			}
 
 			pages := bench.Pages(pool, pageSize, tc.shape)
-			p, err := flow.NewPipeline("b", duckdb.New(filepath.Join(dir, "p.duckdb")), flow.PipelinesDir(dir), flow.Dataset("bench"))
+			p, err := flow.NewPipeline("b", duckdb.New(filepath.Join(dir, "p.duckdb")), flow.PipelinesDir(dir), flow.DatasetName("bench"))
 			if err != nil {
 				t.Fatal(err)
 			}

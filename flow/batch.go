@@ -1,14 +1,13 @@
 package flow
 
 import (
-	"encoding/json"
 	"fmt"
-	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/valyala/fastjson"
 
 	"github.com/sluicehq/sluice/arrowbuf"
+	"github.com/sluicehq/sluice/internal/jsonconv"
 )
 
 // Batch is the unit that flows between stages: a page, a chunk, a record
@@ -55,11 +54,16 @@ func JSONBatch(vals []*fastjson.Value, release func()) Batch {
 	return b
 }
 
-// RecordBatch returns a batch holding an Arrow record. The batch takes
+// ArrowBatch returns a batch holding an Arrow record batch. The batch takes
 // ownership of rec: it is released with the batch.
-func RecordBatch(rec arrow.RecordBatch) Batch {
+func ArrowBatch(rec arrow.RecordBatch) Batch {
 	return Batch{Record: rec, release: []func(){rec.Release}}
 }
+
+// RecordBatch returns a batch holding an Arrow record batch.
+//
+// Deprecated: use ArrowBatch (arrow.RecordBatch is Arrow's type).
+func RecordBatch(rec arrow.RecordBatch) Batch { return ArrowBatch(rec) }
 
 // Len reports the number of items (rows) in the batch.
 func (b Batch) Len() int {
@@ -112,53 +116,9 @@ func (b Batch) Values() ([]any, error) {
 	}
 	out := make([]any, len(b.JSON))
 	for i, v := range b.JSON {
-		out[i] = JSONToGo(v)
+		out[i] = jsonconv.ToGo(v, jsonconv.Native)
 	}
 	return out, nil
-}
-
-// JSONToGo converts a fastjson value to Go values: map[string]any, []any,
-// string, int64 (integers that fit), float64, bool or nil.
-func JSONToGo(v *fastjson.Value) any {
-	switch v.Type() {
-	case fastjson.TypeObject:
-		o, _ := v.Object()
-		m := make(map[string]any, o.Len())
-		o.Visit(func(k []byte, vv *fastjson.Value) { m[string(k)] = JSONToGo(vv) })
-		return m
-	case fastjson.TypeArray:
-		a, _ := v.Array()
-		out := make([]any, len(a))
-		for i, e := range a {
-			out[i] = JSONToGo(e)
-		}
-		return out
-	case fastjson.TypeString:
-		s, _ := v.StringBytes()
-		return string(s)
-	case fastjson.TypeNumber:
-		raw := v.String()
-		if n, err := strconv.ParseInt(raw, 10, 64); err == nil {
-			return n
-		}
-		f, _ := v.Float64()
-		return f
-	case fastjson.TypeTrue:
-		return true
-	case fastjson.TypeFalse:
-		return false
-	default:
-		return nil
-	}
-}
-
-// GoToJSON marshals a Go value and parses it into a standalone fastjson value.
-func GoToJSON(v any) (*fastjson.Value, error) {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return nil, err
-	}
-	return fastjson.ParseBytes(raw)
 }
 
 // freezeJSON makes parsed values safe to read from several goroutines:

@@ -29,15 +29,9 @@ func walk(ctx context.Context, r *Resource, store *stateStore, yield Yield) erro
 	st := store.resource(r.source, r.name)
 	emitFor := func(rctx context.Context) Yield {
 		return func(b Batch) error {
-			var closing error
-			for _, s := range r.steps {
-				var err error
-				if b, err = s(rctx, b); errors.Is(err, ErrClose) {
-					closing = ErrClose
-				} else if err != nil {
-					b.Release()
-					return err
-				}
+			b, closing, err := applySteps(rctx, r.steps, b)
+			if err != nil {
+				return err
 			}
 			if b.Len() == 0 {
 				b.Release()

@@ -40,7 +40,7 @@ func newContractEnv(t *testing.T) *contractEnv {
 
 func (e *contractEnv) run(src flow.Sourcer) error {
 	e.t.Helper()
-	p, err := flow.NewPipeline("contracts", duckdb.New(e.db), flow.PipelinesDir(e.pipes), flow.Dataset("ds"))
+	p, err := flow.NewPipeline("contracts", duckdb.New(e.db), flow.PipelinesDir(e.pipes), flow.DatasetName("ds"))
 	if err != nil {
 		e.t.Fatal(err)
 	}

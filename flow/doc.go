@@ -29,4 +29,13 @@
 //   - Typed items: a TypedBatch of structs is read field by field through
 //     the type's plan (arrowbuf.TypedOf); it keeps the []T, so the items
 //     must not change while the run uses them.
+//
+// Where things live: batch.go (Batch) and typed.go (typed items);
+// resource.go (Resource, its options and steps) and source.go (Source);
+// pipeline.go (Pipeline, its options, LoadInfo) and dataset.go (the
+// loaded dataset's handle); run.go, plan.go and emit.go (the stages of a
+// run), limit.go (Limit), close.go (ErrClose), state.go (resource and
+// pipeline state), refresh.go, lock*.go (one run at a time); extract.go
+// and collect.go (running resources without a load). Plumbing shared with
+// sluice's own sources and CLI lives in the module's internal/ packages.
 package flow

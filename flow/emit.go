@@ -13,21 +13,30 @@ func (e *engine) emitter(ctx context.Context, n *node, out chan<- extracted) Yie
 	send := e.sender(ctx, n, out, loaded)
 	return func(b Batch) error {
 		n.yielded.Add(int64(b.Len()))
-		var closing error
-		for _, s := range n.res.steps {
-			var err error
-			if b, err = s(ctx, b); errors.Is(err, ErrClose) {
-				closing = ErrClose // pass this batch on, then close
-			} else if err != nil {
-				b.Release()
-				return err
-			}
+		b, closing, err := applySteps(ctx, n.res.steps, b)
+		if err != nil {
+			return err
 		}
 		if err := send(b); err != nil {
 			return err
 		}
 		return closing
 	}
+}
+
+// applySteps runs steps over b in order, for Run and Collect alike.
+// closing is ErrClose when a step asked to close the resource: the batch is
+// passed on first. On err, b is released.
+func applySteps(ctx context.Context, steps []Step, b Batch) (out Batch, closing, err error) {
+	for _, s := range steps {
+		if b, err = s(ctx, b); errors.Is(err, ErrClose) {
+			closing = ErrClose
+		} else if err != nil {
+			b.Release()
+			return b, nil, err
+		}
+	}
+	return b, closing, nil
 }
 
 // sender hands a processed batch of node n to the normalizers (if n is

@@ -45,7 +45,7 @@ func ExampleNewResourceOf() {
 	dir, _ := os.MkdirTemp("", "sluice-example")
 	defer os.RemoveAll(dir)
 	path := filepath.Join(dir, "shop.duckdb")
-	p, _ := flow.NewPipeline("shop", duckdb.New(path), flow.PipelinesDir(dir), flow.Dataset("shop"))
+	p, _ := flow.NewPipeline("shop", duckdb.New(path), flow.PipelinesDir(dir), flow.DatasetName("shop"))
 	if _, err := p.Run(context.Background(), orders); err != nil {
 		fmt.Println(err)
 		return

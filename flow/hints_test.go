@@ -43,7 +43,7 @@ func TestHintedColumnsWithoutData(t *testing.T) {
 			if dest == "parquet" {
 				d = parquet.New(filepath.Join(dir, "bucket"))
 			}
-			p, err := flow.NewPipeline("h", d, flow.PipelinesDir(dir), flow.Dataset("ds"))
+			p, err := flow.NewPipeline("h", d, flow.PipelinesDir(dir), flow.DatasetName("ds"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -108,7 +108,7 @@ func describe(t *testing.T, db *sql.DB, from string) string {
 func TestNotNullableHint(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "n.duckdb")
-	p, err := flow.NewPipeline("n", duckdb.New(path), flow.PipelinesDir(dir), flow.Dataset("ds"))
+	p, err := flow.NewPipeline("n", duckdb.New(path), flow.PipelinesDir(dir), flow.DatasetName("ds"))
 	if err != nil {
 		t.Fatal(err)
 	}

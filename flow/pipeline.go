@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -14,7 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sluicehq/sluice/arrowbuf"
+	"github.com/sluicehq/sluice/internal/names"
 	"github.com/sluicehq/sluice/sink"
 )
 
@@ -35,9 +34,14 @@ type Pipeline struct {
 // PipelineOption configures a Pipeline.
 type PipelineOption func(*Pipeline)
 
-// Dataset sets the dataset name (default <pipeline>_dataset). NewPipeline
-// normalizes it with NormalizeDatasetName: "MyData Set" is my_data_set.
-func Dataset(name string) PipelineOption { return func(p *Pipeline) { p.dataset = name } }
+// DatasetName sets the dataset name (default <pipeline>_dataset).
+// NewPipeline normalizes it as dlt does: "MyData Set" is my_data_set.
+func DatasetName(name string) PipelineOption { return func(p *Pipeline) { p.dataset = name } }
+
+// Dataset sets the dataset name.
+//
+// Deprecated: use DatasetName (Pipeline.Dataset is the dataset's handle).
+func Dataset(name string) PipelineOption { return DatasetName(name) }
 
 // PipelinesDir sets where working state is kept (default
 // $SLUICE_PIPELINES_DIR, else ~/.sluice/pipelines).
@@ -70,37 +74,12 @@ func BatchRows(n int) PipelineOption {
 
 var validName = regexp.MustCompile(`^[a-z0-9_]+$`)
 
-// NormalizePipelineName lowercases a name and turns other characters into
-// underscores, as pipeline names must be [a-z0-9_]+. Dataset names take
-// NormalizeDatasetName.
-func NormalizePipelineName(name string) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(name) {
-		if (r >= 'a' && r <= 'z') || (r >= '0' && r <= '9') || r == '_' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
-
-// NormalizeDatasetName normalizes a dataset name as dlt does: with the
-// snake_case naming convention's table identifier rule, so "MyData Set" is
-// my_data_set, the schema name dlt would use. A blank name stays blank.
-func NormalizeDatasetName(name string) string {
-	if strings.TrimSpace(name) == "" {
-		return ""
-	}
-	return arrowbuf.NormalizeTableIdentifier(name)
-}
-
 // NewPipeline returns a pipeline named name loading into dest.
 func NewPipeline(name string, dest sink.Destination, opts ...PipelineOption) (*Pipeline, error) {
 	if dest == nil {
 		return nil, errors.New("flow: pipeline needs a destination")
 	}
-	p := &Pipeline{name: NormalizePipelineName(name), dest: dest, workers: runtime.GOMAXPROCS(0)}
+	p := &Pipeline{name: names.Pipeline(name), dest: dest, workers: runtime.GOMAXPROCS(0)}
 	if !validName.MatchString(p.name) {
 		return nil, fmt.Errorf("flow: pipeline name %q: must have letters, digits or _", name)
 	}
@@ -113,7 +92,7 @@ func NewPipeline(name string, dest sink.Destination, opts ...PipelineOption) (*P
 			p.batchRows = bs.BatchRows()
 		}
 	}
-	p.dataset = NormalizeDatasetName(p.dataset)
+	p.dataset = names.Dataset(p.dataset)
 	if p.dataset == "" {
 		// Literally <pipeline>_dataset: the name is normalized already,
 		// and the table rule would fold its "__" ("a  b" is a__b).
@@ -235,46 +214,6 @@ func (li *LoadInfo) String() string {
 		fmt.Fprintf(&b, "\nWarning: %s", w)
 	}
 	return b.String()
-}
-
-// localInfo is pipeline.json in the working dir: enough for the CLI to find
-// the destination again.
-type localInfo struct {
-	PipelineName        string `json:"pipeline_name"`
-	DestinationType     string `json:"destination_type"`
-	DestinationLocation string `json:"destination_location"`
-	DatasetName         string `json:"dataset_name"`
-	DefaultSchemaName   string `json:"default_schema_name,omitempty"`
-	LastLoadID          string `json:"last_load_id,omitempty"`
-	// LastLoadRows is the rows the last load wrote per table, for a reader
-	// that cannot open the destination (a DuckDB file held by a load).
-	LastLoadRows map[string]int64 `json:"last_load_row_counts,omitempty"`
-}
-
-// PipelineInfo is what the working dir records about a pipeline.
-type PipelineInfo struct {
-	Name, DestinationType, DestinationLocation, Dataset, SchemaName, LastLoadID string
-	// LastLoadRows is the rows the last load wrote per table (nil when
-	// not recorded).
-	LastLoadRows map[string]int64
-}
-
-// ReadPipelineInfo reads the pipeline's record from dir/name/pipeline.json.
-func ReadPipelineInfo(dir, name string) (*PipelineInfo, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, name, "pipeline.json"))
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("flow: pipeline %q not found in %s", name, dir)
-		}
-		return nil, fmt.Errorf("flow: read pipeline %q: %w", name, err)
-	}
-	var li localInfo
-	if err := json.Unmarshal(raw, &li); err != nil {
-		return nil, fmt.Errorf("flow: pipeline %q: bad pipeline.json: %w", name, err)
-	}
-	return &PipelineInfo{Name: li.PipelineName, DestinationType: li.DestinationType,
-		DestinationLocation: li.DestinationLocation, Dataset: li.DatasetName,
-		SchemaName: li.DefaultSchemaName, LastLoadID: li.LastLoadID, LastLoadRows: li.LastLoadRows}, nil
 }
 
 // writeFileAtomic writes through a temporary file and a rename so a crash

@@ -10,6 +10,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/sluicehq/sluice/arrowbuf"
+	"github.com/sluicehq/sluice/internal/jsonconv"
 )
 
 // Yield hands a batch to the next stage. It blocks while the stage is busy
@@ -370,7 +371,7 @@ func FilterItems(fn func(item any) (bool, error)) Step {
 		if b.JSON != nil {
 			kept := b.JSON[:0]
 			for _, v := range b.JSON {
-				ok, err := fn(JSONToGo(v))
+				ok, err := fn(jsonconv.ToGo(v, jsonconv.Native))
 				if err != nil {
 					return b, err
 				}

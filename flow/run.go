@@ -14,6 +14,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/sluicehq/sluice/arrowbuf"
+	"github.com/sluicehq/sluice/internal/pipeinfo"
+	"github.com/sluicehq/sluice/internal/statedoc"
 	"github.com/sluicehq/sluice/sink"
 )
 
@@ -220,7 +222,7 @@ func (p *Pipeline) nextState(store *stateStore, schemaName string, now time.Time
 		return nil, nil, err
 	}
 	return doc, &sink.StoredState{PipelineName: p.name, Version: int64(version) + 1, EngineVersion: stateEngineVersion,
-		State: EncodeState(enc), Hash: hash, CreatedAt: now.UTC()}, nil
+		State: statedoc.Encode(enc), Hash: hash, CreatedAt: now.UTC()}, nil
 }
 
 func (p *Pipeline) saveLocal(schemaName, loadID string, rows map[string]int64, doc State, schemaJSON []byte) error {
@@ -235,10 +237,10 @@ func (p *Pipeline) saveLocal(schemaName, loadID string, rows map[string]int64, d
 	if err := writeFileAtomic(filepath.Join(dir, "state.json"), raw); err != nil {
 		return err
 	}
-	info, _ := json.MarshalIndent(localInfo{PipelineName: p.name, DestinationType: p.dest.Kind(),
+	info, _ := json.MarshalIndent(pipeinfo.Record{PipelineName: p.name, DestinationType: p.dest.Kind(),
 		DestinationLocation: p.dest.Location(), DatasetName: p.dataset, DefaultSchemaName: schemaName,
 		LastLoadID: loadID, LastLoadRows: rows}, "", "  ")
-	return writeFileAtomic(filepath.Join(dir, "pipeline.json"), info)
+	return writeFileAtomic(filepath.Join(dir, pipeinfo.File), info)
 }
 
 // extracted is a batch on its way to a normalizer.

@@ -1,17 +1,17 @@
 package flow
 
 import (
-	"bytes"
-	"compress/zlib"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+
+	"github.com/sluicehq/sluice/internal/runctx"
+	"github.com/sluicehq/sluice/internal/statedoc"
 )
 
 // badWorkingFile reports a file of a pipeline's working folder that cannot
@@ -43,50 +43,28 @@ func (s *ResourceState) Lock(fn func(m map[string]any)) {
 	fn(s.m)
 }
 
-type stateKey struct{}
-
-// resourceCtx carries the running resource's state and name.
-type resourceCtx struct {
-	name  string
-	state *ResourceState
-	// left counts the yields the resource's Limit still allows; nil
-	// without a count limit.
-	left *atomic.Int64
-}
-
 // CurrentResourceState returns the state of the resource whose generator,
 // transformer or step is running in ctx, or nil outside a run.
 func CurrentResourceState(ctx context.Context) *ResourceState {
-	rc, _ := ctx.Value(stateKey{}).(*resourceCtx)
+	rc := runctx.From(ctx)
 	if rc == nil {
 		return nil
 	}
-	return rc.state
+	st, _ := rc.State.(*ResourceState)
+	return st
 }
 
 // CurrentResourceName returns the name of the resource running in ctx.
 func CurrentResourceName(ctx context.Context) string {
-	rc, _ := ctx.Value(stateKey{}).(*resourceCtx)
+	rc := runctx.From(ctx)
 	if rc == nil {
 		return ""
 	}
-	return rc.name
-}
-
-// YieldsLeft returns how many more batches the resource running in ctx may
-// yield before its Limit (dlt's add_limit) stops it; ok is false without a
-// count limit. Sources that fetch pages ahead use it not to request pages
-// the limit would drop.
-func YieldsLeft(ctx context.Context) (n int, ok bool) {
-	rc, _ := ctx.Value(stateKey{}).(*resourceCtx)
-	if rc == nil || rc.left == nil {
-		return 0, false
-	}
-	return int(max(rc.left.Load(), 0)), true
+	return rc.Name
 }
 
 func withResource(ctx context.Context, name string, st *ResourceState) context.Context {
-	return context.WithValue(ctx, stateKey{}, &resourceCtx{name: name, state: st})
+	return runctx.With(ctx, &runctx.Resource{Name: name, State: st})
 }
 
 // withLimit is withResource for a root resource with a count limit of
@@ -94,7 +72,7 @@ func withResource(ctx context.Context, name string, st *ResourceState) context.C
 func withLimit(ctx context.Context, name string, st *ResourceState, max int) (c context.Context, count func()) {
 	left := new(atomic.Int64)
 	left.Store(int64(max))
-	c = context.WithValue(ctx, stateKey{}, &resourceCtx{name: name, state: st, left: left})
+	c = runctx.With(ctx, &runctx.Resource{Name: name, State: st, Left: left})
 	return c, func() { left.Add(-1) }
 }
 
@@ -187,27 +165,11 @@ func contentHash(doc State) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// EncodeState compresses a state document as dlt stores it in
-// _dlt_pipeline_state.state: zlib-compressed JSON, base64.
-func EncodeState(doc []byte) string {
-	var buf bytes.Buffer
-	w := zlib.NewWriter(&buf)
-	_, _ = w.Write(doc)
-	_ = w.Close()
-	return base64.StdEncoding.EncodeToString(buf.Bytes())
-}
-
-// DecodeState reverses EncodeState.
+// DecodeState decodes a state document as dlt stores it in
+// _dlt_pipeline_state.state (StoredState.State): zlib-compressed JSON,
+// base64.
 func DecodeState(s string) (State, error) {
-	raw, err := base64.StdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("flow: decode state: %w", err)
-	}
-	r, err := zlib.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		return nil, fmt.Errorf("flow: decode state: %w", err)
-	}
-	doc, err := io.ReadAll(r)
+	doc, err := statedoc.Decode(s)
 	if err != nil {
 		return nil, fmt.Errorf("flow: decode state: %w", err)
 	}

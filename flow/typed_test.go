@@ -22,7 +22,7 @@ func duckRun(t *testing.T, dir string, runs ...[]flow.Sourcer) (*sql.DB, error) 
 	t.Helper()
 	path := filepath.Join(dir, "p.duckdb")
 	for _, srcs := range runs {
-		p, err := flow.NewPipeline("p", duckdb.New(path), flow.PipelinesDir(dir), flow.Dataset("ds"))
+		p, err := flow.NewPipeline("p", duckdb.New(path), flow.PipelinesDir(dir), flow.DatasetName("ds"))
 		if err != nil {
 			t.Fatal(err)
 		}

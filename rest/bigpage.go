@@ -6,8 +6,8 @@ import (
 
 	"github.com/valyala/fastjson"
 
-	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/internal/jsonpath"
+	"github.com/sluicehq/sluice/internal/runctx"
 )
 
 // Big pages. A page parsed whole lives as a fastjson tree of 5-10 times its
@@ -532,6 +532,6 @@ func streamSafe(pg Paginator) bool {
 // limited reports whether the resource has a limit on its yields (dlt's
 // add_limit counts pages): a page handed on in parts would count as many.
 func limited(ctx context.Context) bool {
-	_, ok := flow.YieldsLeft(ctx)
+	_, ok := runctx.YieldsLeft(ctx)
 	return ok
 }

@@ -7,6 +7,10 @@
 package rest
 
 import (
+	"github.com/sluicehq/sluice/internal/safecall"
+
+	"github.com/sluicehq/sluice/internal/runctx"
+
 	"context"
 	"sync/atomic"
 
@@ -25,7 +29,7 @@ type fetched struct {
 // hook or an Auth is returned as the run's error (a *flow.PanicError)
 // instead of ending the process.
 func (e *endpoint) fetchSafe(ctx context.Context, r *Request) (f fetched) {
-	if err := flow.CatchPanic(func() error {
+	if err := safecall.Do(func() error {
 		f.p, f.err = e.c.fetchRaw(ctx, r, e.auth, e.actions)
 		return nil
 	}); err != nil {
@@ -85,7 +89,7 @@ var aheadBytes = 64 << 20
 func (e *endpoint) fetchAll(ctx context.Context, plan PagePlan, extra []extraField, yield flow.Yield) error {
 	// A resource limit (add_limit, bench --limit) drops pages past it:
 	// they are not requested.
-	if n, ok := flow.YieldsLeft(ctx); ok && n < len(plan.Requests) {
+	if n, ok := runctx.YieldsLeft(ctx); ok && n < len(plan.Requests) {
 		plan.Requests = plan.Requests[:n]
 	}
 	e.log.Debug("rest: prefetching pages", "resource", e.name, "pages", len(plan.Requests))

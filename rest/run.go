@@ -7,6 +7,10 @@
 package rest
 
 import (
+	"github.com/sluicehq/sluice/internal/runctx"
+
+	"github.com/sluicehq/sluice/internal/jsonconv"
+
 	"context"
 	"errors"
 	"fmt"
@@ -53,7 +57,7 @@ func (e *endpoint) transform(ctx context.Context, in flow.Batch, yield flow.Yiel
 			return err
 		}
 		for _, v := range vals {
-			j, err := flow.GoToJSON(v)
+			j, err := jsonconv.FromGo(v)
 			if err != nil {
 				return fmt.Errorf("rest: parent item: %w", err)
 			}
@@ -200,7 +204,7 @@ func looksJSON(body []byte) bool {
 // lastYield reports whether a resource limit (add_limit) allows one more
 // page at most: the page after it is not requested ahead.
 func lastYield(ctx context.Context) bool {
-	n, ok := flow.YieldsLeft(ctx)
+	n, ok := runctx.YieldsLeft(ctx)
 	return ok && n <= 1
 }
 

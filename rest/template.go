@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/valyala/fastjson"
+
+	"github.com/sluicehq/sluice/internal/jsonconv"
 )
 
 // template is a string with {name} placeholders, parsed once.
@@ -362,34 +364,7 @@ func escapeSecrets(s string, secrets []string) (string, []secretSpan) {
 
 // jsonToGo converts a fastjson value to Go, numbers as json.Number so that
 // they keep their literal form.
-func jsonToGo(v *fastjson.Value) any {
-	if v == nil {
-		return nil
-	}
-	switch v.Type() {
-	case fastjson.TypeObject:
-		o, _ := v.Object()
-		m := make(map[string]any, o.Len())
-		o.Visit(func(k []byte, c *fastjson.Value) { m[string(k)] = jsonToGo(c) })
-		return m
-	case fastjson.TypeArray:
-		a, _ := v.Array()
-		out := make([]any, len(a))
-		for i, c := range a {
-			out[i] = jsonToGo(c)
-		}
-		return out
-	case fastjson.TypeString:
-		return string(v.GetStringBytes())
-	case fastjson.TypeNumber:
-		return json.Number(v.String())
-	case fastjson.TypeTrue:
-		return true
-	case fastjson.TypeFalse:
-		return false
-	}
-	return nil
-}
+func jsonToGo(v *fastjson.Value) any { return jsonconv.ToGo(v, jsonconv.Literal) }
 
 // tree is a JSON body with placeholders in its strings (keys stay literal).
 type tree struct {

@@ -101,7 +101,7 @@ func CSV(name, path string, opts ...flow.Option) *flow.Resource {
 		for r.Next() {
 			rec := r.RecordBatch()
 			rec.Retain()
-			if err := yield(flow.RecordBatch(rec)); err != nil {
+			if err := yield(flow.ArrowBatch(rec)); err != nil {
 				return err
 			}
 		}
@@ -132,7 +132,7 @@ func Parquet(name, path string, opts ...flow.Option) *flow.Resource {
 		for rr.Next() {
 			rec := rr.RecordBatch()
 			rec.Retain()
-			if err := yield(flow.RecordBatch(rec)); err != nil {
+			if err := yield(flow.ArrowBatch(rec)); err != nil {
 				return err
 			}
 		}

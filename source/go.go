@@ -5,6 +5,7 @@ import (
 	"iter"
 
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/runctx"
 )
 
 // ChunkSize is how many items the Go-value sources put in one batch.
@@ -14,7 +15,7 @@ const ChunkSize = 10_000
 // count Limit, since dlt's add_limit counts each item of a list or an
 // iterator as one yield (Limit(10) samples 10 items, not 10 chunks).
 func chunkSize(ctx context.Context) int {
-	if _, ok := flow.YieldsLeft(ctx); ok {
+	if _, ok := runctx.YieldsLeft(ctx); ok {
 		return 1
 	}
 	return ChunkSize

@@ -12,6 +12,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/jsonconv"
 )
 
 // compile compiles an expression over a record's fields; unknown names are
@@ -103,13 +104,13 @@ func SetFields(fields ...Field) (flow.Step, error) {
 		if err != nil {
 			return nil, fmt.Errorf("transform: expression steps need records (objects), got a JSON %s", v.Type())
 		}
-		vals, err := eval(flow.JSONToGo(v).(map[string]any))
+		vals, err := eval(jsonconv.ToGo(v, jsonconv.Native).(map[string]any))
 		if err != nil {
 			return nil, err
 		}
 		jvals := make([]*fastjson.Value, len(vals))
 		for i, x := range vals {
-			if jvals[i], err = flow.GoToJSON(x); err != nil {
+			if jvals[i], err = jsonconv.FromGo(x); err != nil {
 				return nil, fmt.Errorf("transform: map field %q: %w", fields[i].Name, err)
 			}
 		}
@@ -177,7 +178,7 @@ func MapRecord(code string) (flow.Step, error) {
 		return rec, nil
 	}
 	jsonFn := func(v *fastjson.Value, a *fastjson.Arena) (*fastjson.Value, error) {
-		m, ok := flow.JSONToGo(v).(map[string]any)
+		m, ok := jsonconv.ToGo(v, jsonconv.Native).(map[string]any)
 		if !ok {
 			return nil, fmt.Errorf("transform: expression steps need records (objects), got a JSON %s", v.Type())
 		}
@@ -204,7 +205,7 @@ func MapRecord(code string) (flow.Step, error) {
 		out := a.NewObject()
 		o, _ := out.Object()
 		for _, k := range keys {
-			jv, err := flow.GoToJSON(rec[k])
+			jv, err := jsonconv.FromGo(rec[k])
 			if err != nil {
 				return nil, fmt.Errorf("transform: map %q: field %q: %w", code, k, err)
 			}

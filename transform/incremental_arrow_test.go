@@ -63,7 +63,7 @@ func TestIncrementalArrow(t *testing.T) {
 			}
 			dir := t.TempDir()
 			db := filepath.Join(dir, "a.duckdb")
-			p, err := flow.NewPipeline("arrow_inc", duckdb.New(db), flow.PipelinesDir(dir), flow.Dataset("ds"))
+			p, err := flow.NewPipeline("arrow_inc", duckdb.New(db), flow.PipelinesDir(dir), flow.DatasetName("ds"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,7 +74,7 @@ func TestIncrementalArrow(t *testing.T) {
 					t.Fatal(err)
 				}
 				r := flow.NewResource("events", func(ctx context.Context, yield flow.Yield) error {
-					return yield(flow.RecordBatch(record(t, memory.DefaultAllocator, schema, rows)))
+					return yield(flow.ArrowBatch(record(t, memory.DefaultAllocator, schema, rows)))
 				}).AddStep(inc.Step())
 				info, err := p.Run(context.Background(), r)
 				if err != nil {
@@ -134,7 +134,7 @@ func TestIncrementalArrowFilter(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)
 			r := flow.NewResource("r", func(ctx context.Context, yield flow.Yield) error {
-				return yield(flow.RecordBatch(record(t, mem, schema, rows)))
+				return yield(flow.ArrowBatch(record(t, mem, schema, rows)))
 			}).AddStep(tc.inc.Step())
 			var got []string
 			_, err := flow.Extract(context.Background(), func(_ string, b flow.Batch) error {
@@ -180,7 +180,7 @@ func BenchmarkIncrementalArrow(b *testing.B) {
 		inc, _ := transform.NewIncremental("id", int64(-1))
 		r := flow.NewResource("r", func(ctx context.Context, yield flow.Yield) error {
 			rec.Retain()
-			return yield(flow.RecordBatch(rec))
+			return yield(flow.ArrowBatch(rec))
 		}).AddStep(inc.Step())
 		if _, err := flow.Extract(context.Background(), nil, r); err != nil {
 			b.Fatal(err)

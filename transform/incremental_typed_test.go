@@ -43,7 +43,7 @@ func loadIDs(t *testing.T, runs ...*flow.Resource) string {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "i.duckdb")
 	for _, r := range runs {
-		p, err := flow.NewPipeline("i", duckdb.New(path), flow.PipelinesDir(dir), flow.Dataset("ds"))
+		p, err := flow.NewPipeline("i", duckdb.New(path), flow.PipelinesDir(dir), flow.DatasetName("ds"))
 		if err != nil {
 			t.Fatal(err)
 		}

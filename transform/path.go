@@ -1,6 +1,8 @@
 package transform
 
 import (
+	"github.com/sluicehq/sluice/internal/jsonconv"
+
 	"fmt"
 	"slices"
 	"strconv"
@@ -8,7 +10,6 @@ import (
 
 	"github.com/valyala/fastjson"
 
-	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/internal/jsonpath"
 )
 
@@ -105,7 +106,7 @@ func jsonScalar(v *fastjson.Value) any {
 	case fastjson.TypeObject, fastjson.TypeArray:
 		return v.String()
 	}
-	return flow.JSONToGo(v)
+	return jsonconv.ToGo(v, jsonconv.Native)
 }
 
 // TableFromField returns a flow.TableFunc picking the table from an item's

@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fastjson"
 
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/jsonconv"
 	"github.com/sluicehq/sluice/transform"
 )
 
@@ -53,7 +54,7 @@ func TestParsePath(t *testing.T) {
 
 func TestPathGet(t *testing.T) {
 	js := fastjson.MustParse(`{"a":{"b":[{"c":5},{"c":"x"}]},"n":1.5}`)
-	goItem := flow.JSONToGo(js)
+	goItem := jsonconv.ToGo(js, jsonconv.Native)
 	for _, item := range []any{js, goItem} {
 		for path, want := range map[string]string{"a.b[0].c": "5", "a.b.1.c": "x", "n": "1.5"} {
 			v, ok := transform.MustPath(path).Get(item)

@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/cmd/sluice/internal/spec"
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/pipeinfo"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/parquet"
@@ -36,7 +36,7 @@ func newDestination(d spec.Destination, log *slog.Logger) (sink.Destination, err
 
 // destinationOf rebuilds the destination a pipeline recorded in its
 // pipeline.json: dlt's kind name ("duckdb", "filesystem") and location.
-func destinationOf(info *flow.PipelineInfo) (sink.Destination, error) {
+func destinationOf(info *pipeinfo.Info) (sink.Destination, error) {
 	if _, ok := destinations.Lookup(info.DestinationType); !ok {
 		return nil, fmt.Errorf("pipeline %q: unknown destination type %q in its pipeline.json", info.Name, info.DestinationType)
 	}
@@ -45,7 +45,7 @@ func destinationOf(info *flow.PipelineInfo) (sink.Destination, error) {
 
 // checkDestinationExists fails when the data a pipeline recorded is gone, so
 // reading it does not create an empty DuckDB file.
-func checkDestinationExists(info *flow.PipelineInfo) error {
+func checkDestinationExists(info *pipeinfo.Info) error {
 	loc := info.DestinationLocation
 	if strings.Contains(loc, "://") {
 		return nil
@@ -61,7 +61,7 @@ func checkDestinationExists(info *flow.PipelineInfo) error {
 
 // dropDataset removes a dataset from a destination: for DuckDB the schema
 // with all its tables, for a local Parquet bucket the dataset's folder.
-func dropDataset(ctx context.Context, info *flow.PipelineInfo) error {
+func dropDataset(ctx context.Context, info *pipeinfo.Info) error {
 	d, err := destinationOf(info)
 	if err != nil {
 		return err

@@ -26,7 +26,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/sluicehq/sluice/arrowbuf"
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/pipeinfo"
 )
 
 // exportFormats are the formats of pipeline NAME export, the first the
@@ -46,7 +46,7 @@ func (f *exportFlags) register(fl *pflag.FlagSet) {
 // export writes a table of the dataset in f's format to stdout or a file.
 // A file appears whole or not at all: it is written beside its name and
 // renamed at the end.
-func (a *app) export(ctx context.Context, info *flow.PipelineInfo, table string, f exportFlags) error {
+func (a *app) export(ctx context.Context, info *pipeinfo.Info, table string, f exportFlags) error {
 	format := strings.ToLower(f.format)
 	if !slices.Contains(exportFormats, format) {
 		return usageErrorf("--format %q: want %s", f.format, strings.Join(exportFormats, ", "))

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/pipeinfo"
 )
 
 const holdDBEnv = "SLUICE_TEST_HOLD_DB"
@@ -147,7 +147,7 @@ func TestInfoWhileLocked(t *testing.T) {
 	if r := runSluice(t, e.dir, e.env, "run", e.spec); r.code != 0 {
 		t.Fatalf("first run: %s", r.stderr)
 	}
-	info, err := flow.ReadPipelineInfo(e.pipelines, "crash")
+	info, err := pipeinfo.Read(e.pipelines, "crash")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/sluicehq/sluice/cmd/sluice/internal/spec"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/pipeinfo"
 	"github.com/sluicehq/sluice/rest"
 )
 
@@ -425,9 +426,9 @@ func TestRunParquet(t *testing.T) {
 	}
 }
 
-func mustInfo(t *testing.T, dir, name string) *flow.PipelineInfo {
+func mustInfo(t *testing.T, dir, name string) *pipeinfo.Info {
 	t.Helper()
-	info, err := flow.ReadPipelineInfo(dir, name)
+	info, err := pipeinfo.Read(dir, name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sluicehq/sluice/cmd/sluice/internal/spec"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/pipeinfo"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/duckdb"
 )
@@ -106,7 +107,7 @@ its destination and dataset.
 }
 
 // openDataset opens a pipeline's dataset for reading.
-func openDataset(ctx context.Context, info *flow.PipelineInfo) (sink.DatasetReader, error) {
+func openDataset(ctx context.Context, info *pipeinfo.Info) (sink.DatasetReader, error) {
 	if err := checkDestinationExists(info); err != nil {
 		return nil, err
 	}
@@ -117,7 +118,7 @@ func openDataset(ctx context.Context, info *flow.PipelineInfo) (sink.DatasetRead
 	return dest.OpenDataset(ctx, info.Dataset)
 }
 
-func (a *app) info(ctx context.Context, info *flow.PipelineInfo, workDir string) error {
+func (a *app) info(ctx context.Context, info *pipeinfo.Info, workDir string) error {
 	r, err := openDataset(ctx, info)
 	if errors.Is(err, duckdb.ErrLocked) {
 		return a.recordedInfo(info, workDir, err)
@@ -148,7 +149,7 @@ func (a *app) info(ctx context.Context, info *flow.PipelineInfo, workDir string)
 // last completed load, for a DuckDB file another process holds: a run
 // committing its load (a staged run holds the file only then), or another
 // program. A note on stderr says so.
-func (a *app) recordedInfo(info *flow.PipelineInfo, workDir string, locked error) error {
+func (a *app) recordedInfo(info *pipeinfo.Info, workDir string, locked error) error {
 	holder := ""
 	if msg := locked.Error(); strings.Contains(msg, "(held by ") {
 		holder = " " + msg[strings.Index(msg, "(held by "):]
@@ -176,7 +177,7 @@ func (a *app) recordedInfo(info *flow.PipelineInfo, workDir string, locked error
 }
 
 // writeHeader writes info's first lines: the pipeline and where it loads.
-func writeHeader(w io.Writer, info *flow.PipelineInfo) {
+func writeHeader(w io.Writer, info *pipeinfo.Info) {
 	fmt.Fprintf(w, "pipeline: %s\n", info.Name)
 	fmt.Fprintf(w, "destination: %s\n", info.DestinationType)
 	fmt.Fprintf(w, "dataset: %s\n", info.Dataset)
@@ -203,7 +204,7 @@ func loadStatus(s int64) string {
 	return fmt.Sprintf("status %d", s)
 }
 
-func (a *app) drop(ctx context.Context, info *flow.PipelineInfo, workDir string, yes bool) error {
+func (a *app) drop(ctx context.Context, info *pipeinfo.Info, workDir string, yes bool) error {
 	if !yes {
 		fmt.Fprintf(a.stdout, "Drop dataset %s in %s (all its tables) and the working state in %s? [y/N] ",
 			info.Dataset, info.DestinationLocation, workDir)
@@ -243,7 +244,7 @@ func (a *app) drop(ctx context.Context, info *flow.PipelineInfo, workDir string,
 // findPipeline reads the record of the pipeline named arg (the argument
 // what) from dir, or the default pipelines folder when dir is "", and
 // returns it with the pipeline's working folder.
-func findPipeline(what, arg, dir string) (*flow.PipelineInfo, string, error) {
+func findPipeline(what, arg, dir string) (*pipeinfo.Info, string, error) {
 	name, err := spec.NormalizeName(what, arg)
 	if err != nil {
 		return nil, "", usageErrorf("%v", err)
@@ -257,8 +258,8 @@ func findPipeline(what, arg, dir string) (*flow.PipelineInfo, string, error) {
 
 // readPipeline reads the pipeline's record, saying for one that is not
 // there where sluice looked and how to point it elsewhere.
-func readPipeline(dir, name string) (*flow.PipelineInfo, error) {
-	info, err := flow.ReadPipelineInfo(dir, name)
+func readPipeline(dir, name string) (*pipeinfo.Info, error) {
+	info, err := pipeinfo.Read(dir, name)
 	if _, serr := os.Stat(filepath.Join(dir, name, "pipeline.json")); err != nil && errors.Is(serr, fs.ErrNotExist) {
 		return nil, fmt.Errorf("pipeline %q not found in %s: no run of it has finished there (run its spec with sluice run, or point to its folder with --pipelines-dir or SLUICE_PIPELINES_DIR)", name, dir)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sluicehq/sluice/cmd/sluice/internal/spec"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/names"
 	"github.com/sluicehq/sluice/rest"
 )
 
@@ -103,10 +104,10 @@ func (a *app) addSecrets(values ...string) {
 	for _, v := range values {
 		// A secret in a path is sent escaped as one segment, and logged so.
 		a.secrets.Add(v, rest.EscapePathSegment(v))
-		d := flow.NormalizeDatasetName(v)
+		d := names.Dataset(v)
 		// snake_case prefixes a leading digit with "_", which a secret in
 		// the middle of a name does not get.
-		for _, n := range []string{flow.NormalizePipelineName(v), d, strings.TrimPrefix(d, "_")} {
+		for _, n := range []string{names.Pipeline(v), d, strings.TrimPrefix(d, "_")} {
 			if n != v && len(n) >= 6 {
 				a.secrets.Add(n)
 			}
@@ -162,7 +163,7 @@ func (a *app) run(ctx context.Context, specPath string, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	opts := []flow.PipelineOption{flow.Dataset(s.DatasetName)}
+	opts := []flow.PipelineOption{flow.DatasetName(s.DatasetName)}
 	if f.pipelinesDir != "" {
 		opts = append(opts, flow.PipelinesDir(f.pipelinesDir))
 	}

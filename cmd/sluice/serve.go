@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc/status"
 
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/pipeinfo"
 	"github.com/sluicehq/sluice/serve"
 	"github.com/sluicehq/sluice/sink/parquet"
 )
@@ -139,7 +139,7 @@ func isLoopback(host string) bool {
 }
 
 // serveSource is what serve serves for a pipeline's destination.
-func serveSource(info *flow.PipelineInfo) (serve.Source, error) {
+func serveSource(info *pipeinfo.Info) (serve.Source, error) {
 	switch info.DestinationType {
 	case "duckdb":
 		return serve.DuckDBFile(info.DestinationLocation, info.Dataset), nil

@@ -23,7 +23,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/sluicehq/sluice/arrowbuf"
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/pipeinfo"
 	"github.com/sluicehq/sluice/sink"
 )
 
@@ -40,7 +40,7 @@ const (
 )
 
 // show serves the data browser until ctx is cancelled or a signal arrives.
-func (a *app) show(ctx context.Context, info *flow.PipelineInfo, port int) error {
+func (a *app) show(ctx context.Context, info *pipeinfo.Info, port int) error {
 	if port < 0 || port > 65535 {
 		return usageErrorf("--port %d: want 0..65535", port)
 	}
@@ -84,13 +84,13 @@ func (a *app) show(ctx context.Context, info *flow.PipelineInfo, port int) error
 // browser is the data browser's HTTP handler. It opens the dataset per
 // request, so the destination is free for runs in between.
 type browser struct {
-	info *flow.PipelineInfo
+	info *pipeinfo.Info
 	mux  *http.ServeMux
 }
 
 var _ http.Handler = (*browser)(nil)
 
-func newBrowser(info *flow.PipelineInfo) *browser {
+func newBrowser(info *pipeinfo.Info) *browser {
 	b := &browser{info: info, mux: http.NewServeMux()}
 	b.mux.HandleFunc("GET /{$}", b.index)
 	b.mux.HandleFunc("GET /api/info", b.api(b.infoAPI))

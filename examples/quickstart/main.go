@@ -67,7 +67,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := flow.NewPipeline("quickstart", duckdb.New("quickstart.duckdb"), flow.Dataset("demo"))
+	p, err := flow.NewPipeline("quickstart", duckdb.New("quickstart.duckdb"), flow.DatasetName("demo"))
 	if err != nil {
 		return err
 	}

@@ -82,7 +82,7 @@ func DiskFull(t *testing.T, newDest func(dir string) sink.Destination, merge boo
 			return nil
 		}, opts...)
 	}
-	p, err := flow.NewPipeline("full", d, flow.PipelinesDir(t.TempDir()), flow.Dataset("full_data"))
+	p, err := flow.NewPipeline("full", d, flow.PipelinesDir(t.TempDir()), flow.DatasetName("full_data"))
 	if err != nil {
 		t.Fatal(err)
 	}

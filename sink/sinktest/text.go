@@ -40,13 +40,13 @@ func testInvalidUTF8(t *testing.T, d sink.Destination) {
 		defer b.Release()
 		b.Field(0).(*array.Int64Builder).Append(1)
 		b.Field(1).(*array.StringBuilder).Append("a\xff\xfeb")
-		return yield(flow.RecordBatch(b.NewRecordBatch()))
+		return yield(flow.ArrowBatch(b.NewRecordBatch()))
 	})
 	mergeRes := flow.NewResource("merge_rows", func(_ context.Context, yield flow.Yield) error {
 		return yield(flow.ItemsBatch(map[string]any{"id": "k\xff", "s": "a\xff\xfeb"}))
 	}, flow.WriteDisposition(arrowbuf.Merge), flow.PrimaryKey("id"))
 
-	p, err := flow.NewPipeline("utf8", d, flow.PipelinesDir(t.TempDir()), flow.Dataset("text_data"))
+	p, err := flow.NewPipeline("utf8", d, flow.PipelinesDir(t.TempDir()), flow.DatasetName("text_data"))
 	if err != nil {
 		t.Fatal(err)
 	}

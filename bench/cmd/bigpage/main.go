@@ -173,7 +173,7 @@ func load(file, dest, selector string, chunked bool) (result, error) {
 	if err != nil {
 		return result{}, err
 	}
-	p, err := flow.NewPipeline("bigpage", d, flow.PipelinesDir(filepath.Join(dir, "pipelines")), flow.Dataset("big"))
+	p, err := flow.NewPipeline("bigpage", d, flow.PipelinesDir(filepath.Join(dir, "pipelines")), flow.DatasetName("big"))
 	if err != nil {
 		return result{}, err
 	}

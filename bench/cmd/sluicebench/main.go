@@ -405,7 +405,7 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 				return result{}, err
 			}
 		}
-		p, err := flow.NewPipeline("bench", dest, flow.PipelinesDir(filepath.Join(dir, "pipelines")), flow.Dataset("bench"),
+		p, err := flow.NewPipeline("bench", dest, flow.PipelinesDir(filepath.Join(dir, "pipelines")), flow.DatasetName("bench"),
 			flow.BatchRows(batchRows), flow.NormalizeWorkers(workers))
 		if err != nil {
 			return result{}, err

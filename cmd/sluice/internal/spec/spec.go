@@ -27,7 +27,7 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/names"
 	"github.com/sluicehq/sluice/sink/parquet"
 )
 
@@ -185,7 +185,7 @@ func Parse(data []byte, name, dir string, secrets *Secrets) (sp *Spec, err error
 // rejects names that are left with no letter or digit. path names the field
 // in the error.
 func NormalizeName(path, name string) (string, error) {
-	n := flow.NormalizePipelineName(strings.TrimSpace(name))
+	n := names.Pipeline(strings.TrimSpace(name))
 	if strings.Trim(n, "_") == "" {
 		return "", errAt(path, "%q is not a valid name: it needs letters or digits", name)
 	}
@@ -193,7 +193,7 @@ func NormalizeName(path, name string) (string, error) {
 }
 
 // NormalizeDatasetName normalizes a dataset name as dlt does (see
-// flow.NormalizeDatasetName: "MyData Set" is my_data_set) and rejects names
+// names.Dataset: "MyData Set" is my_data_set) and rejects names
 // with no letter or digit. path names the field in the error.
 func NormalizeDatasetName(path, name string) (string, error) {
 	// The same rule as for pipeline names: snake_case would turn " " or "日本"
@@ -201,7 +201,7 @@ func NormalizeDatasetName(path, name string) (string, error) {
 	if !strings.ContainsFunc(name, func(r rune) bool { return r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r)) }) {
 		return "", errAt(path, "%q is not a valid name: it needs letters or digits", name)
 	}
-	return flow.NormalizeDatasetName(name), nil
+	return names.Dataset(name), nil
 }
 
 func nameField(path string, v any) (string, error) {
