@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/sluicehq/sluice/arrowbuf"
+	"github.com/sluicehq/sluice/internal/confspec"
 	"github.com/sluicehq/sluice/transform"
 )
 
@@ -14,7 +15,7 @@ import (
 // naming the field under prefix ("source.resources[0]: unknown field
 // \"params\""); they never include values, which may be secrets.
 func DecodeConfig(raw any, prefix string, opts ...DecodeOption) (*Config, error) {
-	o, err := newObj(prefix, raw)
+	o, err := newObjOf(prefix, raw, specSource)
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +70,7 @@ func DecodeConfig(raw any, prefix string, opts ...DecodeOption) (*Config, error)
 }
 
 func decodeClient(path string, v any, c *ClientConfig) error {
-	o, err := newObj(path, v)
+	o, err := newObjOf(path, v, specClient)
 	if err != nil {
 		return err
 	}
@@ -173,7 +174,7 @@ func decodeAuth(path string, v any) (*AuthConfig, error) {
 	}
 	f, found := lookupAuth(typ)
 	if !found {
-		return nil, errAt(path+".type", "unknown auth type %q (want one of %s)", typ, strings.Join(authTypes(), ", "))
+		return nil, errAt(path+".type", "%s", unknownOf("auth type", typ, authTypes()))
 	}
 	a, err := f(params)
 	if err != nil {
@@ -203,7 +204,7 @@ func decodePaginator(path string, v any) (*PaginatorConfig, error) {
 	}
 	if typ == "auto" {
 		if len(params) > 0 {
-			o, _ := newObj(path, params)
+			o, _ := newObjOf(path, params, specPaginator.Variant("auto"))
 			return nil, o.done()
 		}
 		return &PaginatorConfig{Type: "auto"}, nil
@@ -214,7 +215,7 @@ func decodePaginator(path string, v any) (*PaginatorConfig, error) {
 		if _, isStr := v.(string); isStr {
 			p = path
 		}
-		return nil, errAt(p, "unknown paginator %q (want one of %s)", typ, strings.Join(paginatorTypes(), ", "))
+		return nil, errAt(p, "%s", unknownOf("paginator", typ, paginatorTypes()))
 	}
 	f, err := b(params)
 	if err != nil {
@@ -230,7 +231,11 @@ func decodeResource(path string, v any, defaults bool) (*ResourceConfig, error) 
 		}
 		return &ResourceConfig{Name: s}, nil
 	}
-	o, err := newObj(path, v)
+	desc := specResource
+	if defaults {
+		desc = specResourceDefaults
+	}
+	o, err := newObjOf(path, v, desc)
 	if err != nil {
 		if !defaults {
 			return nil, errAt(path, "want a resource name or a map, got %s", typeName(v))
@@ -283,7 +288,7 @@ func decodeResource(path string, v any, defaults bool) (*ResourceConfig, error) 
 		r.NestedHints = map[string]arrowbuf.TableHints{}
 		for k, hv := range no.m {
 			no.seen[k] = true
-			ho, err := newObj(no.at(k), hv)
+			ho, err := newObjOf(no.at(k), hv, specNestedHint)
 			if err != nil {
 				return nil, err
 			}
@@ -327,7 +332,7 @@ func decodeHints(o *obj, resource bool) (arrowbuf.TableHints, error) {
 		case string:
 			d = x
 		default:
-			wo, err := newObj(o.at("write_disposition"), wv)
+			wo, err := newObjOf(o.at("write_disposition"), wv, specWriteDisposition)
 			if err != nil {
 				return h, errAt(o.at("write_disposition"), "want a string or a map, got %s", typeName(wv))
 			}
@@ -386,7 +391,7 @@ func decodeContract(path string, v any) (*arrowbuf.Contract, error) {
 		m := arrowbuf.ContractMode(s)
 		return &arrowbuf.Contract{Tables: m, Columns: m, DataType: m}, nil
 	}
-	o, err := newObj(path, v)
+	o, err := newObjOf(path, v, specContract)
 	if err != nil {
 		return nil, err
 	}
@@ -443,7 +448,7 @@ func decodeColumns(path string, v any) ([]arrowbuf.Column, error) {
 
 func decodeColumn(path, name string, v any) (arrowbuf.Column, error) {
 	c := arrowbuf.Column{Name: name}
-	o, err := newObj(path, v)
+	o, err := newObjOf(path, v, specColumn)
 	if err != nil {
 		return c, err
 	}
@@ -540,7 +545,7 @@ func decodeEndpoint(path string, v any) (*EndpointConfig, error) {
 		}
 		return &EndpointConfig{Path: s}, nil
 	}
-	o, err := newObj(path, v)
+	o, err := newObjOf(path, v, specEndpoint)
 	if err != nil {
 		return nil, errAt(path, "want a path or a map, got %s", typeName(v))
 	}
@@ -643,7 +648,7 @@ func normalizeTree(v any) any {
 func checkHeaders(path string, h map[string]string) error {
 	for _, k := range sortedKeys(h) {
 		if err := checkUnclosed(h[k]); err != nil {
-			return errAt(joinPath(path, k), "%v", err)
+			return errAt(confspec.JoinKey(path, k), "%v", err)
 		}
 	}
 	return nil
@@ -659,7 +664,7 @@ func checkTree(path string, v any) error {
 		}
 	case map[string]any:
 		for _, k := range sortedKeys(x) {
-			if err := checkTree(joinPath(path, k), x[k]); err != nil {
+			if err := checkTree(confspec.JoinKey(path, k), x[k]); err != nil {
 				return err
 			}
 		}
@@ -695,7 +700,7 @@ func decodeParam(path string, v any) (any, error) {
 	typ, _ := m["type"].(string)
 	switch typ {
 	case "resolve":
-		o, _ := newObj(path, m)
+		o, _ := newObjOf(path, m, specResolveParam)
 		o.raw("type")
 		res, ok, err := o.str("resource")
 		if err != nil {
@@ -722,7 +727,11 @@ func decodeParam(path string, v any) (any, error) {
 }
 
 func decodeIncremental(path string, v any, legacy bool) (*IncrementalConfig, error) {
-	o, err := newObj(path, v)
+	desc := specIncremental
+	if legacy {
+		desc = specIncrementalParam
+	}
+	o, err := newObjOf(path, v, desc)
 	if err != nil {
 		return nil, err
 	}
@@ -812,7 +821,7 @@ func decodeActions(path string, v any) ([]ResponseAction, error) {
 	}
 	var out []ResponseAction
 	for i, item := range list {
-		o, err := newObj(fmt.Sprintf("%s[%d]", path, i), item)
+		o, err := newObjOf(fmt.Sprintf("%s[%d]", path, i), item, specResponseAction)
 		if err != nil {
 			return nil, err
 		}
@@ -849,7 +858,7 @@ func decodeSteps(path string, v any) ([]ProcessingStep, error) {
 	var out []ProcessingStep
 	for i, item := range list {
 		p := fmt.Sprintf("%s[%d]", path, i)
-		o, err := newObj(p, item)
+		o, err := newObjOf(p, item, specStep)
 		if err != nil {
 			return nil, err
 		}
