@@ -534,4 +534,3 @@ func checkDecimal(o *obj, c arrowbuf.Column, hasP, hasS bool) error {
 	}
 	return nil
 }
-
