@@ -201,7 +201,7 @@ func decodePaginator(path string, v any) (*PaginatorConfig, error) {
 	}
 	if typ == "auto" {
 		if len(params) > 0 {
-			o, _ := newObjOf(path, params, specPaginator.Variant("auto"))
+			o, _ := newObjOf(path, params, specAutoPaginator)
 			return nil, o.done()
 		}
 		return &PaginatorConfig{Type: "auto"}, nil

@@ -125,12 +125,12 @@ var (
 
 // RegisterPaginator makes a paginator type usable in specs as
 // {type: typ, ...}, as dlt's register_paginator does. Its builder checks
-// its keys; the key reference lists the type without them.
+// its keys (the description, and so the key reference, lists the built-in
+// paginators only).
 func RegisterPaginator(typ string, b PaginatorBuilder) {
 	pagMu.Lock()
 	defer pagMu.Unlock()
 	pagRegistry[typ] = b
-	addVariant(specPaginator, &confspec.Object{Name: typ, Doc: "Registered with RegisterPaginator: its builder reads its keys."})
 }
 
 // paginatorDecl is what a built-in paginator's file declares about it:

@@ -125,9 +125,9 @@ func incrementalFields(legacy bool) []*confspec.Field {
 
 var specIncremental = &confspec.Object{Name: "incremental", Fields: incrementalFields(false)}
 
-var specIncrementalParam = &confspec.Object{Name: "incremental_param", Doc: "A params value {type: incremental, ...} (dlt's legacy form).", Fields: incrementalFields(true)}
+var specIncrementalParam = &confspec.Object{Name: "incremental", Doc: "A params value {type: incremental, ...} (dlt's legacy form).", Fields: incrementalFields(true)}
 
-var specResolveParam = &confspec.Object{Name: "resolve_param", Doc: "A params value {type: resolve, ...}: a field of the parent resource.", Fields: []*confspec.Field{
+var specResolveParam = &confspec.Object{Name: "resolve", Doc: "A params value {type: resolve, ...}: a field of the parent resource.", Fields: []*confspec.Field{
 	required(key("type", "string", "", "resolve.")),
 	required(key("resource", "string", "", "The parent resource.")),
 	required(key("field", "string", "", "The parent's field (a JSONPath).")),
@@ -175,8 +175,8 @@ var specResourceDefaults = &confspec.Object{Name: "resource_defaults", Doc: "Any
 
 var specSource = &confspec.Object{Name: "source", Doc: "dlt's RESTAPIConfig: the same keys with the same meaning.", Fields: []*confspec.Field{
 	of(key("client", "map", "", "The HTTP client all resources share."), specClient),
-	of(key("resource_defaults", "map", "", ""), specResourceDefaults),
 	of(required(key("resources", "list of resource", "", "At least one.")), specResource),
+	of(key("resource_defaults", "map", "", ""), specResourceDefaults),
 }}
 
 func init() {

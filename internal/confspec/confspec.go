@@ -81,8 +81,8 @@ func (o *Object) Variant(typ string) *Object {
 }
 
 // Walk calls fn for o and every object reachable from it, once each, with
-// the path it is first reached at (fields joined with ".", list and map
-// elements as "[]", variants as "(type)").
+// the path it is first reached at (fields joined with "."; a variant as
+// "path (type: name)").
 func Walk(o *Object, path string, fn func(path string, o *Object)) {
 	seen := map[*Object]bool{}
 	var walk func(string, *Object)
@@ -96,7 +96,7 @@ func Walk(o *Object, path string, fn func(path string, o *Object)) {
 			walk(JoinKey(path, f.Name), f.Object)
 		}
 		for _, v := range o.Variants {
-			walk(path+"("+v.Name+")", v)
+			walk(path+" (type: "+v.Name+")", v)
 		}
 	}
 	walk(path, o)

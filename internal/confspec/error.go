@@ -105,8 +105,8 @@ type Pos struct{ Line, Col int }
 type Positions map[string]Pos
 
 // Locate returns err with file and the position of the field it names
-// (or of the nearest enclosing field written in the file) when it is an
-// *Error; other errors are returned as they are.
+// (or of the nearest enclosing field written in the file: a missing key's
+// map) when it is an *Error; other errors are returned as they are.
 func (p Positions) Locate(err error, file string) error {
 	// Only an *Error itself: a wrapped one keeps its wrapper's words.
 	ce, ok := err.(*Error)
@@ -115,12 +115,10 @@ func (p Positions) Locate(err error, file string) error {
 	}
 	out := *ce
 	out.File = file
-	for path := ce.Field(); ; path = Parent(path) {
-		if pos, ok := p[path]; ok {
+	// A missing top-level key has no place better than the file.
+	for path := ce.Field(); path != ""; path = Parent(path) {
+		if pos, ok := p[path]; ok && pos.Line > 0 {
 			out.Line, out.Col = pos.Line, pos.Col
-			break
-		}
-		if path == "" {
 			break
 		}
 	}

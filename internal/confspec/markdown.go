@@ -72,9 +72,10 @@ func anchor(path string) string {
 	return b.String()
 }
 
+// code sets a literal default as code; a described one ("the name") as text.
 func code(s string) string {
-	if s == "" {
-		return ""
+	if s == "" || strings.Contains(s, " ") && !strings.ContainsAny(s, "0123456789") {
+		return s
 	}
 	return "`" + s + "`"
 }
