@@ -126,120 +126,51 @@ func looksLikeLink(s string) bool {
 	return strings.HasPrefix(s, "http://") || strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "/") || strings.HasPrefix(s, "?")
 }
 
-// detectPaginator picks a paginator from the first response: a Link header,
-// a next link in the body, page numbers with a total or has_more, offsets
-// with a total or has_more; a response with none of these is a single page.
-// A response that has pagination fields it cannot use is an error: dlt
-// would silently load the first page only.
+// detection is a first response and the pagination fields found in it,
+// which the built-in paginators' detectors share.
+type detection struct {
+	resp      *Response
+	rows      []*fastjson.Value
+	root      *fastjson.Value // an object
+	hasMore   field
+	hasMoreOK bool // a boolean has_more
+	limit     field
+	limitOK   bool
+	total     field
+	totalN    int
+	totalInt  bool // an integer total
+}
+
+// detectPaginator picks a paginator from the first response: the first
+// detector (declared by each paginator, by rank) that finds its fields; a
+// response with none of these is a single page. A response that has
+// pagination fields nothing can use is an error: dlt would silently load
+// the first page only.
 func detectPaginator(resp *Response, rows []*fastjson.Value) (Paginator, string, error) {
-	if linkHeader(resp.Header, "next") != "" {
-		return &HeaderLink{NextKey: "next"}, "header_link", nil
+	d := &detection{resp: resp, rows: rows, root: resp.JSON()}
+	isObj := d.root != nil && d.root.Type() == fastjson.TypeObject
+	if isObj {
+		d.hasMore, d.hasMoreOK = findField(d.root, hasMoreKeys)
+		if d.hasMoreOK && d.hasMore.v.Type() != fastjson.TypeTrue && d.hasMore.v.Type() != fastjson.TypeFalse {
+			d.hasMoreOK = false
+		}
+		d.limit, d.limitOK = findField(d.root, limitKeys)
+		var ok bool
+		if d.total, ok = findField(d.root, totalKeys); ok {
+			d.totalN, d.totalInt = intOf(d.total.v)
+		}
 	}
-	root := resp.JSON()
-	if root == nil || root.Type() != fastjson.TypeObject {
+	// A body that is not an object has no fields: findField finds none.
+	for _, det := range detectors {
+		if p, desc, ok := det.detect(d); ok {
+			return p, desc, nil
+		}
+	}
+	if !isObj {
 		return SinglePage{}, "single_page (no pagination fields)", nil
 	}
-	// A next link, or a null where one goes (the last page of a json_link API).
-	if f, ok := findField(root, nextLinkKeys); ok {
-		switch f.v.Type() {
-		case fastjson.TypeString:
-			if len(f.v.GetStringBytes()) == 0 {
-				p, _ := parseJSONPath(f.path)
-				return &JSONLink{path: p}, fmt.Sprintf("json_link (next_url_path: %s, last page)", f.path), nil
-			}
-			if looksLikeLink(string(f.v.GetStringBytes())) {
-				p, _ := parseJSONPath(f.path)
-				return &JSONLink{path: p}, fmt.Sprintf("json_link (next_url_path: %s)", f.path), nil
-			}
-		case fastjson.TypeObject:
-			if h := f.v.Get("href"); h != nil && h.Type() == fastjson.TypeString {
-				p, _ := parseJSONPath(f.path + ".href")
-				return &JSONLink{path: p}, fmt.Sprintf("json_link (next_url_path: %s.href)", f.path), nil
-			}
-		case fastjson.TypeNull:
-			p, _ := parseJSONPath(f.path)
-			return &JSONLink{path: p}, fmt.Sprintf("json_link (next_url_path: %s, last page)", f.path), nil
-		}
-	}
-	hasMore, hasMoreOK := findField(root, hasMoreKeys)
-	if hasMoreOK && hasMore.v.Type() != fastjson.TypeTrue && hasMore.v.Type() != fastjson.TypeFalse {
-		hasMoreOK = false
-	}
-	limitF, limitOK := findField(root, limitKeys)
-	totalF, totalOK := findField(root, totalKeys)
-	total, totalInt := 0, false
-	if totalOK {
-		total, totalInt = intOf(totalF.v)
-	}
-
-	// Page numbers: the first request carried no page parameter, so the page
-	// the API reports is its first page.
-	if pf, ok := findField(root, pageKeys); ok {
-		if cur, ok := intOf(pf.v); ok {
-			param := lastKey(pf.path)
-			if param != "page_number" && param != "pageNumber" {
-				param = "page"
-			}
-			cfg := rangeConfig{kind: "page_number", param: param, step: 1, base: cur, initial: cur}
-			p := &RangePaginator{cfg: cfg, current: cur}
-			desc := fmt.Sprintf("page_number (page_param: %s, base_page: %d", param, cur)
-			if tp, ok := findField(root, totalPagesKeys); ok {
-				if _, isInt := intOf(tp.v); isInt {
-					if lastKey(tp.path) == "last_page" || lastKey(tp.path) == "lastPage" {
-						// last_page is the number of the last page, not a count.
-						n, _ := intOf(tp.v)
-						m := n + 1
-						p.cfg.maximum = &m
-						return p, desc + fmt.Sprintf(", maximum_page: %d)", m), nil
-					}
-					p.cfg.totalPath, _ = parseJSONPath(tp.path)
-					return p, desc + ", total_path: " + tp.path + ")", nil
-				}
-			}
-			if totalInt && limitOK {
-				if size, ok := intOf(limitF.v); ok && size > 0 {
-					m := cur + (total+size-1)/size
-					p.cfg.maximum = &m
-					return p, desc + fmt.Sprintf(", %d items of %d per page)", total, size), nil
-				}
-			}
-			if hasMoreOK {
-				p.cfg.hasMorePath, _ = parseJSONPath(hasMore.path)
-				p.cfg.stopAfterEmpty = true
-				return p, desc + ", has_more_path: " + hasMore.path + ")", nil
-			}
-		}
-	}
-	// Offsets.
-	if of, ok := findField(root, offsetKeys); ok {
-		if cur, ok := intOf(of.v); ok {
-			limit := len(rows)
-			limitParam := "limit"
-			if limitOK {
-				if n, ok := intOf(limitF.v); ok && n > 0 {
-					limit = n
-					limitParam = lastKey(limitF.path)
-				}
-			}
-			if limit > 0 {
-				cfg := rangeConfig{kind: "offset", param: lastKey(of.path), limitParam: limitParam, limit: limit, step: limit, initial: cur}
-				p := &RangePaginator{cfg: cfg, current: cur}
-				desc := fmt.Sprintf("offset (offset_param: %s, limit_param: %s, limit: %d", cfg.param, limitParam, limit)
-				switch {
-				case totalInt:
-					p.cfg.totalPath, _ = parseJSONPath(totalF.path)
-					return p, desc + ", total_path: " + totalF.path + ")", nil
-				case hasMoreOK:
-					p.cfg.hasMorePath, _ = parseJSONPath(hasMore.path)
-					p.cfg.stopAfterEmpty = true
-					return p, desc + ", has_more_path: " + hasMore.path + ")", nil
-				default:
-					p.cfg.stopAfterEmpty = true
-					return p, desc + ", until an empty page)", nil
-				}
-			}
-		}
-	}
+	root, rows := d.root, d.rows
+	hasMore, hasMoreOK, totalF, total, totalInt := d.hasMore, d.hasMoreOK, d.total, d.totalN, d.totalInt
 	// Fields that mean more pages exist, in a way we cannot follow: each
 	// hint is a clause about the first response.
 	var hints []string

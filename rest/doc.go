@@ -22,78 +22,28 @@
 //
 // # Spec keys
 //
-// source:
+// Every key, with its type, default and meaning, is declared once
+// (spec.go, auth_spec.go, and each paginator's file); the decoder reads
+// exactly those keys, an unknown one is an error suggesting the closest
+// (`source.resources[0].endpoint: unknown field "paginatr" (did you mean
+// "paginator"?)`), and docs/spec-keys.md is generated from them. In short:
+// source has client (base_url, headers, auth, paginator, and sluice's
+// timeout, max_attempts or max_retries, backoff_factor, max_retry_delay,
+// rate_limit, max_concurrency, max_response_size), resource_defaults
+// (any resource key but name, merged under every resource: endpoint
+// params, json and headers key by key) and resources (names or maps:
+// name, endpoint, table hints, processing_steps, ...). A paginator type
+// registered with RegisterPaginator, or an auth type with RegisterAuth,
+// reads its own keys.
 //
-//	client:            base_url, headers, auth, paginator, plus sluice's
-//	                   robustness settings:
-//	  timeout          per attempt, body included: seconds or "30s",
-//	                   positive (60s)
-//	  max_attempts     tries per request, the first included (5, dlt's)
-//	  max_retries      alternative to max_attempts: retries after the first
-//	  backoff_factor   first retry delay, doubling per retry (1s)
-//	  max_retry_delay  cap on a delay, Retry-After included (300s)
-//	  rate_limit       requests per second, client-wide (unlimited)
-//	  max_concurrency  requests in flight, client-wide (50)
-//	  max_response_size largest response body read: bytes or "500MB",
-//	                   "1GiB" (1 GiB); a larger one fails the run at
-//	                   once, naming the path and the limit
-//	resource_defaults: any resource key but name; merged under every
-//	                   resource (endpoint params, json and headers key by key)
-//	resources:         list of names ("posts": path and name) or maps:
-//	  name, endpoint (a path or a map), write_disposition (append, replace,
-//	  merge, or {disposition, strategy}), primary_key, merge_key, table_name,
-//	  columns (map or list of column hints), max_table_nesting, nested_hints
-//	  ({path: {columns, primary_key, merge_key, write_disposition,
-//	  schema_contract}}), schema_contract, selected, parallelized,
-//	  include_from_parent, processing_steps ({filter: EXPR},
-//	  {map: EXPR}, {map: {field: EXPR}})
-//	endpoint:          path (or a full URL), method, params, json, headers,
-//	                   paginator, data_selector, response_actions
-//	                   ([{status_code, content, action: ignore}]),
-//	                   incremental, auth (overrides the client's)
-//	auth:              {type: bearer, token} or {token} | {type: http_basic,
-//	                   username, password} | {type: api_key, name, api_key,
-//	                   location: header|query|param|cookie} |
-//	                   {type: oauth2_client_credentials, access_token_url,
-//	                   client_id, client_secret, access_token_request_data,
-//	                   default_token_expiration, access_token} | a type
-//	                   registered with RegisterAuth
-//	paginator:         a type name or a map: json_link {next_url_path}
-//	                   | header_link {links_next_key} | offset {limit,
-//	                   offset, offset_param | offset_body_path,
-//	                   limit_param | limit_body_path, total_path,
-//	                   maximum_offset, stop_after_empty_page, has_more_path}
-//	                   | page_number {base_page, page, page_param |
-//	                   page_body_path, total_path, maximum_page,
-//	                   stop_after_empty_page, has_more_path} | cursor
-//	                   {cursor_path, cursor_param | cursor_body_path} |
-//	                   single_page | auto | a type registered with
-//	                   RegisterPaginator. Defaults are dlt's; total_path:
-//	                   null means no total. A *_body_path (dotted) puts the
-//	                   value in the JSON body instead of the query. With a
-//	                   known total or maximum, offset and page_number pages
-//	                   are fetched concurrently (up to the client's
-//	                   concurrency ahead) and handed on in order; an empty
-//	                   page still ends paging. On GET endpoints,
-//	                   header_link, and json_link and cursor when the raw
-//	                   body shows the link or a text cursor for certain (a
-//	                   one-key path, the key once in the body, as the
-//	                   object's last member or after scalars only),
-//	                   request the next page while this one is parsed; if
-//	                   this page then fails (a step's error, JSON broken
-//	                   inside), that request was already sent.
-//	incremental:       cursor_path, initial_value, end_value,
-//	                   last_value_func (max|min), convert (EXPR over
-//	                   `value`), on_cursor_value_missing
-//	                   (raise|include|exclude), range_start (closed|open),
-//	                   range_end (open|closed), row_order (asc|desc),
-//	                   primary_key (string or list; [] turns boundary
-//	                   dedup off), lag (number), allow_external_schedulers
-//	                   (accepted, no effect: no external scheduler here),
-//	                   and the legacy start_param, end_param
-//	params values:     scalars and lists, or the legacy
-//	                   {type: resolve, resource, field} and
-//	                   {type: incremental, cursor_path, initial_value, ...}
+// Lookahead: on GET endpoints, header_link, and json_link and cursor when
+// the raw body shows the link or a text cursor for certain (a one-key
+// path, the key once in the body, as the object's last member or after
+// scalars only), request the next page while this one is parsed; if this
+// page then fails (a step's error, JSON broken inside), that request was
+// already sent. With a known total or maximum, offset and page_number
+// pages are fetched concurrently (up to the client's concurrency ahead)
+// and handed on in order; an empty page still ends paging.
 //
 // Placeholders in path, params, json and headers: {resources.<parent>.<field>}
 // (the field may be a path: author.id), {incremental.start_value},

@@ -7,38 +7,23 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sluicehq/sluice/internal/confspec"
 )
 
 // ConfigError is a bad config value, named by its path in the spec
-// ("source.resources[0].endpoint.paginator.type"). Messages never include
-// the value itself: values may hold secrets.
-type ConfigError struct {
-	Path string
-	Msg  string
-}
-
-func (e *ConfigError) Error() string {
-	if e.Path == "" {
-		return e.Msg
-	}
-	return e.Path + ": " + e.Msg
-}
+// ("source.resources[0].endpoint.paginator.type"); for an unknown field,
+// Path is the map's and Key the field's. Messages never include the value
+// itself: values may hold secrets. The CLI's spec errors are the same type,
+// with the file, line and column added.
+type ConfigError = confspec.Error
 
 func errAt(path, format string, args ...any) error {
 	return &ConfigError{Path: path, Msg: fmt.Sprintf(format, args...)}
 }
 
-func joinPath(prefix, key string) string {
-	switch {
-	case prefix == "":
-		return key
-	case key == "":
-		return prefix
-	case strings.HasPrefix(key, "["):
-		return prefix + key
-	}
-	return prefix + "." + key
-}
+// joinPath puts prefix before a relative path ("client.base_url").
+func joinPath(prefix, rel string) string { return confspec.JoinPath(prefix, rel) }
 
 // prefixErr puts prefix before a ConfigError's path; other errors become
 // ConfigErrors at prefix.
@@ -47,7 +32,9 @@ func prefixErr(prefix string, err error) error {
 		return nil
 	}
 	if ce, ok := err.(*ConfigError); ok {
-		return &ConfigError{Path: joinPath(prefix, ce.Path), Msg: ce.Msg}
+		out := *ce
+		out.Path = joinPath(prefix, ce.Path)
+		return &out
 	}
 	return &ConfigError{Path: prefix, Msg: err.Error()}
 }
@@ -127,24 +114,39 @@ func asMap(v any) (map[string]any, bool) {
 }
 
 // obj reads the keys of one config map and rejects the keys nobody read.
+// With a description (newObjOf), the keys it reads must be declared there
+// (TestSpecAgreesWithDecoder), and an unknown key's suggestion comes from
+// it; without one, from the keys read.
 type obj struct {
 	path string
 	m    map[string]any
 	seen map[string]bool
+	desc *confspec.Object
 }
 
 func newObj(path string, v any) (*obj, error) {
+	return newObjOf(path, v, nil)
+}
+
+func newObjOf(path string, v any, desc *confspec.Object) (*obj, error) {
 	m, ok := asMap(v)
 	if !ok {
 		return nil, errAt(path, "want a map, got %s", typeName(v))
 	}
-	return &obj{path: path, m: m, seen: map[string]bool{}}, nil
+	return &obj{path: path, m: m, seen: map[string]bool{}, desc: desc}, nil
 }
 
-func (o *obj) at(k string) string { return joinPath(o.path, k) }
+func (o *obj) at(k string) string { return confspec.JoinKey(o.path, k) }
+
+// testHookRead, when set, sees every key read and the description of the
+// map it is read from (nil for none).
+var testHookRead func(desc *confspec.Object, key string)
 
 // raw returns a key's value; present is false for a missing key.
 func (o *obj) raw(k string) (v any, present bool) {
+	if testHookRead != nil {
+		testHookRead(o.desc, k)
+	}
 	o.seen[k] = true
 	v, present = o.m[k]
 	return v, present
@@ -321,7 +323,7 @@ func (o *obj) strMap(k string) (map[string]string, error) {
 				out[kk] = formatText(f)
 				continue
 			}
-			return nil, errAt(joinPath(o.at(k), kk), "want a string, got %s", typeName(vv))
+			return nil, errAt(confspec.JoinKey(o.at(k), kk), "want a string, got %s", typeName(vv))
 		}
 	}
 	return out, nil
@@ -350,9 +352,10 @@ func (o *obj) strList(k string) ([]string, bool, error) {
 	return nil, false, errAt(o.at(k), "want a string or a list of strings, got %s", typeName(v))
 }
 
-// done fails on the first key (sorted) that was not read.
+// done fails on the first key (sorted) that was not read, suggesting the
+// closest declared (or read) key.
 func (o *obj) done() error {
-	var extra []string
+	var extra, names []string
 	for k := range o.m {
 		if !o.seen[k] {
 			extra = append(extra, k)
@@ -362,7 +365,15 @@ func (o *obj) done() error {
 		return nil
 	}
 	sort.Strings(extra)
-	return errAt(o.path, "unknown field %q", extra[0])
+	if o.desc != nil {
+		names = o.desc.Names()
+	} else {
+		for k := range o.seen {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+	}
+	return confspec.UnknownField(o.path, extra[0], names)
 }
 
 // oneOf fails unless s is one of want.
@@ -372,5 +383,15 @@ func oneOf(path, what, s string, want ...string) error {
 			return nil
 		}
 	}
-	return errAt(path, "unknown %s %q (want one of %s)", what, s, strings.Join(want, ", "))
+	return errAt(path, "%s", unknownOf(what, s, want))
+}
+
+// unknownOf says s is not one of want, suggesting the closest:
+// `unknown method "GTE" (want one of GET, POST; did you mean "GET"?)`.
+func unknownOf(what, s string, want []string) string {
+	msg := fmt.Sprintf("unknown %s %q (want one of %s", what, s, strings.Join(want, ", "))
+	if c := confspec.Suggest(s, want); c != "" {
+		msg += fmt.Sprintf("; did you mean %q?", c)
+	}
+	return msg + ")"
 }

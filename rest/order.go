@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
+	"github.com/sluicehq/sluice/internal/confspec"
 	"github.com/sluicehq/sluice/transform"
 )
 
@@ -29,7 +30,8 @@ func KeyOrder(order map[string][]string) DecodeOption {
 
 // applyKeyOrder reorders what DecodeConfig sorted by name.
 func applyKeyOrder(cfg *Config, prefix string, order map[string][]string) {
-	at := func(path, key string) string { return joinPath(path, key) }
+	// Paths as the CLI writes them: a key with a space or quote is quoted.
+	at := func(path, key string) string { return confspec.JoinKey(path, key) }
 	apply := func(path string, r *ResourceConfig) {
 		orderColumns(r.Columns, order[at(path, "columns")])
 		for nested, h := range r.NestedHints {

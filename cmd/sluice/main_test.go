@@ -467,19 +467,21 @@ func TestRunFailures(t *testing.T) {
 		{name: "missing secret", spec: strings.Replace(good, "${API_TOKEN}", "${GITHUB_TOKEN}", 1), code: 1,
 			want: `sluice: secret "GITHUB_TOKEN" is not set (env or .sluice/secrets.toml)`},
 		{name: "unknown resource field", spec: strings.Replace(good, "primary_key: id", "params: {a: 1}", 1), code: 1,
-			want: `sluice: source.resources[0]: unknown field "params"`},
+			want: `sluice: spec.yaml:14:7: source.resources[0]: unknown field "params"`},
+		{name: "unknown nested key: file:line:col and a suggestion", spec: strings.Replace(good, "path: posts}", "path: posts, paginatr: auto}", 1), code: 1,
+			want: `sluice: spec.yaml:15:31: source.resources[0].endpoint: unknown field "paginatr" (did you mean "paginator"?)`},
 		{name: "unknown destination field", spec: strings.Replace(good, "path:", "paht:", 1), code: 1,
-			want: `sluice: destination.paht: unknown field "paht" (did you mean "path"?)`},
+			want: `sluice: spec.yaml:3:29: destination: unknown field "paht" (did you mean "path"?)`},
 		{name: "parquet s3", spec: strings.Replace(good, "destination: {type: duckdb, path: \""+e.db+"\"}", "destination: {type: parquet, bucket_url: 's3://bucket/x'}", 1), code: 1,
-			want: `sluice: destination.bucket_url: unsupported URL scheme in "s3://bucket/x" (want a local path or a file:// URL)`},
+			want: `sluice: spec.yaml:3:30: destination.bucket_url: unsupported URL scheme in "s3://bucket/x" (want a local path or a file:// URL)`},
 		{name: "secret upper-cased in an error", spec: strings.Replace(good, "path: posts}", `path: posts, method: "${API_TOKEN}"}`, 1), code: 1,
-			want: `sluice: source.resources[0].endpoint.method: unknown method "***" (want one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS)`},
+			want: `sluice: spec.yaml:15:31: source.resources[0].endpoint.method: unknown method "***" (want one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS)`},
 		{name: "http 404 with secret in path", spec: strings.Replace(good, "path: posts}", `path: "posts/${API_TOKEN}/x"}`, 1), code: 1,
 			want: `sluice: resource "posts": rest: GET /posts/***/x: 404 Not Found`, requests: true},
 		{name: "http 401", spec: good, env: map[string]string{"API_TOKEN": "wrong-token-123"}, code: 1,
 			want: `sluice: resource "posts": rest: GET /posts: 401 Unauthorized`, requests: true},
 		{name: "no base_url", spec: strings.Replace(good, fmt.Sprintf("    base_url: %q\n", api.URL+"/"), "", 1), code: 1,
-			want: `sluice: source.resources[0].endpoint.path: "posts" is not a full URL and source.client.base_url is not set`},
+			want: `sluice: spec.yaml:14:18: source.resources[0].endpoint.path: "posts" is not a full URL and source.client.base_url is not set`},
 		{name: "field missing in the parent item", spec: strings.Replace(good, "{resources.posts.id}", "{resources.posts.nosuch}", 1), code: 1,
 			want: `sluice: resource "comments": rest: field "nosuch" not found in an item of parent resource "posts"`, requests: true},
 		{name: "HTML with 200", spec: strings.Replace(good, api.URL+"/", html.URL+"/", 1), code: 1,
@@ -507,8 +509,13 @@ func TestRunFailures(t *testing.T) {
 			if r.code != tt.code {
 				t.Errorf("exit %d, want %d", r.code, tt.code)
 			}
-			if got := strings.TrimSuffix(r.stderr, "\n"); got != tt.want {
-				t.Errorf("stderr:\n got %q\nwant %q", r.stderr, tt.want)
+			// A spec error starts with the spec's path, a temp dir's here.
+			got := strings.TrimSuffix(r.stderr, "\n")
+			if tt.spec != "" {
+				got = strings.Replace(got, args[len(args)-1], "spec.yaml", 1)
+			}
+			if got != tt.want {
+				t.Errorf("stderr:\n got %q\nwant %q", got, tt.want)
 			}
 			if r.stdout != "" {
 				t.Errorf("stdout: %q", r.stdout)

@@ -116,17 +116,19 @@ func (a *app) addSecrets(values ...string) {
 }
 
 // buildSource decodes the spec's source into a REST source; the secrets
-// the spec used are escaped whole in paths (rest.Secrets).
+// the spec used are escaped whole in paths (rest.Secrets). A config error
+// names the file, line and column of its field.
 func buildSource(s *spec.Spec, log *slog.Logger, more ...rest.SourceOption) (*flow.Source, error) {
 	cfg, err := rest.DecodeConfig(s.Source, "source", rest.KeyOrder(s.KeyOrder))
 	if err != nil {
-		return nil, err
+		return nil, s.Locate(err) // file:line:col of the field
 	}
 	opts := append([]rest.SourceOption{rest.Logger(log), rest.Secrets(s.Secrets...)}, more...)
 	if s.MaxTableNesting != nil {
 		opts = append(opts, rest.MaxTableNesting(*s.MaxTableNesting))
 	}
-	return rest.NewSource(cfg, opts...)
+	src, err := rest.NewSource(cfg, opts...)
+	return src, s.Locate(err)
 }
 
 func (a *app) run(ctx context.Context, specPath string, f runFlags) error {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+	"github.com/sluicehq/sluice/internal/confspec"
 )
 
 // SecretsFile is where secrets are read from, relative to the working dir.
@@ -221,10 +222,10 @@ func (s *Secrets) expandTree(v any, note func(name, value string)) (any, error) 
 
 // stateFields are the fields of an incremental (a mapping with a
 // cursor_path, in endpoint.incremental or a `type: incremental` param) whose
-// values the pipeline state keeps in plain text: cursor_path is a key of
-// the state, initial_value is stored, and is the last value until a row
-// moves it.
-var stateFields = []string{"cursor_path", "initial_value"}
+// values the pipeline state keeps in plain text, as the description marks
+// them (Stored): cursor_path is a key of the state, initial_value is
+// stored, and is the last value until a row moves it.
+var stateFields = confspec.StoredNames(sourceSpec())
 
 // checkStateSecrets rejects a ${NAME} secret in a value the pipeline state
 // stores, before any secret is resolved. end_value is allowed: a run with
@@ -236,7 +237,7 @@ func checkStateSecrets(v any, path string) error {
 			for _, f := range stateFields {
 				if s, ok := v[f].(string); ok {
 					if names := refs(s); len(names) > 0 {
-						return errAt(joinPath(path, f), "${%s} is a secret, but %s is stored in plain text in the pipeline state: write the value itself", names[0], f)
+						return errAt(confspec.JoinKey(path, f), "${%s} is a secret, but %s is stored in plain text in the pipeline state: write the value itself", names[0], f)
 					}
 				}
 			}
@@ -247,7 +248,7 @@ func checkStateSecrets(v any, path string) error {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			if err := checkStateSecrets(v[k], joinPath(path, k)); err != nil {
+			if err := checkStateSecrets(v[k], confspec.JoinKey(path, k)); err != nil {
 				return err
 			}
 		}

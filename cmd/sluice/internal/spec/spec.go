@@ -10,9 +10,12 @@
 // docker-compose's extension fields do. Elsewhere an x- key is an unknown
 // field like any other.
 //
-// Errors name the path of the field that is wrong, as
-// `destination.paht: unknown field "paht"`; a missing secret is a
-// *MissingSecretError.
+// Errors are *Error (rest's ConfigError): the file, the line and column
+// of the field that is wrong and its path, as
+// `spec.yaml:4:3: destination: unknown field "paht" (did you mean "path"?)`;
+// a missing secret is a *MissingSecretError. The keys are described once
+// (describe.go and the rest package); docs/spec-keys.md is generated from
+// that description.
 package spec
 
 import (
@@ -22,12 +25,12 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode"
 
 	"github.com/sluicehq/sluice/internal/names"
+	"github.com/sluicehq/sluice/internal/confspec"
 	"github.com/sluicehq/sluice/sink/parquet"
 )
 
@@ -63,27 +66,29 @@ type Spec struct {
 	// KeyOrder is the order of each map's keys as written, by path
 	// ("source.resources[0].columns"), for rest.KeyOrder.
 	KeyOrder map[string][]string
+
+	file string
+	pos  confspec.Positions
 }
 
-// Error is a problem at a path of the spec.
-type Error struct {
-	Path string // e.g. destination.path, source; empty for the whole file
-	Msg  string
-}
-
-func (e *Error) Error() string {
-	if e.Path == "" {
-		return e.Msg
-	}
-	return e.Path + ": " + e.Msg
-}
+// Error is a problem at a path of the spec, with the file, line and
+// column when known: the one config error type, shared with rest.
+type Error = confspec.Error
 
 func errAt(path, format string, args ...any) error {
 	return &Error{Path: path, Msg: fmt.Sprintf(format, args...)}
 }
 
-// topKeys are the keys a spec may have, in the order they are documented.
-var topKeys = []string{"pipeline_name", "dataset_name", "destination", "max_table_nesting", "source"}
+// Locate adds the spec's file name and the line and column of the field
+// an error names (a *rest.ConfigError from rest.DecodeConfig or
+// rest.NewSource, paths under "source") to it; other errors are returned
+// as they are.
+func (s *Spec) Locate(err error) error {
+	if s == nil || err == nil {
+		return err
+	}
+	return s.pos.Locate(err, s.file)
+}
 
 // Parse decodes a spec (name is the file name used in syntax errors),
 // resolves its secrets and checks its top-level fields. Relative DuckDB paths
@@ -93,10 +98,12 @@ var topKeys = []string{"pipeline_name", "dataset_name", "destination", "max_tabl
 // only Secrets, so that the caller can mask them: an error may quote a
 // field's value (an unknown destination type), and that value may hold one.
 func Parse(data []byte, name, dir string, secrets *Secrets) (sp *Spec, err error) {
-	tree, order, err := decodeOrdered(data, name)
+	d, err := decodeOrdered(data, name)
 	if err != nil {
 		return nil, err
 	}
+	defer func() { err = d.pos.Locate(err, name) }()
+	tree, order := d.tree, d.order
 	if root, ok := tree.(map[string]any); ok {
 		for k := range root {
 			// x- keys hold YAML anchors for the rest of the spec, as
@@ -129,12 +136,12 @@ func Parse(data []byte, name, dir string, secrets *Secrets) (sp *Spec, err error
 	}()
 	root, ok := tree.(map[string]any)
 	if !ok {
-		return nil, &Error{Msg: fmt.Sprintf("%s: the spec must be a mapping of %s, not %s", name, strings.Join(topKeys, ", "), kindOf(tree))}
+		return nil, &Error{File: name, Msg: fmt.Sprintf("the spec must be a mapping of %s, not %s", strings.Join(specFile.Names(), ", "), kindOf(tree))}
 	}
-	if err := checkKeys("", root, topKeys); err != nil {
+	if err := specFile.Check("", slices.Collect(maps.Keys(root))); err != nil {
 		return nil, err
 	}
-	s := &Spec{Secrets: used, SecretsByName: refs, KeyOrder: order}
+	s := &Spec{Secrets: used, SecretsByName: refs, KeyOrder: order, file: name, pos: d.pos}
 
 	pn, ok := root["pipeline_name"]
 	if !ok || pn == nil {
@@ -174,7 +181,7 @@ func Parse(data []byte, name, dir string, secrets *Secrets) (sp *Spec, err error
 	}
 	for _, k := range slices.Sorted(maps.Keys(srcMap)) {
 		if strings.HasPrefix(k, "x-") {
-			return nil, errAt(joinPath("source", k), "unknown field %q (x- keys are ignored only at the top level of the spec: move it there)", k)
+			return nil, &Error{Path: "source", Key: k, Msg: fmt.Sprintf("unknown field %q (x- keys are ignored only at the top level of the spec: move it there)", k)}
 		}
 	}
 	s.Source = src
@@ -252,7 +259,7 @@ func parseDestination(v any, pipeline, dir string) (Destination, error) {
 	switch strings.ToLower(strings.TrimSpace(d.Type)) {
 	case DuckDB:
 		d.Type = DuckDB
-		if err := checkKeys("destination", fields, []string{"type", "path"}); err != nil {
+		if err := specDestination.Variant(DuckDB).Check("destination", slices.Collect(maps.Keys(fields))); err != nil {
 			return d, err
 		}
 		if d.Path, err = str("path"); err != nil {
@@ -264,7 +271,7 @@ func parseDestination(v any, pipeline, dir string) (Destination, error) {
 		d.Path = absUnder(dir, d.Path)
 	case Parquet, "filesystem":
 		d.Type = Parquet
-		if err := checkKeys("destination", fields, []string{"type", "bucket_url"}); err != nil {
+		if err := specDestination.Variant(Parquet).Check("destination", slices.Collect(maps.Keys(fields))); err != nil {
 			return d, err
 		}
 		if d.BucketURL, err = str("bucket_url"); err != nil {
@@ -293,72 +300,6 @@ func absUnder(dir, p string) string {
 		return filepath.Clean(p)
 	}
 	return filepath.Join(dir, p)
-}
-
-// checkKeys rejects keys of m not in allowed, naming the first unknown one
-// (sorted) by its path.
-func checkKeys(prefix string, m map[string]any, allowed []string) error {
-	var unknown []string
-	for k := range m {
-		if !slices.Contains(allowed, k) {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) == 0 {
-		return nil
-	}
-	sort.Strings(unknown)
-	k := unknown[0]
-	msg := fmt.Sprintf("unknown field %q", k)
-	if s := closest(k, allowed); s != "" {
-		msg += fmt.Sprintf(" (did you mean %q?)", s)
-	}
-	return &Error{Path: joinPath(prefix, k), Msg: msg}
-}
-
-func joinPath(prefix, key string) string {
-	if key == "" || strings.ContainsAny(key, ".[]\"' \t\n") {
-		key = "[" + strconv.Quote(key) + "]"
-		return prefix + key
-	}
-	if prefix == "" {
-		return key
-	}
-	return prefix + "." + key
-}
-
-// closest returns the allowed key within edit distance 2 of k, if any.
-func closest(k string, allowed []string) string {
-	best, bestD := "", 3
-	for _, a := range allowed {
-		if d := editDistance(k, a); d < bestD {
-			best, bestD = a, d
-		}
-	}
-	return best
-}
-
-func editDistance(a, b string) int {
-	if len(a) > 64 || len(b) > 64 {
-		return 99
-	}
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			c := prev[j-1]
-			if a[i-1] != b[j-1] {
-				c++
-			}
-			cur[j] = min(c, prev[j]+1, cur[j-1]+1)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 func kindOf(v any) string {

@@ -12,33 +12,43 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+	"github.com/sluicehq/sluice/internal/confspec"
 )
 
 // Decode parses YAML or JSON into a JSON-shaped tree: map[string]any, []any,
 // string, int64, float64, bool and nil. Only one document is allowed.
 func Decode(data []byte, name string) (any, error) {
-	tree, _, err := decodeOrdered(data, name)
-	return tree, err
+	d, err := decodeOrdered(data, name)
+	return d.tree, err
 }
 
-// decodeOrdered is Decode that also returns the key order of every map by
-// its path ("source.resources[0].columns"), which the tree's Go maps lose.
+// decoded is a spec's tree with what its Go maps lose: the key order of
+// every map and where each key (or list element) is written, by path
+// ("source.resources[0].columns"). A value reached through an alias is
+// placed where its anchor writes it.
+type decoded struct {
+	tree  any
+	order map[string][]string
+	pos   confspec.Positions
+}
+
+// decodeOrdered is Decode that also returns the key order and positions.
 //
 // It walks the YAML syntax tree itself rather than using go-yaml's decoder,
 // which flattens a merge (`<<: *base`) into the mapping it stands in, so an
 // overridden key looks like a duplicate. Here, as YAML says, a key written
 // in the mapping wins over a merged one wherever the merge stands, and an
 // earlier merged mapping wins over a later one.
-func decodeOrdered(data []byte, name string) (any, map[string][]string, error) {
+func decodeOrdered(data []byte, name string) (decoded, error) {
 	// Editors on Windows may start a file with a byte order mark; YAML
 	// allows one there, go-yaml would make it part of the first key.
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, nil, &Error{Msg: name + ": the spec is empty"}
+		return decoded{}, &Error{File: name, Msg: "the spec is empty"}
 	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
-		return nil, nil, yamlError(name, err)
+		return decoded{}, yamlError(name, err)
 	}
 	var body ast.Node
 	for _, doc := range f.Docs {
@@ -46,18 +56,36 @@ func decodeOrdered(data []byte, name string) (any, map[string][]string, error) {
 			continue
 		}
 		if body != nil {
-			return nil, nil, &Error{Msg: name + ": holds more than one YAML document"}
+			return decoded{}, &Error{File: name, Msg: "holds more than one YAML document"}
 		}
 		body = doc.Body
 	}
 	r := &reader{name: name, anchors: map[string]any{}}
 	tree, err := r.node(body, "")
 	if err != nil {
-		return nil, nil, err
+		return decoded{}, err
 	}
-	sh := shaper{budget: maxNodes, order: map[string][]string{}}
+	sh := shaper{budget: maxNodes, order: map[string][]string{}, pos: confspec.Positions{"": posOf(body)}}
 	tree, err = sh.shape(tree, "", 0)
-	return tree, sh.order, err
+	return decoded{tree: tree, order: sh.order, pos: sh.pos}, err
+}
+
+// posOf is where n is written: a block mapping at its first key.
+func posOf(n ast.Node) confspec.Pos {
+	switch x := n.(type) {
+	case nil:
+		return confspec.Pos{}
+	case *ast.MappingNode:
+		if !x.IsFlowStyle && len(x.Values) > 0 {
+			return posOf(x.Values[0])
+		}
+	case *ast.MappingValueNode:
+		return posOf(x.Key)
+	}
+	if t := n.GetToken(); t != nil && t.Position != nil {
+		return confspec.Pos{Line: t.Position.Line, Col: t.Position.Column}
+	}
+	return confspec.Pos{}
 }
 
 func yamlError(name string, err error) error {
@@ -65,16 +93,16 @@ func yamlError(name string, err error) error {
 	if errors.As(err, &ye) {
 		msg := ye.GetMessage()
 		if tok := ye.GetToken(); tok != nil && tok.Position != nil {
-			return &Error{Msg: fmt.Sprintf("%s:%d:%d: %s", name, tok.Position.Line, tok.Position.Column, msg)}
+			return &Error{File: name, Line: tok.Position.Line, Col: tok.Position.Column, Msg: msg}
 		}
-		return &Error{Msg: fmt.Sprintf("%s: %s", name, msg)}
+		return &Error{File: name, Msg: msg}
 	}
 	// Keep one line.
 	msg := strings.TrimSpace(err.Error())
 	if i := strings.IndexByte(msg, '\n'); i >= 0 {
 		msg = msg[:i]
 	}
-	return &Error{Msg: fmt.Sprintf("%s: %s", name, msg)}
+	return &Error{File: name, Msg: msg}
 }
 
 // Limits on a decoded spec: YAML aliases can make a small file expand to a
@@ -86,17 +114,25 @@ const (
 
 var errTooDeep = &Error{Msg: "the spec is nested too deeply"}
 
-// omap is a YAML mapping as read: its values and its keys in order.
+// omap is a YAML mapping as read: its values, its keys in order and
+// where each key is written.
 type omap struct {
 	keys []string
 	vals map[string]any
+	pos  map[string]confspec.Pos
+}
+
+// oseq is a YAML sequence as read: its values and where each is written.
+type oseq struct {
+	vals []any
+	pos  []confspec.Pos
 }
 
 // anchorBusy marks an anchor whose own value is being read: an alias to it
 // there would make the tree infinite.
 type anchorBusy struct{}
 
-// reader turns a YAML syntax tree into scalars, *omap and []any. An alias
+// reader turns a YAML syntax tree into scalars, *omap and *oseq. An alias
 // shares its anchor's value; the shaper copies it where it is used.
 type reader struct {
 	name    string
@@ -117,13 +153,13 @@ func (r *reader) node(n ast.Node, path string) (any, error) {
 	case *ast.MappingValueNode: // a mapping of one key
 		return r.mapping([]*ast.MappingValueNode{n}, path)
 	case *ast.SequenceNode:
-		out := make([]any, len(n.Values))
+		out := &oseq{vals: make([]any, len(n.Values)), pos: make([]confspec.Pos, len(n.Values))}
 		for i, e := range n.Values {
-			v, err := r.node(e, fmt.Sprintf("%s[%d]", path, i))
+			v, err := r.node(e, confspec.Index(path, i))
 			if err != nil {
 				return nil, err
 			}
-			out[i] = v
+			out.vals[i], out.pos[i] = v, posOf(e)
 		}
 		return out, nil
 	case *ast.AnchorNode:
@@ -198,13 +234,14 @@ func (r *reader) mapping(items []*ast.MappingValueNode, path string) (any, error
 	type entry struct {
 		key    string
 		val    any
+		pos    confspec.Pos
 		merged []*omap // for a merge (<<)
 	}
 	entries := make([]entry, 0, len(items))
 	written := make(map[string]bool, len(items))
 	for _, it := range items {
 		if it.Key.IsMergeKey() {
-			at := keyPath(path, "<<")
+			at := confspec.JoinKey(path, "<<")
 			v, err := r.node(it.Value, at)
 			if err != nil {
 				return nil, err
@@ -221,29 +258,30 @@ func (r *reader) mapping(items []*ast.MappingValueNode, path string) (any, error
 			return nil, err
 		}
 		if written[k] {
-			return nil, errAt(joinPath(path, k), "duplicate key")
+			return nil, errAt(confspec.JoinKey(path, k), "duplicate key")
 		}
 		written[k] = true
-		v, err := r.node(it.Value, joinPath(path, k))
+		v, err := r.node(it.Value, confspec.JoinKey(path, k))
 		if err != nil {
 			return nil, err
 		}
-		entries = append(entries, entry{key: k, val: v})
+		entries = append(entries, entry{key: k, val: v, pos: posOf(it.Key)})
 	}
-	m := &omap{keys: make([]string, 0, len(items)), vals: make(map[string]any, len(items))}
-	add := func(k string, v any) {
+	m := &omap{keys: make([]string, 0, len(items)), vals: make(map[string]any, len(items)), pos: make(map[string]confspec.Pos, len(items))}
+	add := func(k string, v any, pos confspec.Pos) {
 		m.keys = append(m.keys, k)
 		m.vals[k] = v
+		m.pos[k] = pos
 	}
 	for _, e := range entries {
 		if e.merged == nil {
-			add(e.key, e.val)
+			add(e.key, e.val, e.pos)
 			continue
 		}
 		for _, src := range e.merged {
 			for _, k := range src.keys {
 				if _, taken := m.vals[k]; !taken && !written[k] {
-					add(k, src.vals[k])
+					add(k, src.vals[k], src.pos[k])
 				}
 			}
 		}
@@ -256,12 +294,12 @@ func mergeSources(v any, path string) ([]*omap, error) {
 	switch v := v.(type) {
 	case *omap:
 		return []*omap{v}, nil
-	case []any:
-		out := make([]*omap, len(v))
-		for i, e := range v {
+	case *oseq:
+		out := make([]*omap, len(v.vals))
+		for i, e := range v.vals {
 			m, ok := e.(*omap)
 			if !ok {
-				return nil, errAt(fmt.Sprintf("%s[%d]", path, i), "a merge (<<) takes mappings, got %s", rawKind(e))
+				return nil, errAt(confspec.Index(path, i), "a merge (<<) takes mappings, got %s", rawKind(e))
 			}
 			out[i] = m
 		}
@@ -275,7 +313,7 @@ func rawKind(v any) string {
 	switch v.(type) {
 	case *omap:
 		return "a mapping"
-	case []any:
+	case *oseq:
 		return "a list"
 	case nil, string, bool:
 		return kindOf(v)
@@ -300,7 +338,7 @@ func (r *reader) key(n ast.MapKeyNode, path string) (string, error) {
 		return "null", nil
 	case string:
 		return v, nil
-	case *omap, []any:
+	case *omap, *oseq:
 		return "", errAt(path, "a key must be a scalar, not %s", rawKind(v))
 	}
 	return fmt.Sprint(v), nil
@@ -308,17 +346,11 @@ func (r *reader) key(n ast.MapKeyNode, path string) (string, error) {
 
 // shaper turns what reader read into JSON shapes, copying aliased values
 // where they are used, counting nodes against budget and noting each map's
-// key order.
+// key order and each value's position.
 type shaper struct {
 	budget int
 	order  map[string][]string
-}
-
-func keyPath(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
+	pos    confspec.Positions
 }
 
 func (sh *shaper) shape(v any, path string, depth int) (any, error) {
@@ -334,7 +366,9 @@ func (sh *shaper) shape(v any, path string, depth int) (any, error) {
 	case *omap:
 		m := make(map[string]any, len(v.keys))
 		for _, k := range v.keys {
-			n, err := sh.shape(v.vals[k], keyPath(path, k), depth+1)
+			at := confspec.JoinKey(path, k)
+			sh.pos[at] = v.pos[k]
+			n, err := sh.shape(v.vals[k], at, depth+1)
 			if err != nil {
 				return nil, err
 			}
@@ -342,10 +376,14 @@ func (sh *shaper) shape(v any, path string, depth int) (any, error) {
 		}
 		sh.order[path] = v.keys
 		return m, nil
-	case []any:
-		out := make([]any, len(v))
-		for i, e := range v {
-			n, err := sh.shape(e, fmt.Sprintf("%s[%d]", path, i), depth+1)
+	case []any: // a tagged scalar go-yaml decoded as a list
+		return sh.shape(&oseq{vals: v, pos: make([]confspec.Pos, len(v))}, path, depth)
+	case *oseq:
+		out := make([]any, len(v.vals))
+		for i, e := range v.vals {
+			at := confspec.Index(path, i)
+			sh.pos[at] = v.pos[i]
+			n, err := sh.shape(e, at, depth+1)
 			if err != nil {
 				return nil, err
 			}

@@ -140,11 +140,11 @@ source:
 	// Only the top level: elsewhere x- is an unknown key for the checks
 	// that follow (rest.DecodeConfig for source).
 	_, err = Parse([]byte("x_a: 1\n"+minimal), "spec.yaml", dir, &Secrets{Env: env(nil)})
-	if err == nil || err.Error() != `x_a: unknown field "x_a"` {
+	if err == nil || err.Error() != `spec.yaml:1:1: unknown field "x_a"` {
 		t.Errorf("x_a: %v", err)
 	}
 	_, err = Parse([]byte("pipeline_name: p\nsource: {x-a: 1}\n"), "spec.yaml", dir, &Secrets{Env: env(nil)})
-	if want := `source.x-a: unknown field "x-a" (x- keys are ignored only at the top level of the spec: move it there)`; err == nil || err.Error() != want {
+	if want := `spec.yaml:2:10: source: unknown field "x-a" (x- keys are ignored only at the top level of the spec: move it there)`; err == nil || err.Error() != want {
 		t.Errorf("source.x-a: %v, want %s", err, want)
 	}
 }
@@ -155,13 +155,13 @@ func TestStateSecrets(t *testing.T) {
 	s := &Secrets{Env: env(map[string]string{"START": "2024-01-01", "CURSOR": "updated_at"})}
 	tests := []struct{ name, source, want string }{
 		{"initial_value", "resources: [{name: r, endpoint: {incremental: {cursor_path: updated_at, initial_value: '${START}'}}}]",
-			"source.resources[0].endpoint.incremental.initial_value: ${START} is a secret, but initial_value is stored in plain text in the pipeline state: write the value itself"},
+			"spec.yaml:2:82: source.resources[0].endpoint.incremental.initial_value: ${START} is a secret, but initial_value is stored in plain text in the pipeline state: write the value itself"},
 		{"initial_value in a longer string", "resources: [{name: r, endpoint: {incremental: {cursor_path: updated_at, initial_value: '${START}T00:00:00Z'}}}]",
-			"source.resources[0].endpoint.incremental.initial_value: ${START} is a secret, but initial_value is stored in plain text in the pipeline state: write the value itself"},
+			"spec.yaml:2:82: source.resources[0].endpoint.incremental.initial_value: ${START} is a secret, but initial_value is stored in plain text in the pipeline state: write the value itself"},
 		{"cursor_path", "resource_defaults: {endpoint: {incremental: {cursor_path: '${CURSOR}'}}}",
-			"source.resource_defaults.endpoint.incremental.cursor_path: ${CURSOR} is a secret, but cursor_path is stored in plain text in the pipeline state: write the value itself"},
+			"spec.yaml:2:55: source.resource_defaults.endpoint.incremental.cursor_path: ${CURSOR} is a secret, but cursor_path is stored in plain text in the pipeline state: write the value itself"},
 		{"incremental param", "resources: [{name: r, endpoint: {params: {since: {type: incremental, cursor_path: u, initial_value: '${START}'}}}}]",
-			"source.resources[0].endpoint.params.since.initial_value: ${START} is a secret, but initial_value is stored in plain text in the pipeline state: write the value itself"},
+			"spec.yaml:2:95: source.resources[0].endpoint.params.since.initial_value: ${START} is a secret, but initial_value is stored in plain text in the pipeline state: write the value itself"},
 		{"end_value is not stored", "resources: [{name: r, endpoint: {incremental: {cursor_path: u, initial_value: '2023-01-01', end_value: '${START}'}}}]", ""},
 		{"escaped", "resources: [{name: r, endpoint: {incremental: {cursor_path: u, initial_value: '$${START}'}}}]", ""},
 	}
