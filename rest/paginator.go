@@ -7,7 +7,6 @@ import (
 	"reflect"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/sluicehq/sluice/internal/confspec"
@@ -188,9 +187,9 @@ func lookupPaginator(typ string) (PaginatorBuilder, bool) {
 }
 
 // paramOrBody reads where a paginator puts a value: the query parameter
-// paramKey or the JSON body path bodyKey (one of them, as in dlt), the
-// parameter def when neither is set.
-func paramOrBody(o *obj, paramKey, bodyKey, def string) (param string, body []string, err error) {
+// paramKey (default def) or, when bodyKey is set, a path of keys in the JSON
+// body.
+func paramOrBody(o *obj, paramKey, bodyKey, def string) (param string, body *jsonPath, err error) {
 	param, hasParam, err := o.str(paramKey)
 	if err != nil {
 		return "", nil, err
@@ -203,35 +202,14 @@ func paramOrBody(o *obj, paramKey, bodyKey, def string) (param string, body []st
 	case hasParam && hasBody:
 		return "", nil, errAt(bodyKey, "set either %s or %s, not both", paramKey, bodyKey)
 	case hasBody:
-		body = strings.Split(strings.TrimPrefix(strings.TrimPrefix(path, "$"), "."), ".")
-		if slices.Contains(body, "") {
-			return "", nil, errAt(bodyKey, "%q is not a dotted path", path)
+		if body, err = parseBodyPath(path); err != nil {
+			return "", nil, errAt(bodyKey, "%v", err)
 		}
 		return "", body, nil
 	case !hasParam:
 		param = def
 	}
 	return param, nil, nil
-}
-
-// setBody puts v at path in req's JSON body, creating the body and the
-// objects on the way.
-func setBody(req *Request, path []string, v any) {
-	body, _ := req.JSON.(map[string]any)
-	if body == nil {
-		body = map[string]any{}
-	}
-	m := body
-	for _, k := range path[:len(path)-1] {
-		c, _ := m[k].(map[string]any)
-		if c == nil {
-			c = map[string]any{}
-			m[k] = c
-		}
-		m = c
-	}
-	m[path[len(path)-1]] = v
-	req.JSON = body
 }
 
 // followLink points req at next (resolved against req's URL). The query

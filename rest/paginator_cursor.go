@@ -42,7 +42,7 @@ func init() {
 type Cursor struct {
 	path     *jsonPath
 	Param    string
-	bodyPath []string
+	bodyPath *jsonPath
 }
 
 // Init does nothing.
@@ -68,7 +68,7 @@ func (p *Cursor) Next(resp *Response, _ []*fastjson.Value, req *Request) (bool, 
 		cur = jsonToGo(v)
 	}
 	if p.bodyPath != nil {
-		setBody(req, p.bodyPath, cur)
+		p.bodyPath.setIn(req, cur)
 		return true, nil
 	}
 	req.SetParam(p.Param, formatText(cur))
@@ -83,7 +83,7 @@ func (p *Cursor) nextEarly(resp *Response, req *Request) (more, known bool) {
 		return false, false
 	}
 	if p.bodyPath != nil {
-		setBody(req, p.bodyPath, cur)
+		p.bodyPath.setIn(req, cur)
 	} else {
 		req.SetParam(p.Param, cur)
 	}

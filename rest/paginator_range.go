@@ -23,10 +23,10 @@ func rangeFields(max, maxDoc string) []*confspec.Field {
 type rangeConfig struct {
 	kind           string
 	param          string
-	bodyPath       []string // instead of param
-	limitParam     string   // offset only
-	limitBodyPath  []string // offset only, instead of limitParam
-	limit          int      // offset only
+	bodyPath       *jsonPath // instead of param
+	limitParam     string    // offset only
+	limitBodyPath  *jsonPath // offset only, instead of limitParam
+	limit          int       // offset only
 	initial        int
 	base           int
 	step           int
@@ -101,13 +101,13 @@ func (p *RangePaginator) Init(req *Request) error {
 
 func (p *RangePaginator) set(req *Request) {
 	if p.cfg.bodyPath != nil {
-		setBody(req, p.cfg.bodyPath, p.current)
+		p.cfg.bodyPath.setIn(req, p.current)
 	} else {
 		req.SetParam(p.cfg.param, strconv.Itoa(p.current))
 	}
 	switch {
 	case p.cfg.limitBodyPath != nil:
-		setBody(req, p.cfg.limitBodyPath, p.cfg.limit)
+		p.cfg.limitBodyPath.setIn(req, p.cfg.limit)
 	case p.cfg.limitParam != "":
 		req.SetParam(p.cfg.limitParam, strconv.Itoa(p.cfg.limit))
 	}
