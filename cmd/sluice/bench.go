@@ -133,21 +133,15 @@ func (a *app) bench(ctx context.Context, specPath string, f benchFlags) error {
 // concurrency (0 keeps the spec's) and requests sent through hc, narrowed to
 // --resources and limited to --limit pages.
 func benchSource(s *spec.Spec, concurrency int, hc *http.Client, f benchFlags, log *slog.Logger) (*flow.Source, error) {
-	cfg, err := rest.DecodeConfig(s.Source, "source", rest.KeyOrder(s.KeyOrder))
-	if err != nil {
-		return nil, err
-	}
-	if concurrency > 0 {
-		cfg.Client.MaxConcurrency = concurrency
-	}
-	opts := []rest.SourceOption{rest.Logger(log)}
+	var more []rest.SourceOption
 	if hc != nil {
-		opts = append(opts, rest.HTTPClient(hc))
+		more = append(more, rest.HTTPClient(hc))
 	}
-	if s.MaxTableNesting != nil {
-		opts = append(opts, rest.MaxTableNesting(*s.MaxTableNesting))
-	}
-	src, err := rest.NewSource(cfg, opts...)
+	src, err := buildSource(s, log, func(cfg *rest.Config) {
+		if concurrency > 0 {
+			cfg.Client.MaxConcurrency = concurrency
+		}
+	}, more...)
 	if err != nil {
 		return nil, err
 	}

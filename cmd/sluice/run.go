@@ -117,11 +117,15 @@ func (a *app) addSecrets(values ...string) {
 
 // buildSource decodes the spec's source into a REST source; the secrets
 // the spec used are escaped whole in paths (rest.Secrets). A config error
-// names the file, line and column of its field.
-func buildSource(s *spec.Spec, log *slog.Logger, more ...rest.SourceOption) (*flow.Source, error) {
+// names the file, line and column of its field. tune, when not nil, changes
+// the decoded config first (sluice bench sets the concurrency).
+func buildSource(s *spec.Spec, log *slog.Logger, tune func(*rest.Config), more ...rest.SourceOption) (*flow.Source, error) {
 	cfg, err := rest.DecodeConfig(s.Source, "source", rest.KeyOrder(s.KeyOrder))
 	if err != nil {
 		return nil, s.Locate(err) // file:line:col of the field
+	}
+	if tune != nil {
+		tune(cfg)
 	}
 	opts := append([]rest.SourceOption{rest.Logger(log), rest.Secrets(s.Secrets...)}, more...)
 	if s.MaxTableNesting != nil {
@@ -157,7 +161,7 @@ func (a *app) run(ctx context.Context, specPath string, f runFlags) error {
 	}
 	log := slog.New(slog.NewTextHandler(prog, &slog.HandlerOptions{Level: level}))
 
-	src, err := buildSource(s, log, rest.OnRetry(prog.retrying))
+	src, err := buildSource(s, log, nil, rest.OnRetry(prog.retrying))
 	if err != nil {
 		return err
 	}

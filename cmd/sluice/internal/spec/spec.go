@@ -29,8 +29,8 @@ import (
 	"strings"
 	"unicode"
 
-	"github.com/sluicehq/sluice/internal/names"
 	"github.com/sluicehq/sluice/internal/confspec"
+	"github.com/sluicehq/sluice/internal/names"
 	"github.com/sluicehq/sluice/sink/parquet"
 )
 
