@@ -123,6 +123,7 @@ func buildSource(s *spec.Spec, log *slog.Logger, more ...rest.SourceOption) (*fl
 	if err != nil {
 		return nil, s.Locate(err) // file:line:col of the field
 	}
+	withTableFormat(cfg, s.Destination) // dest.go
 	opts := append([]rest.SourceOption{rest.Logger(log), rest.Secrets(s.Secrets...)}, more...)
 	if s.MaxTableNesting != nil {
 		opts = append(opts, rest.MaxTableNesting(*s.MaxTableNesting))
@@ -161,7 +162,7 @@ func (a *app) run(ctx context.Context, specPath string, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	dest, err := newDestination(s.Destination, log)
+	dest, err := newDestination(s, log)
 	if err != nil {
 		return err
 	}
