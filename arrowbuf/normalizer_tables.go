@@ -176,7 +176,7 @@ func (s *Schema) snapshot(name string, cols []*colBuf) *Table {
 	s.mu.RLock()
 	t := s.byName[name]
 	out := &Table{Name: t.Name, Parent: t.Parent, Resource: t.Resource, WriteDisposition: t.WriteDisposition,
-		FileFormat: t.FileFormat, SeenData: t.SeenData}
+		FileFormat: t.FileFormat, TableFormat: t.TableFormat, SeenData: t.SeenData}
 	if t.Contract != nil {
 		c := *t.Contract
 		out.Contract = &c
@@ -184,6 +184,7 @@ func (s *Schema) snapshot(name string, cols []*colBuf) *Table {
 	if t.Parent != "" {
 		root := s.rootOfLocked(t)
 		out.WriteDisposition = root.WriteDisposition
+		out.TableFormat = root.TableFormat
 		if out.Resource == "" {
 			out.Resource = root.Resource
 		}

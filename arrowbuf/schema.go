@@ -88,7 +88,10 @@ type Table struct {
 	WriteDisposition WriteDisposition `json:"write_disposition,omitempty"`
 	Contract         *Contract        `json:"schema_contract,omitempty"`
 	FileFormat       string           `json:"file_format,omitempty"`
-	Columns          []*Column        `json:"columns"`
+	// TableFormat is the table's table_format; in a snapshot, a nested
+	// table's is its root's (see TableFormat).
+	TableFormat TableFormat `json:"table_format,omitempty"`
+	Columns     []*Column   `json:"columns"`
 	// MaxNesting is the resource's max_table_nesting (dlt keeps it under
 	// "x-normalizer"); nil means the default.
 	MaxNesting *int `json:"-"`
@@ -201,6 +204,10 @@ type TableHints struct {
 	MaxTableNesting *int
 	Contract        *Contract
 	FileFormat      string
+	// TableFormat is dlt's table_format ("iceberg", "delta", "native");
+	// "" leaves the table's as it is. Only for the root table: nested
+	// tables take their root's, and nested hints must not set it.
+	TableFormat TableFormat
 	// NestedHints maps a nested path (list fields joined by "__", without the
 	// root table name, e.g. "purchases__coupons") to hints for that table.
 	NestedHints map[string]TableHints
@@ -215,6 +222,7 @@ func (s *Schema) Tables() []*Table {
 	out := make([]*Table, len(s.tables))
 	for i, t := range s.tables {
 		out[i] = completeClone(t)
+		out[i].TableFormat = s.rootOfLocked(t).TableFormat
 	}
 	return out
 }
@@ -224,7 +232,9 @@ func (s *Schema) Table(name string) *Table {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if t := s.byName[name]; t != nil {
-		return completeClone(t)
+		c := completeClone(t)
+		c.TableFormat = s.rootOfLocked(t).TableFormat
+		return c
 	}
 	return nil
 }

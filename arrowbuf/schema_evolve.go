@@ -112,6 +112,9 @@ func (s *Schema) ApplyHints(table, resource string, h TableHints) error {
 	if err := checkNullHints(name, h); err != nil {
 		return err
 	}
+	if err := checkTableFormatHints(name, h); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t := s.byName[name]
@@ -173,6 +176,9 @@ func (s *Schema) applyTableHintsLocked(t *Table, h TableHints) {
 	}
 	if h.FileFormat != "" {
 		t.FileFormat = h.FileFormat
+	}
+	if h.TableFormat != "" && t.Parent == "" {
+		t.TableFormat = h.TableFormat
 	}
 	if h.MaxTableNesting != nil {
 		m := *h.MaxTableNesting
@@ -447,6 +453,11 @@ func (s *Schema) writeTablesLocked(b *bytes.Buffer) {
 			b.WriteString(`,"resource":`)
 			writeJSONString(b, t.Resource)
 		}
+		// Root tables only, as dlt: nested tables inherit it.
+		if t.TableFormat != "" && t.Parent == "" {
+			b.WriteString(`,"table_format":`)
+			writeJSONString(b, string(t.TableFormat))
+		}
 		if t.Contract != nil {
 			raw, _ := json.Marshal(t.Contract)
 			b.WriteString(`,"schema_contract":`)
@@ -499,6 +510,7 @@ func LoadSchema(data []byte) (*Schema, error) {
 		t.Resource = string(tv.GetStringBytes("resource"))
 		t.WriteDisposition = WriteDisposition(tv.GetStringBytes("write_disposition"))
 		t.FileFormat = string(tv.GetStringBytes("file_format"))
+		t.TableFormat = TableFormat(tv.GetStringBytes("table_format"))
 		if c := tv.Get("schema_contract"); c != nil && c.Type() == fastjson.TypeObject {
 			t.Contract = &Contract{}
 			if err := json.Unmarshal(c.MarshalTo(nil), t.Contract); err != nil {

@@ -124,6 +124,15 @@ func NestedHints(h map[string]arrowbuf.TableHints) Option {
 // destination supports it.
 func FileFormat(format string) Option { return func(r *Resource) { r.hints.FileFormat = format } }
 
+// TableFormat sets the open table format of the resource's tables (dlt's
+// table_format hint: "iceberg", "delta" or "native"), for a destination
+// that writes one; nested tables take their root's. It reaches the
+// destination as the Table of each batch (arrowbuf.TableFormat). An
+// unknown format fails the run, naming the resource.
+func TableFormat(format arrowbuf.TableFormat) Option {
+	return func(r *Resource) { r.hints.TableFormat = format }
+}
+
 // Steps appends processing steps, as AddStep does: with it a Source.Apply
 // or With adds an incremental (dlt's apply_hints(incremental=...)).
 func Steps(steps ...Step) Option {

@@ -108,6 +108,9 @@ func resourceOptions(rc ResourceConfig) []flow.Option {
 	if rc.FileFormat == "parquet" {
 		o = append(o, flow.FileFormat(rc.FileFormat))
 	}
+	if rc.TableFormat != "" {
+		o = append(o, flow.TableFormat(rc.TableFormat))
+	}
 	if len(rc.NestedHints) > 0 {
 		o = append(o, flow.NestedHints(rc.NestedHints))
 	}

@@ -74,7 +74,10 @@ type ResourceConfig struct {
 	MaxTableNesting  *int
 	// FileFormat is dlt's file_format hint: "parquet" stages the rows
 	// through Parquet files where the destination supports it.
-	FileFormat        string
+	FileFormat string
+	// TableFormat is dlt's table_format hint: "iceberg", "delta" or
+	// "native", for a destination that writes open table formats.
+	TableFormat       arrowbuf.TableFormat
 	NestedHints       map[string]arrowbuf.TableHints
 	SchemaContract    *arrowbuf.Contract
 	Selected          *bool

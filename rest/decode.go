@@ -277,6 +277,17 @@ func decodeResource(path string, v any, defaults bool) (*ResourceConfig, error) 
 	default:
 		return nil, errAt(o.at("file_format"), "unknown file format (want parquet, jsonl, csv, insert_values or preferred)")
 	}
+	tf, _, err := o.str("table_format")
+	if err != nil {
+		return nil, err
+	}
+	r.TableFormat = arrowbuf.TableFormat(tf)
+	if err := arrowbuf.CheckTableFormat(r.TableFormat); err != nil {
+		if r.Name != "" {
+			return nil, errAt(o.at("table_format"), "resource %q: %v", r.Name, err)
+		}
+		return nil, errAt(o.at("table_format"), "%v", err)
+	}
 	if nv, ok := o.get("nested_hints"); ok {
 		no, err := newObj(o.at("nested_hints"), nv)
 		if err != nil {

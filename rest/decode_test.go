@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sluicehq/sluice/arrowbuf"
 )
 
 func TestDecodeConfigErrors(t *testing.T) {
@@ -56,6 +58,13 @@ func TestDecodeConfigErrors(t *testing.T) {
 		{`{"resources":[{"name":"a","endpoint":{"response_actions":[{"status_code":404,"action":"retry"}]}}]}`, `source.resources[0].endpoint.response_actions[0].action: unknown action "retry"`},
 		{`{"resources":[{"name":"a","endpoint":{"response_actions":[{"status_code":"404","action":"ignore"}]}}]}`, `source.resources[0].endpoint.response_actions[0].status_code: want an integer`},
 		{`{"resources":[{"name":"a","write_disposition":"upsert"}]}`, `source.resources[0].write_disposition: unknown write_disposition "upsert"`},
+		{`{"resources":[{"name":"issues","table_format":"hudi"}]}`, `source.resources[0].table_format: resource "issues": unknown table_format "hudi" (want iceberg, delta or native)`},
+		{`{"resources":["a",{"name":"b","table_format":"Iceberg"}]}`, `source.resources[1].table_format: resource "b": unknown table_format "Iceberg" (want iceberg, delta or native)`},
+		{`{"resources":[{"name":"a","table_format":true}]}`, `source.resources[0].table_format: want a string, got a boolean`},
+		{`{"resource_defaults":{"table_format":"parquet"},"resources":["a"]}`, `source.resource_defaults.table_format: unknown table_format "parquet" (want iceberg, delta or native)`},
+		{`{"resources":[{"name":"a","table_fromat":"iceberg"}]}`, `source.resources[0]: unknown field "table_fromat" (did you mean "table_format"?)`},
+		{`{"resource_defaults":{"tableformat":"iceberg"},"resources":["a"]}`, `source.resource_defaults: unknown field "tableformat" (did you mean "table_format"?)`},
+		{`{"resources":[{"name":"a","nested_hints":{"x":{"table_format":"iceberg"}}}]}`, `source.resources[0].nested_hints.x: unknown field "table_format"`},
 		{`{"resources":[{"name":"a","primary_key":[1]}]}`, `source.resources[0].primary_key[0]: want a string, got a number`},
 		{`{"resources":[{"name":"a","columns":{"id":{"data_type":"integer"}}}]}`, `source.resources[0].columns.id.data_type: unknown data_type "integer"`},
 		{`{"resources":[{"name":"a","columns":{"id":{"nullable":"no"}}}]}`, `source.resources[0].columns.id.nullable: want true or false`},
@@ -210,5 +219,39 @@ func TestDecodeConfigValues(t *testing.T) {
 	// YAML decoders may give map[any]any.
 	if _, err := DecodeConfig(map[any]any{"resources": []any{map[any]any{"name": "x"}}}, "source"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestDecodeTableFormat: table_format on a resource, or from
+// resource_defaults for resources without their own, becomes the flow
+// resource's hint.
+func TestDecodeTableFormat(t *testing.T) {
+	tests := []struct {
+		name, spec string
+		want       map[string]arrowbuf.TableFormat
+	}{
+		{"none", `{"resources":["a"]}`, map[string]arrowbuf.TableFormat{"a": ""}},
+		{"resource", `{"resources":[{"name":"a","table_format":"iceberg"},"b"]}`, map[string]arrowbuf.TableFormat{"a": arrowbuf.Iceberg, "b": ""}},
+		{"defaults", `{"resource_defaults":{"table_format":"delta"},"resources":[{"name":"a","table_format":"native"},"b"]}`,
+			map[string]arrowbuf.TableFormat{"a": arrowbuf.Native, "b": arrowbuf.Delta}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := decode(t, tt.spec)
+			cfg.Client.BaseURL = "http://x/"
+			src, err := NewSource(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for name, want := range tt.want {
+				r := src.Resource(name)
+				if r == nil {
+					t.Fatalf("no resource %q", name)
+				}
+				if got := r.Hints().TableFormat; got != want {
+					t.Errorf("%s: table format %q, want %q", name, got, want)
+				}
+			}
+		})
 	}
 }

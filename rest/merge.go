@@ -17,6 +17,7 @@ func mergeResource(d *ResourceConfig, r ResourceConfig) ResourceConfig {
 	orDefaultSlice(&out.Columns, d.Columns)
 	orDefault(&out.MaxTableNesting, d.MaxTableNesting)
 	orDefault(&out.FileFormat, d.FileFormat)
+	orDefault(&out.TableFormat, d.TableFormat)
 	orDefaultMap(&out.NestedHints, d.NestedHints)
 	orDefault(&out.SchemaContract, d.SchemaContract)
 	orDefault(&out.Selected, d.Selected)

@@ -161,6 +161,7 @@ func resourceFields(defaults bool) []*confspec.Field {
 		key("table_name", "string", "the name", ""),
 		key("max_table_nesting", "integer", "", "How deep nested data becomes child tables."),
 		key("file_format", "string", "", "parquet, jsonl, csv, insert_values or preferred (accepted)."),
+		key("table_format", "string", "the destination's", "iceberg, delta or native: the open table format of the resource's tables (nested ones take their root's), where the destination writes one."),
 		of(key("nested_hints", "map of nested_hint", "", "Hints for nested tables by path."), specNestedHint),
 		key("selected", "boolean", "true", "false: the resource only feeds its children."),
 		key("parallelized", "boolean", "false", ""),

@@ -10,6 +10,7 @@ import (
 
 	"github.com/sluicehq/sluice/cmd/sluice/internal/spec"
 	"github.com/sluicehq/sluice/internal/pipeinfo"
+	"github.com/sluicehq/sluice/rest"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/parquet"
@@ -25,13 +26,66 @@ var destinations = func() *sink.Registry {
 }()
 
 // newDestination opens the destination a spec names; log takes what it
-// tells while it works (a DuckDB load waiting for its file).
-func newDestination(d spec.Destination, log *slog.Logger) (sink.Destination, error) {
-	loc := d.Path
+// tells while it works (a DuckDB load waiting for its file). The spec's
+// settings reach the destination's factory in sink.Config.Options by
+// their spec names (destinationOptions). The factory judges the bucket
+// URL and the settings: its error is placed at the spec's location field
+// (file:line:col).
+func newDestination(s *spec.Spec, log *slog.Logger) (sink.Destination, error) {
+	d := s.Destination
+	c := sink.Config{Type: d.Type, Location: d.Path, Options: destinationOptions(d), Logger: log}
+	field := "destination.path"
 	if d.Type != spec.DuckDB {
-		loc = d.BucketURL
+		c.Location, field = d.BucketURL, "destination.bucket_url"
 	}
-	return destinations.Open(sink.Config{Type: d.Type, Location: loc, Logger: log})
+	dest, err := destinations.Open(c)
+	if err != nil {
+		return nil, s.Locate(&spec.Error{Path: field, Msg: err.Error()})
+	}
+	return dest, nil
+}
+
+// destinationOptions are a destination's settings besides its location,
+// keyed by their spec (dlt) names: "table_format" (a string),
+// "credentials" (map[string]any of strings: aws_access_key_id,
+// aws_secret_access_key, endpoint_url, region_name, secrets resolved) and
+// "catalog" (map[string]any with "type" and "uri"). Unset ones are left
+// out; nil when none is set.
+func destinationOptions(d spec.Destination) map[string]any {
+	opts := map[string]any{}
+	if d.TableFormat != "" {
+		opts["table_format"] = string(d.TableFormat)
+	}
+	if len(d.Credentials) > 0 {
+		creds := make(map[string]any, len(d.Credentials))
+		for k, v := range d.Credentials {
+			creds[k] = v
+		}
+		opts["credentials"] = creds
+	}
+	if d.Catalog != nil {
+		opts["catalog"] = map[string]any{"type": d.Catalog.Type, "uri": d.Catalog.URI}
+	}
+	if len(opts) == 0 {
+		return nil
+	}
+	return opts
+}
+
+// withTableFormat makes the destination's table_format the default of
+// every resource without its own: it goes under resource_defaults, so a
+// resource's table_format, then resource_defaults', wins. The hint then
+// lands in the schema of each table, as a resource's own would.
+func withTableFormat(cfg *rest.Config, d spec.Destination) {
+	if d.TableFormat == "" {
+		return
+	}
+	if cfg.ResourceDefaults == nil {
+		cfg.ResourceDefaults = &rest.ResourceConfig{}
+	}
+	if cfg.ResourceDefaults.TableFormat == "" {
+		cfg.ResourceDefaults.TableFormat = d.TableFormat
+	}
 }
 
 // destinationOf rebuilds the destination a pipeline recorded in its

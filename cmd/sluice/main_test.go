@@ -468,8 +468,6 @@ func TestRunFailures(t *testing.T) {
 			want: `sluice: spec.yaml:15:31: source.resources[0].endpoint: unknown field "paginatr" (did you mean "paginator"?)`},
 		{name: "unknown destination field", spec: strings.Replace(good, "path:", "paht:", 1), code: 1,
 			want: `sluice: spec.yaml:3:29: destination: unknown field "paht" (did you mean "path"?)`},
-		{name: "parquet s3", spec: strings.Replace(good, "destination: {type: duckdb, path: \""+e.db+"\"}", "destination: {type: parquet, bucket_url: 's3://bucket/x'}", 1), code: 1,
-			want: `sluice: spec.yaml:3:30: destination.bucket_url: unsupported URL scheme in "s3://bucket/x" (want a local path or a file:// URL)`},
 		{name: "secret upper-cased in an error", spec: strings.Replace(good, "path: posts}", `path: posts, method: "${API_TOKEN}"}`, 1), code: 1,
 			want: `sluice: spec.yaml:15:31: source.resources[0].endpoint.method: unknown method "***" (want one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS)`},
 		{name: "http 404 with secret in path", spec: strings.Replace(good, "path: posts}", `path: "posts/${API_TOKEN}/x"}`, 1), code: 1,

@@ -124,6 +124,7 @@ func buildSource(s *spec.Spec, log *slog.Logger, tune func(*rest.Config), more .
 	if err != nil {
 		return nil, s.Locate(err) // file:line:col of the field
 	}
+	withTableFormat(cfg, s.Destination) // dest.go
 	if tune != nil {
 		tune(cfg)
 	}
@@ -165,7 +166,7 @@ func (a *app) run(ctx context.Context, specPath string, f runFlags) error {
 	if err != nil {
 		return err
 	}
-	dest, err := newDestination(s.Destination, log)
+	dest, err := newDestination(s, log)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,12 @@
 // docker-compose's extension fields do. Elsewhere an x- key is an unknown
 // field like any other.
 //
+// A Parquet destination also takes dlt's filesystem keys (destination.go):
+// a bucket_url of any scheme (the destination judges it when it opens),
+// table_format, credentials and catalog; these are refused with duckdb.
+// Secret credentials are masked like ${NAME} values, even when written
+// as they are.
+//
 // Errors are *Error (rest's ConfigError): the file, the line and column
 // of the field that is wrong and its path, as
 // `spec.yaml:4:3: destination: unknown field "paht" (did you mean "path"?)`;
@@ -19,7 +25,6 @@
 package spec
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -31,21 +36,7 @@ import (
 
 	"github.com/sluicehq/sluice/internal/confspec"
 	"github.com/sluicehq/sluice/internal/names"
-	"github.com/sluicehq/sluice/sink/parquet"
 )
-
-// The destination types a spec can name.
-const (
-	DuckDB  = "duckdb"
-	Parquet = "parquet"
-)
-
-// Destination is the spec's destination: a DuckDB file or a Parquet bucket.
-type Destination struct {
-	Type      string // DuckDB or Parquet
-	Path      string // DuckDB file (Type DuckDB)
-	BucketURL string // where Parquet files go (Type Parquet)
-}
 
 // Spec is a parsed, checked pipeline spec with its secrets resolved.
 type Spec struct {
@@ -163,6 +154,12 @@ func Parse(data []byte, name, dir string, secrets *Secrets) (sp *Spec, err error
 	if s.Destination, err = parseDestination(root["destination"], s.PipelineName, dir); err != nil {
 		return nil, err
 	}
+	// Credentials are masked even when written in the spec as they are.
+	for _, v := range s.Destination.secretValues() {
+		if !slices.Contains(s.Secrets, v) {
+			s.Secrets = append(s.Secrets, v)
+		}
+	}
 	if v, ok := root["max_table_nesting"]; ok && v != nil {
 		n, ok := v.(int64)
 		if !ok || n < 0 || n > math.MaxInt32 {
@@ -217,82 +214,6 @@ func nameField(path string, v any) (string, error) {
 		return "", errAt(path, "expected a string, got %s", show(v))
 	}
 	return NormalizeName(path, s)
-}
-
-func parseDestination(v any, pipeline, dir string) (Destination, error) {
-	d := Destination{Type: DuckDB}
-	var fields map[string]any
-	switch v := v.(type) {
-	case nil:
-	case string:
-		d.Type = v
-	case map[string]any:
-		fields = v
-		t, ok := v["type"]
-		if !ok || t == nil {
-			return d, errAt("destination.type", "required field is missing (duckdb or parquet)")
-		}
-		ts, ok := t.(string)
-		if !ok {
-			return d, errAt("destination.type", "expected duckdb or parquet, got %s", show(t))
-		}
-		d.Type = ts
-	default:
-		return d, errAt("destination", "expected duckdb, parquet or a mapping with type, got %s", show(v))
-	}
-	path := "destination"
-	if fields != nil {
-		path = "destination.type"
-	}
-	str := func(key string) (string, error) {
-		v, ok := fields[key]
-		if !ok || v == nil {
-			return "", nil
-		}
-		s, ok := v.(string)
-		if !ok || strings.TrimSpace(s) == "" {
-			return "", errAt("destination."+key, "expected a non-empty string, got %s", show(v))
-		}
-		return s, nil
-	}
-	var err error
-	switch strings.ToLower(strings.TrimSpace(d.Type)) {
-	case DuckDB:
-		d.Type = DuckDB
-		if err := specDestination.Variant(DuckDB).Check("destination", slices.Collect(maps.Keys(fields))); err != nil {
-			return d, err
-		}
-		if d.Path, err = str("path"); err != nil {
-			return d, err
-		}
-		if d.Path == "" {
-			d.Path = pipeline + ".duckdb"
-		}
-		d.Path = absUnder(dir, d.Path)
-	case Parquet, "filesystem":
-		d.Type = Parquet
-		if err := specDestination.Variant(Parquet).Check("destination", slices.Collect(maps.Keys(fields))); err != nil {
-			return d, err
-		}
-		if d.BucketURL, err = str("bucket_url"); err != nil {
-			return d, err
-		}
-		if d.BucketURL == "" {
-			d.BucketURL = "."
-		}
-		if !strings.Contains(d.BucketURL, "://") {
-			d.BucketURL = absUnder(dir, d.BucketURL)
-		}
-		// Found here, the error names the field and comes before any request.
-		if _, err := parquet.BucketPath(d.BucketURL); errors.Is(err, parquet.ErrUnsupportedScheme) {
-			return d, errAt("destination.bucket_url", "unsupported URL scheme in %q (want a local path or a file:// URL)", d.BucketURL)
-		} else if err != nil {
-			return d, errAt("destination.bucket_url", "%v", err)
-		}
-	default:
-		return d, errAt(path, "unknown destination %q (want duckdb or parquet)", d.Type)
-	}
-	return d, nil
 }
 
 func absUnder(dir, p string) string {
