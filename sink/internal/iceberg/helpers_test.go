@@ -141,7 +141,9 @@ func scanRows(t testing.TB, lk *Lake, dataset, name string, cols ...string) []st
 func project(t testing.TB, obj string, cols []string) string {
 	t.Helper()
 	var m map[string]any
-	if err := json.Unmarshal([]byte(obj), &m); err != nil {
+	dec := json.NewDecoder(strings.NewReader(obj))
+	dec.UseNumber() // big integers stay exact
+	if err := dec.Decode(&m); err != nil {
 		t.Fatal(err)
 	}
 	if len(cols) > 0 {
