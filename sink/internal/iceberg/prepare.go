@@ -164,8 +164,7 @@ func (lk *Lake) open(ctx context.Context, ident table.Identifier, w Write) (*tab
 	if err != nil {
 		return nil, false, err
 	}
-	meta, err := table.NewMetadata(sc, iceberg.UnpartitionedSpec, table.UnsortedSortOrder, lk.st.location(ident),
-		iceberg.Properties{table.PropertyFormatVersion: "2"})
+	meta, err := table.NewMetadata(sc, iceberg.UnpartitionedSpec, table.UnsortedSortOrder, lk.st.location(ident), lk.props)
 	if err != nil {
 		return nil, false, err
 	}
