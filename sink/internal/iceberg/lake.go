@@ -22,6 +22,7 @@ const LoadIDProperty = "sluice.load_id"
 type Lake struct {
 	st    *store
 	props iceberg.Properties // of the tables it creates
+	cat   *Catalog           // nil: tables are found by path only
 }
 
 // Option configures a Lake.
@@ -116,6 +117,7 @@ type Pending struct {
 	tx      *table.Transaction
 	fresh   bool
 	skipped bool
+	loc     string // current metadata file when prepared
 	removed *KeySet
 	written []string // data files this change wrote, removed by Abort
 	added   int64    // rows added
@@ -135,34 +137,37 @@ func (p *Pending) Removed() *KeySet { return p.removed }
 // existing rows it removes (rows kept from rewritten files count in neither).
 func (p *Pending) Rows() (added, removed int64) { return p.added, p.deleted }
 
-// Commit publishes the change as one snapshot (a new metadata version).
-// It does nothing for a skipped change.
+// Commit publishes the change as one snapshot (a new metadata version),
+// then points the catalog, if any, at it. A skipped or empty change
+// commits nothing (the catalog entry is still brought up to date).
 func (p *Pending) Commit(ctx context.Context) error {
-	if p.skipped || p.tx == nil {
-		return nil
+	loc := p.loc
+	if !p.skipped && p.tx != nil {
+		tbl, err := p.tx.Commit(ctx)
+		if err != nil {
+			return fmt.Errorf("iceberg: table %s: commit: %w", tableKey(p.ident), err)
+		}
+		if tbl.MetadataLocation() != "" {
+			loc = tbl.MetadataLocation()
+		}
+		p.written = nil
 	}
-	if _, err := p.tx.Commit(ctx); err != nil {
-		return fmt.Errorf("iceberg: table %s: commit: %w", tableKey(p.ident), err)
-	}
-	if p.fresh {
+	if p.fresh && loc == "" {
 		// A new table without rows has no snapshot to commit: it is
 		// created with its columns so readers find it.
-		v, err := p.lk.st.current(ctx, p.ident)
-		if err != nil {
-			return err
-		}
-		if v == 0 {
-			p.lk.st.mu.Lock()
-			meta := p.lk.st.fresh[tableKey(p.ident)]
-			p.lk.st.mu.Unlock()
-			if meta != nil {
-				if _, err := p.lk.st.write(ctx, p.ident, meta); err != nil {
-					return err
-				}
+		p.lk.st.mu.Lock()
+		meta := p.lk.st.fresh[tableKey(p.ident)]
+		p.lk.st.mu.Unlock()
+		if meta != nil {
+			var err error
+			if loc, err = p.lk.st.write(ctx, p.ident, meta); err != nil {
+				return err
 			}
 		}
 	}
-	p.written = nil
+	if p.lk.cat != nil && loc != "" {
+		return p.lk.cat.register(ctx, p.ident, loc)
+	}
 	return nil
 }
 

@@ -45,6 +45,7 @@ func (lk *Lake) Prepare(ctx context.Context, w Write) (_ *Pending, err error) {
 		return nil, err
 	}
 	p.fresh = fresh
+	p.loc = tbl.MetadataLocation()
 	base := tbl.CurrentSnapshot()
 	if done := loadSnapshot(tbl.Metadata(), w.LoadID); done != nil {
 		// Committed before: only Removed is still wanted, from the
