@@ -110,6 +110,16 @@ func (c *Catalog) register(ctx context.Context, ident table.Identifier, metaLoc 
 	return nil
 }
 
+// unregister removes the table's catalog entry, if any.
+func (c *Catalog) unregister(ctx context.Context, ident table.Identifier) error {
+	_, err := c.db.ExecContext(ctx, `DELETE FROM iceberg_tables
+		WHERE catalog_name = ? AND table_namespace = ? AND table_name = ?`, c.name, ident[0], ident[1])
+	if err != nil {
+		return fmt.Errorf("iceberg: catalog: drop %s: %w", tableKey(ident), err)
+	}
+	return nil
+}
+
 // WithCatalog registers every table the lake commits in c.
 func WithCatalog(c *Catalog) Option {
 	return func(lk *Lake) { lk.cat = c }

@@ -23,7 +23,7 @@ func TestSQLCatalog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cat.Close()
-	b, err := fileblob.OpenBucket(dir, &fileblob.Options{CreateDir: true})
+	b, err := fileblob.OpenBucket(dir, &fileblob.Options{CreateDir: true, Metadata: fileblob.MetadataDontWrite})
 	if err != nil {
 		t.Fatal(err)
 	}

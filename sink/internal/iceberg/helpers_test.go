@@ -31,7 +31,7 @@ import (
 func fileLake(t testing.TB) (*Lake, string) {
 	t.Helper()
 	dir := t.TempDir()
-	b, err := fileblob.OpenBucket(dir, &fileblob.Options{CreateDir: true})
+	b, err := fileblob.OpenBucket(dir, &fileblob.Options{CreateDir: true, Metadata: fileblob.MetadataDontWrite})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -44,6 +44,9 @@ func (lk *Lake) Prepare(ctx context.Context, w Write) (_ *Pending, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if tbl == nil {
+		return p, nil // no table and no rows: nothing to change
+	}
 	p.fresh = fresh
 	p.loc = tbl.MetadataLocation()
 	base := tbl.CurrentSnapshot()
@@ -159,7 +162,7 @@ func (lk *Lake) open(ctx context.Context, ident table.Identifier, w Write) (*tab
 		return nil, false, err
 	}
 	if w.Rows == nil {
-		return nil, false, errors.New("a new table needs rows or at least their columns")
+		return nil, false, nil
 	}
 	sc, err := newSchema(w.Table, w.Rows.Schema())
 	if err != nil {

@@ -234,3 +234,49 @@ func keys(t *testing.T, b *blob.Bucket, prefix string) []string {
 	slices.Sort(out)
 	return out
 }
+
+// TestDrop: a dropped table is gone with all its files; an interrupted
+// drop (only its oldest metadata files deleted) still shows the table's
+// current version, and a rerun finishes it.
+func TestDrop(t *testing.T) {
+	lk, _ := fileLake(t)
+	for _, id := range []string{"1", "2", "3"} {
+		load(t, lk, Write{Dataset: "ds", Table: "t", LoadID: id, Mode: Append, Rows: reader(t, flat, `{"id":`+id+`,"name":"x"}`)})
+	}
+	load(t, lk, Write{Dataset: "ds", Table: "other", LoadID: "1", Mode: Append, Rows: reader(t, flat, `{"id":1,"name":"x"}`)})
+	for _, v := range []string{"1", "2"} {
+		if err := lk.st.bucket.Delete(t.Context(), "ds/t/metadata/v"+v+".metadata.json"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(scanRows(t, reopen(t, lk), "ds", "t")); n != 3 {
+		t.Errorf("interrupted drop: %d rows, want the current version's 3", n)
+	}
+	if err := lk.Drop(t.Context(), "ds", "t"); err != nil {
+		t.Fatal(err)
+	}
+	if left := keys(t, lk.st.bucket, "ds/t/"); len(left) != 0 {
+		t.Errorf("left after drop: %v", left)
+	}
+	if _, err := lk.Table(t.Context(), "ds", "t"); !errors.Is(err, ErrNoTable) {
+		t.Errorf("after drop: %v, want ErrNoTable", err)
+	}
+	if err := lk.Drop(t.Context(), "ds", "t"); err != nil {
+		t.Errorf("dropping again: %v", err)
+	}
+	if n := len(scanRows(t, lk, "ds", "other")); n != 1 {
+		t.Errorf("other table: %d rows, want 1", n)
+	}
+}
+
+// TestNothingToChange: no rows for a table that does not exist (truncate
+// or append of nothing) changes nothing and creates no table.
+func TestNothingToChange(t *testing.T) {
+	lk, _ := fileLake(t)
+	for _, m := range []Mode{Append, Replace, Merge} {
+		load(t, lk, Write{Dataset: "ds", Table: "t", LoadID: "1", Mode: m})
+	}
+	if _, err := lk.Table(t.Context(), "ds", "t"); !errors.Is(err, ErrNoTable) {
+		t.Errorf("got %v, want ErrNoTable", err)
+	}
+}

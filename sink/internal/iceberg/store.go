@@ -117,14 +117,24 @@ func (s *store) listVersions(ctx context.Context, ident table.Identifier) (int, 
 		if err != nil {
 			return 0, fmt.Errorf("iceberg: list %s: %w", prefix, err)
 		}
-		name := strings.TrimPrefix(obj.Key, prefix)
-		n, ok := strings.CutPrefix(name, "v")
-		if n, ok2 := strings.CutSuffix(n, ".metadata.json"); ok && ok2 {
-			if v, err := strconv.Atoi(n); err == nil && v > best {
-				best = v
-			}
+		if v, ok := metadataVersion(strings.TrimPrefix(obj.Key, prefix)); ok && v > best {
+			best = v
 		}
 	}
+}
+
+// metadataVersion parses a metadata file name vN.metadata.json.
+func metadataVersion(name string) (int, bool) {
+	n, ok := strings.CutPrefix(name, "v")
+	if !ok {
+		return 0, false
+	}
+	n, ok = strings.CutSuffix(n, ".metadata.json")
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.Atoi(n)
+	return v, err == nil && v > 0
 }
 
 // read returns the table at version v.
