@@ -94,7 +94,11 @@ func BenchmarkAppend1M(b *testing.B) {
 					b.Fatal(err)
 				}
 				fw, err := pqarrow.NewFileWriter(benchSchema, w,
-					parquet.NewWriterProperties(parquet.WithCompression(c.codec), parquet.WithVersion(parquet.V2_LATEST), parquet.WithDictionaryDefault(false)),
+					// The Parquet destination's writer properties.
+					parquet.NewWriterProperties(parquet.WithCompression(c.codec), parquet.WithVersion(parquet.V2_LATEST),
+						parquet.WithDictionaryDefault(false), parquet.WithStatsFor("_dlt_id", false),
+						parquet.WithEncodingFor("_dlt_id", parquet.Encodings.DeltaLengthByteArray),
+						parquet.WithCompressionFor("_dlt_id", compress.Codecs.Uncompressed)),
 					pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
 				if err != nil {
 					b.Fatal(err)

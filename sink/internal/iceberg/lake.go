@@ -54,6 +54,14 @@ func Open(ctx context.Context, bucket *blob.Bucket, root string, opts ...Option)
 		// The Parquet destination's codec: zstd (Iceberg's default) made
 		// a 1M-row append about 2x slower here (BenchmarkAppend1M).
 		table.ParquetCompressionKey: "snappy",
+		// The Parquet destination's default too (WithDictionary): its
+		// rows are mostly distinct strings and ids.
+		"parquet.enable.dictionary": "false",
+		// Random row ids have useless bounds (the Parquet destination
+		// writes no statistics for them either).
+		table.MetricsModeColumnConfPrefix + "._dlt_id":        "none",
+		table.MetricsModeColumnConfPrefix + "._dlt_parent_id": "none",
+		table.MetricsModeColumnConfPrefix + "._dlt_root_id":   "none",
 	}}
 	for _, o := range opts {
 		o(lk)
