@@ -117,8 +117,11 @@ func TestNestedMerge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := lk.Prepare(t.Context(), Write{Dataset: "ds", Table: "posts__tags", LoadID: loadID, Mode: Merge,
-			Drop: r.Removed().As("_dlt_root_id"), Rows: reader(t, child, childRows...)})
+		w := Write{Dataset: "ds", Table: "posts__tags", LoadID: loadID, Mode: Merge, Drop: r.Removed().As("_dlt_root_id")}
+		if childRows != nil {
+			w.Rows = reader(t, child, childRows...)
+		}
+		c, err := lk.Prepare(t.Context(), w)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -139,6 +142,12 @@ func TestNestedMerge(t *testing.T) {
 	}
 	if got, want := scanRows(t, lk, "ds", "posts", "_dlt_id"), []string{`{"_dlt_id":"r1new"}`, `{"_dlt_id":"r2"}`}; !slices.Equal(got, want) {
 		t.Errorf("root rows: got %v, want %v", got, want)
+	}
+	// A root row that comes back without nested rows takes its old ones
+	// away all the same.
+	mergeFamily("3", []string{`{"id":2,"_dlt_id":"r2new"}`}, nil) // no nested rows at all: Rows is nil
+	if got, want := scanRows(t, lk, "ds", "posts__tags", "value"), []string{`{"value":"z"}`}; !slices.Equal(got, want) {
+		t.Errorf("nested rows after a merge without nested rows: got %v, want %v", got, want)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"gocloud.dev/blob"
 )
 
@@ -278,5 +279,49 @@ func TestNothingToChange(t *testing.T) {
 	}
 	if _, err := lk.Table(t.Context(), "ds", "t"); !errors.Is(err, ErrNoTable) {
 		t.Errorf("got %v, want ErrNoTable", err)
+	}
+}
+
+// failingReader yields its batches, then fails.
+type failingReader struct {
+	array.RecordReader
+	err error
+}
+
+func (f *failingReader) Err() error {
+	if err := f.RecordReader.Err(); err != nil {
+		return err
+	}
+	return f.err
+}
+
+// TestFailingRowsLeaveNothing: rows that fail midway (a broken staging
+// file) fail Prepare with their error and leave neither a snapshot nor
+// data files.
+func TestFailingRowsLeaveNothing(t *testing.T) {
+	for _, m := range []Mode{Append, Replace, Merge} {
+		t.Run(m.String(), func(t *testing.T) {
+			lk, _ := fileLake(t)
+			load(t, lk, Write{Dataset: "ds", Table: "t", LoadID: "1", Mode: Append, Rows: reader(t, flat, `{"id":1,"name":"x"}`)})
+			before := keys(t, lk.st.bucket, "ds/t/")
+			boom := errors.New("staging file truncated")
+			w := Write{Dataset: "ds", Table: "t", LoadID: "2", Mode: m,
+				Rows: &failingReader{RecordReader: manyRows(t, 0, 30, 10), err: boom}}
+			if m == Merge {
+				w.Keys = [][]string{{"id"}}
+			}
+			if _, err := lk.Prepare(t.Context(), w); !errors.Is(err, boom) || !strings.Contains(err.Error(), "ds/t") {
+				t.Fatalf("got %v, want the reader's error naming ds/t", err)
+			}
+			after := keys(t, lk.st.bucket, "ds/t/")
+			for _, k := range after {
+				if strings.Contains(k, "/data/") && !slices.Contains(before, k) {
+					t.Errorf("data file %s left behind", k)
+				}
+			}
+			if got := scanRows(t, reopen(t, lk), "ds", "t"); len(got) != 1 {
+				t.Errorf("rows %v, want the first load's one", got)
+			}
+		})
 	}
 }
