@@ -57,9 +57,10 @@ func benchBatches(b *testing.B) []arrow.RecordBatch {
 	return out
 }
 
-// BenchmarkAppend1M compares an Iceberg append of 1M flat rows (data files,
-// manifests and metadata on a file:// bucket) with writing the same rows as
-// one plain Parquet file through pqarrow into the same bucket.
+// BenchmarkAppend1M compares an Iceberg append of 1M flat rows on a file://
+// bucket (iceberg: rows written by iceberg-go; iceberg-files: the
+// destination's own Parquet file added by Write.Files) with writing the same
+// rows as one plain Parquet file through pqarrow into the same bucket.
 func BenchmarkAppend1M(b *testing.B) {
 	recs := benchBatches(b)
 	codecs := []struct {
@@ -67,6 +68,23 @@ func BenchmarkAppend1M(b *testing.B) {
 		codec compress.Compression
 	}{{"snappy", compress.Codecs.Snappy}, {"zstd", compress.Codecs.Zstd}}
 	for _, c := range codecs {
+		// The destination's own files added as they are (Write.Files).
+		b.Run("iceberg-files/"+c.name, func(b *testing.B) {
+			lk, _ := fileLake(b)
+			lk.props[table.ParquetCompressionKey] = c.name
+			for i := 0; b.Loop(); i++ {
+				key := fmt.Sprintf("ds/t%d/data/1.parquet", i)
+				writePlain(b, lk, key, c.codec, recs)
+				p, err := lk.Prepare(context.Background(), Write{Dataset: "ds", Table: fmt.Sprintf("t%d", i), LoadID: "1", Files: []string{key}})
+				if err == nil {
+					err = p.Commit(context.Background())
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
 		b.Run("iceberg/"+c.name, func(b *testing.B) {
 			lk, _ := fileLake(b)
 			lk.props[table.ParquetCompressionKey] = c.name
@@ -89,30 +107,36 @@ func BenchmarkAppend1M(b *testing.B) {
 		b.Run("parquet/"+c.name, func(b *testing.B) {
 			lk, _ := fileLake(b)
 			for i := 0; b.Loop(); i++ {
-				w, err := lk.st.bucket.NewWriter(context.Background(), fmt.Sprintf("ds/t%d/1.parquet", i), nil)
-				if err != nil {
-					b.Fatal(err)
-				}
-				fw, err := pqarrow.NewFileWriter(benchSchema, w,
-					// The Parquet destination's writer properties.
-					parquet.NewWriterProperties(parquet.WithCompression(c.codec), parquet.WithVersion(parquet.V2_LATEST),
-						parquet.WithDictionaryDefault(false), parquet.WithStatsFor("_dlt_id", false),
-						parquet.WithEncodingFor("_dlt_id", parquet.Encodings.DeltaLengthByteArray),
-						parquet.WithCompressionFor("_dlt_id", compress.Codecs.Uncompressed)),
-					pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-				if err != nil {
-					b.Fatal(err)
-				}
-				for _, r := range recs {
-					if err := fw.Write(r); err != nil {
-						b.Fatal(err)
-					}
-				}
-				if err := fw.Close(); err != nil {
-					b.Fatal(err)
-				}
+				writePlain(b, lk, fmt.Sprintf("ds/t%d/1.parquet", i), c.codec, recs)
 			}
 			b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 		})
+	}
+}
+
+// writePlain writes the batches as one Parquet file with the Parquet
+// destination's writer properties.
+func writePlain(b *testing.B, lk *Lake, key string, codec compress.Compression, recs []arrow.RecordBatch) {
+	b.Helper()
+	w, err := lk.st.bucket.NewWriter(context.Background(), key, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	fw, err := pqarrow.NewFileWriter(benchSchema, w,
+		parquet.NewWriterProperties(parquet.WithCompression(codec), parquet.WithVersion(parquet.V2_LATEST),
+			parquet.WithDictionaryDefault(false), parquet.WithStatsFor("_dlt_id", false),
+			parquet.WithEncodingFor("_dlt_id", parquet.Encodings.DeltaLengthByteArray),
+			parquet.WithCompressionFor("_dlt_id", compress.Codecs.Uncompressed)),
+		pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, r := range recs {
+		if err := fw.Write(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := fw.Close(); err != nil {
+		b.Fatal(err)
 	}
 }

@@ -21,7 +21,11 @@
 //
 // Each load makes at most one snapshot per table, whose summary carries the
 // load id (LoadIDProperty). Lake.Prepare writes the data files and
-// manifests and stages the snapshot; Pending.Commit publishes it. append
+// manifests and stages the snapshot; Pending.Commit publishes it. The rows
+// come as an Arrow RecordReader (written into data/ by iceberg-go) or as
+// Parquet files the caller already wrote into the bucket (Write.Files,
+// added as they are, columns matched by name through the table's name
+// mapping: no second write). append
 // adds files; replace removes every data file of the current snapshot;
 // merge removes the existing rows whose key equals one of the load's rows
 // (or that Write.Drop lists) copy-on-write: the data files holding them are

@@ -106,6 +106,14 @@ type Write struct {
 	// order; columns new to the table are added to its schema. nil: none.
 	// Prepare reads them to the end; the caller releases the reader.
 	Rows array.RecordReader
+	// Files, instead of Rows, are bucket keys of Parquet files holding the
+	// load's rows that the caller wrote (under <dataset>/<table>/data/, say):
+	// they become the snapshot's new data files as they are, with no
+	// second write. Columns are matched by name (Iceberg's name mapping,
+	// which Spark, Trino and pyiceberg read). Prepare reads their footers
+	// and, for merge, their key columns. The caller owns them: Abort
+	// leaves them.
+	Files []string
 	// Merge only. Keys lists key column groups (the primary key, the merge
 	// key): an existing row goes if, for one group, its values equal those
 	// of one of Rows. Drop, if set, also removes the existing rows whose

@@ -96,7 +96,7 @@ type dropper struct {
 	collect  string
 }
 
-func newDropper(w Write) (*dropper, error) {
+func newDropper(w Write, sc *arrow.Schema) (*dropper, error) {
 	if w.Mode != Merge {
 		if len(w.Keys) > 0 || w.Drop != nil || w.Collect != "" {
 			return nil, fmt.Errorf("Keys, Drop and Collect apply to merge, not %s", w.Mode)
@@ -108,9 +108,9 @@ func newDropper(w Write) (*dropper, error) {
 		if len(g) == 0 {
 			return nil, errors.New("empty key column group")
 		}
-		if w.Rows != nil {
+		if sc != nil {
 			for _, c := range g {
-				if len(w.Rows.Schema().FieldIndices(c)) == 0 {
+				if len(sc.FieldIndices(c)) == 0 {
 					return nil, fmt.Errorf("key column %s is not in the rows", c)
 				}
 			}

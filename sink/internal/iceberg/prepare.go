@@ -40,7 +40,14 @@ func (lk *Lake) Prepare(ctx context.Context, w Write) (_ *Pending, err error) {
 		}
 	}()
 
-	tbl, fresh, err := lk.open(ctx, ident, w)
+	if w.Rows != nil && len(w.Files) > 0 {
+		return nil, errors.New("give Rows or Files, not both")
+	}
+	sc, err := lk.changeSchema(ctx, w)
+	if err != nil {
+		return nil, err
+	}
+	tbl, fresh, err := lk.open(ctx, ident, w.Table, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +67,7 @@ func (lk *Lake) Prepare(ctx context.Context, w Write) (_ *Pending, err error) {
 		}
 	}
 
-	drop, err := newDropper(w)
+	drop, err := newDropper(w, sc)
 	if err != nil {
 		return nil, err
 	}
@@ -71,6 +78,11 @@ func (lk *Lake) Prepare(ctx context.Context, w Write) (_ *Pending, err error) {
 					return nil, err
 				}
 				rec.Release()
+			}
+		}
+		if w.Mode == Merge {
+			if err := lk.fileKeys(ctx, w.Files, drop); err != nil {
+				return nil, err
 			}
 		}
 		if w.Mode == Merge {
@@ -86,7 +98,7 @@ func (lk *Lake) Prepare(ctx context.Context, w Write) (_ *Pending, err error) {
 	}
 
 	tx := tbl.NewTransaction()
-	if err := evolve(tx, tbl.Schema(), w); err != nil {
+	if err := evolve(tx, tbl.Schema(), sc); err != nil {
 		return nil, err
 	}
 	staged, err := tx.StagedTable()
@@ -102,6 +114,16 @@ func (lk *Lake) Prepare(ctx context.Context, w Write) (_ *Pending, err error) {
 			each = drop.addRows
 		}
 		if added, err = p.writeFiles(ctx, staged.Table, w.Rows.Schema(), records(w.Rows, each)); err != nil {
+			return nil, err
+		}
+	}
+	if len(w.Files) > 0 {
+		if w.Mode == Merge {
+			if err := lk.fileKeys(ctx, w.Files, drop); err != nil {
+				return nil, err
+			}
+		}
+		if added, err = lk.dataFiles(ctx, staged.Table, w.Files); err != nil {
 			return nil, err
 		}
 	}
@@ -153,7 +175,7 @@ func (lk *Lake) Prepare(ctx context.Context, w Write) (_ *Pending, err error) {
 
 // open returns the committed table, else a fresh one with the columns of
 // the load's rows (it exists on storage at its first commit).
-func (lk *Lake) open(ctx context.Context, ident table.Identifier, w Write) (*table.Table, bool, error) {
+func (lk *Lake) open(ctx context.Context, ident table.Identifier, name string, sc *arrow.Schema) (*table.Table, bool, error) {
 	tbl, err := lk.st.LoadTable(ctx, ident)
 	if err == nil {
 		return tbl, false, nil
@@ -161,14 +183,14 @@ func (lk *Lake) open(ctx context.Context, ident table.Identifier, w Write) (*tab
 	if !errors.Is(err, errNoTable) {
 		return nil, false, err
 	}
-	if w.Rows == nil {
+	if sc == nil {
 		return nil, false, nil
 	}
-	sc, err := newSchema(w.Table, w.Rows.Schema())
+	isc, err := newSchema(name, sc)
 	if err != nil {
 		return nil, false, err
 	}
-	meta, err := table.NewMetadata(sc, iceberg.UnpartitionedSpec, table.UnsortedSortOrder, lk.st.location(ident), lk.props)
+	meta, err := table.NewMetadata(isc, iceberg.UnpartitionedSpec, table.UnsortedSortOrder, lk.st.location(ident), lk.props)
 	if err != nil {
 		return nil, false, err
 	}
@@ -180,12 +202,12 @@ func (lk *Lake) open(ctx context.Context, ident table.Identifier, w Write) (*tab
 
 // evolve adds the columns of the load's rows that the table lacks, in their
 // order, as optional columns, in the load's transaction.
-func evolve(tx *table.Transaction, cur *iceberg.Schema, w Write) error {
-	if w.Rows == nil {
+func evolve(tx *table.Transaction, cur *iceberg.Schema, sc *arrow.Schema) error {
+	if sc == nil {
 		return nil
 	}
 	var up *table.UpdateSchema
-	for _, f := range w.Rows.Schema().Fields() {
+	for _, f := range sc.Fields() {
 		if have, ok := cur.FindFieldByName(f.Name); ok {
 			want, err := icebergType(f.Type)
 			if err != nil {
