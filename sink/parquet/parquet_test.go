@@ -26,32 +26,40 @@ import (
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/parquet"
+	"github.com/sluicehq/sluice/sink/parquet/parquetsql"
 	"github.com/sluicehq/sluice/sink/sinktest"
 )
 
 func TestSuite(t *testing.T) {
-	sinktest.Run(t, func(t *testing.T) sink.Destination { return parquet.New(t.TempDir()) })
+	sinktest.Run(t, func(t *testing.T) sink.Destination { return newDest(t.TempDir()) })
 }
 
 func TestBucketURL(t *testing.T) {
 	dir := t.TempDir()
 	for _, u := range []string{dir, "file://" + dir, "file://localhost" + dir} {
-		d := parquet.New(u)
+		d := newDest(u)
 		if d.Kind() != "filesystem" || d.Location() != dir {
 			t.Errorf("New(%q): Kind %q Location %q", u, d.Kind(), d.Location())
 		}
 	}
-	if d := parquet.New("rel/out"); !filepath.IsAbs(d.Location()) {
+	if d := newDest("rel/out"); !filepath.IsAbs(d.Location()) {
 		t.Errorf("relative bucket not made absolute: %q", d.Location())
 	}
-	d := parquet.New("s3://bucket/path")
+	// gs:// and az:// need a bucket the caller opens (WithBucket).
+	d := newDest("gs://user:hunter22@bucket/path?key=hunter23")
 	_, err := d.Begin(context.Background(), sink.LoadRequest{Dataset: "ds", LoadID: "1"})
-	if !errors.Is(err, parquet.ErrUnsupportedScheme) || !strings.Contains(err.Error(), "s3://bucket/path") {
-		t.Errorf("Begin on s3:// = %v", err)
+	if !errors.Is(err, parquet.ErrUnsupportedScheme) || !strings.Contains(err.Error(), "gs://bucket/path") || strings.Contains(err.Error(), "hunter2") {
+		t.Errorf("Begin on gs:// = %v", err)
 	}
 	if _, err := d.OpenDataset(context.Background(), "ds"); !errors.Is(err, parquet.ErrUnsupportedScheme) {
-		t.Errorf("OpenDataset on s3:// = %v", err)
+		t.Errorf("OpenDataset on gs:// = %v", err)
 	}
+}
+
+// newDest is a destination with the DuckDB SQL engine, which the tests
+// read datasets with.
+func newDest(bucket string, opts ...parquet.Option) *parquet.Destination {
+	return parquet.New(bucket, append(opts, parquet.WithSQL(parquetsql.DuckDB()))...)
 }
 
 func itemsTable(disp arrowbuf.WriteDisposition) *arrowbuf.Table {
@@ -83,7 +91,7 @@ func files(t *testing.T, bucket string) []string {
 
 func TestLayout(t *testing.T) {
 	bucket := t.TempDir()
-	d := parquet.New(bucket)
+	d := newDest(bucket)
 	items := itemsTable(arrowbuf.Append)
 	tags := &arrowbuf.Table{Name: "items__tags", Parent: "items", Columns: []*arrowbuf.Column{
 		sinktest.Col("value", arrowbuf.TypeText),
@@ -155,7 +163,7 @@ func duck(t *testing.T) *sql.DB {
 
 func TestTypes(t *testing.T) {
 	bucket := t.TempDir()
-	d := parquet.New(bucket)
+	d := newDest(bucket)
 	noTZ := false
 	naive := sinktest.Col("naive", arrowbuf.TypeTimestamp)
 	naive.Timezone = &noTZ
@@ -227,7 +235,7 @@ func TestTypes(t *testing.T) {
 
 func TestRollbackLeavesNoFiles(t *testing.T) {
 	bucket := t.TempDir()
-	d := parquet.New(bucket)
+	d := newDest(bucket)
 	ctx := context.Background()
 	l, err := d.Begin(ctx, sink.LoadRequest{Dataset: "ds", LoadID: "1"})
 	if err != nil {
@@ -249,7 +257,7 @@ func TestRollbackLeavesNoFiles(t *testing.T) {
 
 func TestStrayFilesIgnoredAndCleaned(t *testing.T) {
 	bucket := t.TempDir()
-	d := parquet.New(bucket)
+	d := newDest(bucket)
 	items := itemsTable(arrowbuf.Append)
 	sinktest.Load(t, d, "ds", "1", sink.Commit{}, sinktest.Batch(t, items, []any{1, "1", "a"}))
 	committed := dataFiles(t, filepath.Join(bucket, "ds", "items"))[0]
@@ -285,7 +293,7 @@ func TestStrayFilesIgnoredAndCleaned(t *testing.T) {
 
 func TestReplaceRemovesOldFiles(t *testing.T) {
 	bucket := t.TempDir()
-	d := parquet.New(bucket)
+	d := newDest(bucket)
 	items := itemsTable(arrowbuf.Replace)
 	sinktest.Load(t, d, "ds", "1", sink.Commit{}, sinktest.Batch(t, items, []any{1, "1", "a"}))
 	sinktest.Load(t, d, "ds", "2", sink.Commit{}, sinktest.Batch(t, items, []any{2, "2", "b"}), sinktest.Batch(t, items, []any{3, "2", "c"}))
@@ -335,7 +343,7 @@ func mergeItems() (*arrowbuf.Table, *arrowbuf.Table) {
 // file's columns and encodings; the other files stay byte for byte.
 func TestMergeRewritesOnlyMatchingFiles(t *testing.T) {
 	bucket := t.TempDir()
-	d := parquet.New(bucket, parquet.WithMaxFileRows(2))
+	d := newDest(bucket, parquet.WithMaxFileRows(2))
 	items, tags := mergeItems()
 	sinktest.Load(t, d, "ds", "1", sink.Commit{},
 		sinktest.Batch(t, items, []any{1, "1", "a"}, []any{2, "1", "b"}),
@@ -441,7 +449,7 @@ func TestMergeRewritesOnlyMatchingFiles(t *testing.T) {
 // as it was, file for file.
 func TestFailedMergeLeavesDataset(t *testing.T) {
 	bucket := t.TempDir()
-	d := parquet.New(bucket)
+	d := newDest(bucket)
 	items, tags := mergeItems()
 	sinktest.Load(t, d, "ds", "1", sink.Commit{},
 		sinktest.Batch(t, items, []any{1, "1", "a"}, []any{2, "1", "b"}),
@@ -483,7 +491,7 @@ func TestFailedMergeLeavesDataset(t *testing.T) {
 // next Begin cleans them.
 func TestKillDuringMergeCommit(t *testing.T) {
 	bucket := t.TempDir()
-	d := parquet.New(bucket)
+	d := newDest(bucket)
 	items, _ := mergeItems()
 	dir := filepath.Join(bucket, "ds", "items")
 	sinktest.Load(t, d, "ds", "1", sink.Commit{}, sinktest.Batch(t, items, []any{1, "1", "a"}, []any{2, "1", "b"}))
@@ -538,7 +546,7 @@ func TestKillDuringMergeCommit(t *testing.T) {
 // keeps an empty file, so it stays readable.
 func TestMergeEmptiesFiles(t *testing.T) {
 	bucket := t.TempDir()
-	d := parquet.New(bucket, parquet.WithMaxFileRows(1))
+	d := newDest(bucket, parquet.WithMaxFileRows(1))
 	items, tags := mergeItems()
 	sinktest.Load(t, d, "ds", "1", sink.Commit{},
 		sinktest.Batch(t, items, []any{1, "1", "a"}),
@@ -575,7 +583,7 @@ func TestRotation(t *testing.T) {
 			if tc.opt != nil {
 				opts = append(opts, tc.opt)
 			}
-			d := parquet.New(bucket, opts...)
+			d := newDest(bucket, opts...)
 			items := itemsTable(arrowbuf.Append)
 			var batches []arrowbuf.TableBatch
 			for i := range 5 {
@@ -615,7 +623,7 @@ func TestRotation(t *testing.T) {
 // A batch with new columns starts a new file; readers see all columns.
 func TestNewColumnMidLoad(t *testing.T) {
 	bucket := t.TempDir()
-	d := parquet.New(bucket)
+	d := newDest(bucket)
 	v1 := itemsTable(arrowbuf.Append)
 	v2 := v1.Clone()
 	v2.Columns = append(v2.Columns, sinktest.Col("extra", arrowbuf.TypeJSON))
@@ -633,7 +641,7 @@ func TestNewColumnMidLoad(t *testing.T) {
 func TestReaderReleasesMemory(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	d := parquet.New(t.TempDir(), parquet.WithAllocator(mem))
+	d := newDest(t.TempDir(), parquet.WithAllocator(mem))
 	sinktest.Load(t, d, "ds", "1", sink.Commit{}, sinktest.Batch(t, itemsTable(arrowbuf.Append), []any{1, "1", "a"}, []any{2, "1", "b"}))
 	ctx := context.Background()
 	r, err := d.OpenDataset(ctx, "ds")
@@ -664,7 +672,7 @@ func TestReaderReleasesMemory(t *testing.T) {
 // rows. Both states are made by hand here; the next Begin cleans them.
 func TestKillDuringReplaceCommit(t *testing.T) {
 	bucket := t.TempDir()
-	d := parquet.New(bucket)
+	d := newDest(bucket)
 	items := itemsTable(arrowbuf.Replace)
 	dir := filepath.Join(bucket, "ds", "items")
 	sinktest.Load(t, d, "ds", "1", sink.Commit{}, sinktest.Batch(t, items, []any{1, "1", "a"}))
@@ -710,7 +718,7 @@ func TestKillDuringReplaceCommit(t *testing.T) {
 // ids read back as written, through arrow and through DuckDB.
 func TestRowIDEncoding(t *testing.T) {
 	bucket := t.TempDir()
-	d := parquet.New(bucket)
+	d := newDest(bucket)
 	rows := make([][]any, 3000)
 	for i := range rows {
 		rows[i] = []any{i, "1700000000.1", fmt.Sprintf("id%012d", i*7919%3000)}
