@@ -443,4 +443,3 @@ func keyFunc(rec arrow.RecordBatch, names []string) func(i int) (string, bool) {
 		return string(b), all
 	}
 }
-

@@ -244,4 +244,3 @@ func parseTime(s string) (time.Time, error) {
 	}
 	return time.Time{}, fmt.Errorf("parquet: bad timestamp %q", s)
 }
-

@@ -272,7 +272,7 @@ type tableReader struct {
 	err    error
 }
 
-func (t *tableReader) Schema() *arrow.Schema         { return t.schema }
+func (t *tableReader) Schema() *arrow.Schema          { return t.schema }
 func (t *tableReader) RecordBatch() arrow.RecordBatch { return t.cur }
 
 // Record returns the current batch.
