@@ -78,8 +78,13 @@ func openS3(ctx context.Context, u *url.URL, c Credentials) (*blob.Bucket, error
 	client := s3.NewFromConfig(cfg, func(o *s3.Options) {
 		if c.EndpointURL != "" {
 			o.BaseEndpoint = aws.String(c.EndpointURL)
-			o.UsePathStyle = true
 		}
+		// An endpoint (given, or AWS_ENDPOINT_URL[_S3]) is an
+		// S3-compatible server: address buckets by path.
+		o.UsePathStyle = o.BaseEndpoint != nil
+		// Validate checksums only where S3 requires them: otherwise the
+		// SDK logs a line for each response of a server that sends none.
+		o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
 	})
 	b, err := s3blob.OpenBucket(ctx, client, u.Host, &s3blob.Options{
 		// S3-compatible servers do not all know the newer checksums.

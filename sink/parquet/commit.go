@@ -189,7 +189,7 @@ func (l *load) cleared(c sink.Commit) (empty, drop map[string]bool) {
 
 // emptyFile gives table t a data file of this load without rows.
 func (l *load) emptyFile(ctx context.Context, t string, schema *arrow.Schema) error {
-	w, err := l.newWriter(ctx, t, schema)
+	w, err := l.newWriter(t, schema)
 	if err != nil {
 		return err
 	}

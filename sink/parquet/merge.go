@@ -331,7 +331,7 @@ func (m *merger) rewrite(t, src string, drop []bool) (string, error) {
 			return nil
 		}
 		if w == nil {
-			if w, err = l.newWriter(m.ctx, t, schema); err != nil {
+			if w, err = l.newWriter(t, schema); err != nil {
 				return err
 			}
 		}

@@ -89,7 +89,7 @@ func (l *load) write(ctx context.Context, table string, rec arrow.RecordBatch) e
 	}
 	if w == nil {
 		var err error
-		if w, err = l.newWriter(ctx, table, rec.Schema()); err != nil {
+		if w, err = l.newWriter(table, rec.Schema()); err != nil {
 			return err
 		}
 		l.writers[table] = w
@@ -103,9 +103,10 @@ func (l *load) write(ctx context.Context, table string, rec arrow.RecordBatch) e
 	return nil
 }
 
-// newWriter starts a new data file of table t.
-func (l *load) newWriter(ctx context.Context, t string, schema *arrow.Schema) (*fileWriter, error) {
-	return newFileWriter(ctx, l.st, l.newFileKey(t), schema, l.d.codec, l.d.dict, arrowbuf.DefaultPool)
+// newWriter starts a new data file of table t. The file outlives the
+// Write call that starts it, so its upload runs under Begin's context.
+func (l *load) newWriter(t string, schema *arrow.Schema) (*fileWriter, error) {
+	return newFileWriter(l.Ctx, l.st, l.newFileKey(t), schema, l.d.codec, l.d.dict, arrowbuf.DefaultPool)
 }
 
 // finish closes the table's open file.
