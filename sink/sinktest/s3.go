@@ -90,7 +90,7 @@ func (s S3Server) Client() *s3.Client {
 		UsePathStyle: true,
 		// No log line per response of a server without checksums.
 		ResponseChecksumValidation: aws.ResponseChecksumValidationWhenRequired,
-		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
+		Credentials:                credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
 	})
 }
 
