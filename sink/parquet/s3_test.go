@@ -3,6 +3,7 @@ package parquet_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -172,5 +173,27 @@ func TestOpenCredentials(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "hunter2") {
 			t.Errorf("Open(%v) = %v, want %q", tc.opts, err, tc.want)
 		}
+	}
+}
+
+// TestS3ErrorsRedactEchoedCredentials: a server whose error messages echo
+// the credentials it got (as some S3-compatible servers do) does not get
+// them into sluice's errors.
+func TestS3ErrorsRedactEchoedCredentials(t *testing.T) {
+	const key, secret = "AKIAECHOED4711", "echoed-secret-4711"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/xml")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintf(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>key %s with secret %s is not allowed</Message><AWSAccessKeyId>%s</AWSAccessKeyId></Error>`, key, secret, key)
+	}))
+	defer srv.Close()
+	d := parquet.New("s3://echo/p", parquet.WithCredentials(parquet.Credentials{AccessKeyID: key, SecretAccessKey: secret, EndpointURL: srv.URL}))
+	defer d.Close()
+	_, err := d.Begin(context.Background(), sink.LoadRequest{Dataset: "ds", LoadID: "1"})
+	if err == nil {
+		t.Fatal("Begin succeeded on a server refusing everything")
+	}
+	if msg := err.Error(); strings.Contains(msg, key) || strings.Contains(msg, secret) || !strings.Contains(msg, "s3://echo/p/ds") {
+		t.Errorf("error %q: want the bucket and key, no credential", msg)
 	}
 }
