@@ -9,11 +9,14 @@ import (
 	"github.com/sluicehq/sluice/sink"
 )
 
-// Open is the destination's [sink.Factory]: Location is the bucket URL;
-// opts come before the settings of c.Options. The one setting known is
-// "credentials": a map with dlt's keys aws_access_key_id,
-// aws_secret_access_key, aws_session_token, endpoint_url and region_name.
-func Open(c sink.Config, opts ...Option) (sink.Destination, error) {
+// Open is the destination's [sink.Factory]: Location is the bucket URL.
+// The one setting of c.Options it knows is "credentials": a map with dlt's
+// keys aws_access_key_id, aws_secret_access_key, aws_session_token,
+// endpoint_url and region_name (strings).
+func Open(c sink.Config) (sink.Destination, error) { return open(c) }
+
+// open is Open with options before the settings of c.Options.
+func open(c sink.Config, opts ...Option) (sink.Destination, error) {
 	for _, k := range slices.Sorted(maps.Keys(c.Options)) {
 		if k != "credentials" {
 			return nil, fmt.Errorf("parquet: unknown destination setting %q", k)
@@ -71,7 +74,7 @@ func credentialNames() string {
 // "parquet" as an alias; opts apply to every destination it opens (the
 // CLI passes WithSQL).
 func Register(r *sink.Registry, opts ...Option) {
-	r.Register("filesystem", func(c sink.Config) (sink.Destination, error) { return Open(c, opts...) }, "parquet")
+	r.Register("filesystem", func(c sink.Config) (sink.Destination, error) { return open(c, opts...) }, "parquet")
 }
 
 // DropDataset removes the dataset's folder with every table and system
@@ -90,3 +93,5 @@ func (d *Destination) DropDataset(ctx context.Context, dataset string) error {
 }
 
 var _ sink.Dropper = (*Destination)(nil)
+
+var _ sink.Factory = Open
