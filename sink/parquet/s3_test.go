@@ -15,6 +15,7 @@ import (
 
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"gocloud.dev/blob/fileblob"
 
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/sink"
@@ -196,4 +197,17 @@ func TestS3ErrorsRedactEchoedCredentials(t *testing.T) {
 	if msg := err.Error(); strings.Contains(msg, key) || strings.Contains(msg, secret) || !strings.Contains(msg, "s3://echo/p/ds") {
 		t.Errorf("error %q: want the bucket and key, no credential", msg)
 	}
+}
+
+// TestWithBucket: a bucket the caller opened with any gocloud.dev driver
+// (here fileblob) takes the whole suite.
+func TestWithBucket(t *testing.T) {
+	sinktest.Run(t, func(t *testing.T) sink.Destination {
+		b, err := fileblob.OpenBucket(t.TempDir(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { b.Close() })
+		return newDest("file-bucket://mine", parquet.WithBucket(b))
+	})
 }
