@@ -151,6 +151,9 @@ func (m *merger) family(r string, s *arrowbuf.Schema) error {
 		}
 		for _, n := range nested {
 			for _, p := range l.staged(n) {
+				if len(losers) == 0 {
+					break
+				}
 				if err := m.filterStaged(n, p, []string{"_dlt_root_id"}, linkedTo("_dlt_root_id", losers), nil); err != nil {
 					return fmt.Errorf("%s: %w", n, err)
 				}

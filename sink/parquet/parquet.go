@@ -137,16 +137,31 @@ func (d *Destination) open(u string) (string, store, error) {
 		}
 		return p, localStore{root: p}, nil
 	}
-	pu, err := url.Parse(u)
-	if err != nil || pu.Scheme != "s3" || pu.Host == "" {
-		return u, nil, fmt.Errorf("%w: %q (want a local path, file:// or s3://bucket/path)", ErrUnsupportedScheme, redactURL(u))
+	if err := CheckBucketURL(u); err != nil {
+		return u, nil, err
 	}
+	pu, _ := url.Parse(u)
 	b, err := openS3(context.Background(), pu, d.creds)
 	if err != nil {
 		return u, nil, fmt.Errorf("parquet: open bucket %s: %w", redactURL(u), (&blobStore{secrets: secrets}).clean(err))
 	}
 	loc := "s3://" + pu.Host + pu.Path
 	return loc, &blobStore{b: b, url: loc, secrets: secrets, owned: true}, nil
+}
+
+// CheckBucketURL reports whether New can open the bucket URL by itself: a
+// local path, file:// or s3://bucket[/prefix]. The error of another scheme
+// wraps ErrUnsupportedScheme. It opens nothing (a spec check).
+func CheckBucketURL(u string) error {
+	scheme, _, remote := strings.Cut(u, "://")
+	if !remote || scheme == "file" {
+		_, err := BucketPath(u)
+		return err
+	}
+	if pu, err := url.Parse(u); err != nil || pu.Scheme != "s3" || pu.Host == "" {
+		return fmt.Errorf("%w: %q (want a local path, file:// or s3://bucket/path)", ErrUnsupportedScheme, redactURL(u))
+	}
+	return nil
 }
 
 // redactURL drops a URL's user info and query, where credentials hide.

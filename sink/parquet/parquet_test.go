@@ -53,6 +53,12 @@ func TestBucketURL(t *testing.T) {
 	if _, err := d.OpenDataset(context.Background(), "ds"); !errors.Is(err, parquet.ErrUnsupportedScheme) {
 		t.Errorf("OpenDataset on gs:// = %v", err)
 	}
+	for u, ok := range map[string]bool{dir: true, "file://" + dir: true, "s3://b": true, "s3://b/p/q": true,
+		"s3:///nobucket": false, "gs://b": false, "az://c/p": false} {
+		if err := parquet.CheckBucketURL(u); (err == nil) != ok || err != nil && !errors.Is(err, parquet.ErrUnsupportedScheme) {
+			t.Errorf("CheckBucketURL(%q) = %v", u, err)
+		}
+	}
 }
 
 // newDest is a destination with the DuckDB SQL engine, which the tests
