@@ -16,6 +16,7 @@ import (
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/sink/parquet"
+	"github.com/sluicehq/sluice/sink/parquet/parquetsql"
 	"github.com/sluicehq/sluice/source"
 )
 
@@ -47,7 +48,7 @@ func readerRows(t *testing.T, rr array.RecordReader) []string {
 func TestParquetDataset(t *testing.T) {
 	dir := t.TempDir()
 	bucket := filepath.Join(dir, "bucket")
-	dest := parquet.New(bucket)
+	dest := parquet.New(bucket, parquet.WithSQL(parquetsql.DuckDB()))
 	p, err := flow.NewPipeline("blog", dest, flow.PipelinesDir(filepath.Join(dir, "pipelines")))
 	if err != nil {
 		t.Fatal(err)

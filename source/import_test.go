@@ -11,6 +11,7 @@ import (
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/parquet"
+	"github.com/sluicehq/sluice/sink/parquet/parquetsql"
 	"github.com/sluicehq/sluice/source"
 )
 
@@ -25,8 +26,10 @@ func TestImportFiles(t *testing.T) {
 		arrowbuf.Column{Name: "ordered_at", DataType: arrowbuf.TypeDate, Nullable: true},
 	)
 	dests := map[string]func() sink.Destination{
-		"duckdb":  func() sink.Destination { return duckdb.New(filepath.Join(t.TempDir(), "i.duckdb")) },
-		"parquet": func() sink.Destination { return parquet.New(filepath.Join(t.TempDir(), "bucket")) },
+		"duckdb": func() sink.Destination { return duckdb.New(filepath.Join(t.TempDir(), "i.duckdb")) },
+		"parquet": func() sink.Destination {
+			return parquet.New(filepath.Join(t.TempDir(), "bucket"), parquet.WithSQL(parquetsql.DuckDB()))
+		},
 	}
 	for name, mk := range dests {
 		t.Run(name, func(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/sluicehq/sluice/flow"
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/parquet"
+	"github.com/sluicehq/sluice/sink/parquet/parquetsql"
 )
 
 // crashAPI serves two resources for the crash tests:
@@ -265,7 +266,7 @@ func (e *crashEnv) open(t *testing.T) querier {
 		if _, err := os.Stat(filepath.Join(e.bucket, crashDataset)); err != nil {
 			return nil
 		}
-		r, err := parquet.New(e.bucket).OpenDataset(context.Background(), crashDataset)
+		r, err := parquet.New(e.bucket, parquet.WithSQL(parquetsql.DuckDB())).OpenDataset(context.Background(), crashDataset)
 		if err != nil {
 			t.Fatalf("open parquet dataset: %v", err)
 		}

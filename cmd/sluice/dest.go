@@ -14,6 +14,7 @@ import (
 	"github.com/sluicehq/sluice/sink"
 	"github.com/sluicehq/sluice/sink/duckdb"
 	"github.com/sluicehq/sluice/sink/parquet"
+	"github.com/sluicehq/sluice/sink/parquet/parquetsql"
 )
 
 // destinations are the destination types the command offers. A new sink
@@ -21,7 +22,9 @@ import (
 var destinations = func() *sink.Registry {
 	r := new(sink.Registry)
 	duckdb.Register(r)
-	parquet.Register(r)
+	// SQL over Parquet datasets (pipeline show, serve) and CSV/JSONL
+	// imports run on DuckDB; the parquet package itself is pure Go.
+	parquet.Register(r, parquet.WithSQL(parquetsql.DuckDB()))
 	return r
 }()
 

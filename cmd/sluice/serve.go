@@ -15,6 +15,7 @@ import (
 	"github.com/sluicehq/sluice/internal/pipeinfo"
 	"github.com/sluicehq/sluice/serve"
 	"github.com/sluicehq/sluice/sink/parquet"
+	"github.com/sluicehq/sluice/sink/parquet/parquetsql"
 )
 
 // defaultTokenEnv names the variable holding serve's bearer token.
@@ -152,7 +153,7 @@ func serveSource(info *pipeinfo.Info) (serve.Source, error) {
 			}
 			return serve.Source{}, fmt.Errorf("serve: pipeline %q: %w", info.Name, err)
 		}
-		return serve.ParquetFiles(parquet.New(info.DestinationLocation), filepath.Join(bucket, info.Dataset), info.Dataset), nil
+		return serve.ParquetFiles(parquet.New(info.DestinationLocation, parquet.WithSQL(parquetsql.DuckDB())), filepath.Join(bucket, info.Dataset), info.Dataset), nil
 	}
 	return serve.Source{}, fmt.Errorf("serve: pipeline %q: unknown destination type %q in its pipeline.json", info.Name, info.DestinationType)
 }

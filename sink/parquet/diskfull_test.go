@@ -13,7 +13,6 @@ import (
 
 	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/sink"
-	"github.com/sluicehq/sluice/sink/parquet"
 	"github.com/sluicehq/sluice/sink/sinktest"
 )
 
@@ -28,7 +27,7 @@ func TestDiskFull(t *testing.T) {
 	}{{"append", false}, {"merge", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			sinktest.DiskFull(t, func(dir string) sink.Destination {
-				return parquet.New(filepath.Join(dir, "bucket"))
+				return newDest(filepath.Join(dir, "bucket"))
 			}, tc.merge, func(dir string) {
 				ds := filepath.Join(dir, "bucket", "full_data")
 				loads := dataFilesExt(t, filepath.Join(ds, "_dlt_loads"), ".jsonl")
@@ -65,7 +64,7 @@ func TestFailedCommitTakesBackFiles(t *testing.T) {
 	for _, disp := range []arrowbuf.WriteDisposition{arrowbuf.Append, arrowbuf.Replace} {
 		t.Run(string(disp), func(t *testing.T) {
 			bucket := t.TempDir()
-			d := parquet.New(bucket)
+			d := newDest(bucket)
 			items := itemsTable(disp)
 			commit := func(hash string) sink.Commit {
 				return sink.Commit{State: &sink.StoredState{Version: 1, PipelineName: "p", State: "{}", Hash: hash},

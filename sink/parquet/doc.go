@@ -1,7 +1,24 @@
 // Package parquet is the filesystem destination (dlt's "filesystem" with
 // Parquet files): it writes normalized Arrow record batches as Parquet files
-// in dlt's dataset layout under a local bucket folder, so tools and dbt
-// models written for dlt's filesystem destination keep working.
+// in dlt's dataset layout under a bucket, a local folder or an S3 bucket, so
+// tools and dbt models written for dlt's filesystem destination keep
+// working. The package is pure Go (it builds with CGO_ENABLED=0); SQL over
+// a dataset comes from package parquetsql (DuckDB) through WithSQL.
+//
+// # Files
+//
+//	parquet.go    Destination, options, bucket URLs
+//	store.go      the bucket interface and the local folder
+//	blobstore.go  object stores through gocloud.dev/blob; s3:// and credentials
+//	layout.go     dlt's system files; listing tables, files and state
+//	begin.go      Begin, the cleanup of killed loads, Rollback
+//	write.go      Write, file imports, the Parquet file writer
+//	commit.go     Commit: the order that makes a load atomic
+//	merge.go      merge dispositions, file by file
+//	supersede.go  markers of files a committed load replaced
+//	reader.go     OpenDataset: tables and loads in Go, Query through SQL
+//	sql.go        the SQL engine interface (WithSQL)
+//	snappy.go     the faster Snappy encoder (WithFastSnappy)
 //
 // # Layout
 //
@@ -20,21 +37,29 @@
 //
 // # Contracts
 //
-//   - A Destination holds no open handle between calls. The bucket is a local
-//     path or a file:// URL; other schemes fail with ErrUnsupportedScheme.
+//   - A Destination holds no open file between calls. The bucket is a local
+//     path, a file:// URL, or s3://bucket[/prefix] (WithCredentials with
+//     dlt's keys, else the AWS environment; path-style addressing with an
+//     endpoint_url). WithBucket takes any gocloud.dev bucket the caller
+//     opened (gs://, az://: their SDKs are not linked by default); other
+//     schemes fail with ErrUnsupportedScheme. Errors name the bucket URL
+//     and key, never a credential.
 //   - Write appends the record as one row group to the table's open file. A
 //     file is closed and a new one started when it reaches WithMaxFileSize
 //     (default 100 MB) or WithMaxFileRows, and when a batch's columns differ
 //     from the file's (a table gained a column): each file has the columns
 //     of its batches, and readers use read_parquet(union_by_name = true).
 //     Write owns and releases the record in every case, also on error.
-//   - Atomicity: a load writes under <dataset>/.sluice-staging/<load_id>.<id>/.
-//     Commit renames the data files into their table folders, writes a
+//   - Atomicity: on a local bucket a load writes under
+//     <dataset>/.sluice-staging/<load_id>.<id>/ and Commit renames the files
+//     into place; on an object store (where a rename is a copy) data files
+//     stream up as multipart uploads straight into their table folders,
+//     invisible until the load's _dlt_loads file exists. Commit then writes a
 //     marker (<dataset>/.sluice-supersede/<load_id>.json) naming the tables
 //     whose earlier files the load replaces, truncates or drops and the
 //     single files its merges rewrote ("files": ["table/name", ...]),
-//     renames the state and version files, and renames the _dlt_loads file
-//     LAST: that rename is the commit point. Only then are the superseded
+//     puts the state and version files in place, and the _dlt_loads file
+//     LAST: that file is the commit point. Only then are the superseded
 //     files deleted. Readers (OpenDataset, LastState) only trust files whose load
 //     id has a _dlt_loads file and that no committed marker of a later load
 //     hides, so a process killed at any moment leaves either the old rows or
@@ -70,12 +95,15 @@
 //     types back. Compression is Snappy (WithCompression), dictionary
 //     encoding is off (WithDictionary); random row ids (_dlt_id) are
 //     stored uncompressed with DELTA_LENGTH_BYTE_ARRAY encoding, which
-//     makes them smaller than compressing could. Importing this package
-//     registers s2's standard Snappy block encoder as arrow-go's Snappy
-//     codec for the process: the same format, about 30% faster to write
-//     than arrow-go's default ("better") encoder for ~10% larger files.
-//   - OpenDataset opens an in-memory DuckDB database with one view per table
-//     over its committed files, named like the table, and views over the
-//     system files; Query runs SQL over them. The reader sees the files that
-//     existed when it was opened.
+//     makes them smaller than compressing could. New registers s2's
+//     standard Snappy block encoder as arrow-go's Snappy codec for the
+//     process unless WithFastSnappy(false): the same format, about 30%
+//     faster to write than arrow-go's default ("better") encoder for ~10%
+//     larger files. Importing the package changes nothing.
+//   - OpenDataset lists the committed files; Tables, Table and Loads read
+//     them in Go. Query hands them to the SQL engine (WithSQL): one view per
+//     table named like it, and views over the system files; an object
+//     store's files are first copied to a temporary folder. Without an
+//     engine, Query and CSV/JSONL imports fail with ErrNoSQL. The reader
+//     sees the files that existed when it was opened.
 package parquet

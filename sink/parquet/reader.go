@@ -3,47 +3,42 @@ package parquet
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
-	"strings"
+	"sync"
 	"sync/atomic"
 
+	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	duckdb "github.com/duckdb/duckdb-go/v2"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/sluicehq/sluice/sink"
-	"github.com/sluicehq/sluice/sink/internal/sqlarrow"
 )
 
-// reader reads a dataset through an in-memory DuckDB database holding one
-// view per table over the table's files of committed loads.
+// reader reads a dataset from the files of its committed loads, listed
+// when it was opened. Tables, Table and Loads are pure Go; Query hands the
+// files to the SQL engine (WithSQL).
 type reader struct {
 	d       *Destination
 	dataset string
-	conn    *duckdb.Connector
-	db      *sql.DB
-	tables  []string // data tables, sorted
+	tables  []string            // data tables, sorted
+	files   map[string][]string // visible data files per table (keys)
+	sys     map[string][]string // system table -> its files (keys)
 	loads   []sink.LoadRecord
 	closed  atomic.Bool
+
+	mu   sync.Mutex
+	sess Session // opened by the first Query
+	tmp  string  // local copies of an object store's files, for SQL
 }
 
 var _ sink.DatasetReader = (*reader)(nil)
 
-// Column types of the system views, as the DuckDB sink creates the tables.
-const (
-	loadsColumns   = `{'load_id': 'VARCHAR', 'schema_name': 'VARCHAR', 'status': 'BIGINT', 'inserted_at': 'TIMESTAMP WITH TIME ZONE', 'schema_version_hash': 'VARCHAR'}`
-	stateColumns   = `{'version': 'BIGINT', 'engine_version': 'BIGINT', 'pipeline_name': 'VARCHAR', 'state': 'VARCHAR', 'created_at': 'TIMESTAMP WITH TIME ZONE', 'version_hash': 'VARCHAR', '_dlt_load_id': 'VARCHAR'}`
-	versionColumns = `{'version': 'BIGINT', 'engine_version': 'BIGINT', 'inserted_at': 'TIMESTAMP WITH TIME ZONE', 'schema_name': 'VARCHAR', 'version_hash': 'VARCHAR', 'schema': 'VARCHAR'}`
-)
-
-// OpenDataset lists the dataset's committed files and opens an in-memory
-// DuckDB database with a view per table, named like the table:
-// read_parquet over the table's files with union_by_name, so files written
-// before a column was added read it as NULL. The system tables _dlt_loads,
-// _dlt_pipeline_state and _dlt_version are views over their JSON files.
-// The reader sees the files as they were when it was opened.
+// OpenDataset lists the dataset's committed files. The reader sees the
+// files as they were when it was opened.
 func (d *Destination) OpenDataset(ctx context.Context, dataset string) (sink.DatasetReader, error) {
 	if d.err != nil {
 		return nil, d.err
@@ -51,50 +46,37 @@ func (d *Destination) OpenDataset(ctx context.Context, dataset string) (sink.Dat
 	if err := checkName("dataset", dataset); err != nil {
 		return nil, err
 	}
-	dsDir := d.datasetDir(dataset)
-	loads, err := d.committedLoads(dataset)
+	fail := func(err error) (sink.DatasetReader, error) {
+		return nil, fmt.Errorf("parquet: open dataset %s: %w", dataset, err)
+	}
+	loads, err := d.committedLoads(ctx, dataset)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
 	ok := committedSet(loads)
-	hid, err := readHidden(dsDir, ok)
+	hid, err := d.readHidden(ctx, dataset, ok)
 	if err != nil {
-		return nil, err
+		return fail(err)
 	}
-	c, err := duckdb.NewConnector("", nil)
-	if err != nil {
-		return nil, fmt.Errorf("parquet: open dataset %s: %w", dataset, err)
-	}
-	r := &reader{d: d, dataset: dataset, conn: c, db: sql.OpenDB(c)}
-	fail := func(err error) (sink.DatasetReader, error) {
-		_ = r.Close()
-		return nil, fmt.Errorf("parquet: open dataset %s: %w", dataset, err)
-	}
-	names, err := tableDirs(dsDir)
+	r := &reader{d: d, dataset: dataset, files: map[string][]string{}, sys: map[string][]string{}}
+	names, err := d.tableDirs(ctx, dataset)
 	if err != nil {
 		return fail(err)
 	}
 	for _, n := range names {
-		files, err := tableFiles(filepath.Join(dsDir, n))
+		files, err := d.tableFiles(ctx, keyJoin(dataset, n))
 		if err != nil {
 			return fail(err)
 		}
-		var paths []string
 		for _, f := range files {
 			if hid.visible(f, n, ok) {
-				paths = append(paths, f.path)
+				r.files[n] = append(r.files[n], f.path)
 			}
 		}
-		if len(paths) == 0 {
-			continue
+		if len(r.files[n]) > 0 {
+			r.tables = append(r.tables, n)
 		}
-		q := fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM read_parquet(%s, union_by_name = true)", quote(n), pathList(paths))
-		if _, err := r.db.ExecContext(ctx, q); err != nil {
-			return fail(fmt.Errorf("table %s: %w", n, err))
-		}
-		r.tables = append(r.tables, n)
 	}
-	var loadPaths []string
 	for _, l := range loads {
 		lr := sink.LoadRecord{LoadID: l.LoadID, SchemaName: l.SchemaName, Status: l.Status}
 		lr.InsertedAt, _ = parseTime(l.InsertedAt)
@@ -106,41 +88,18 @@ func (d *Destination) OpenDataset(ctx context.Context, dataset string) (sink.Dat
 		}
 		return cmp.Compare(b.LoadID, a.LoadID)
 	})
-	lf, err := listSys(filepath.Join(dsDir, loadsTable), 2)
-	if err != nil {
-		return fail(err)
-	}
-	for _, f := range lf {
-		loadPaths = append(loadPaths, f.path)
-	}
-	sf, err := listSys(filepath.Join(dsDir, stateTable), 3)
-	if err != nil {
-		return fail(err)
-	}
-	var statePaths []string
-	for _, f := range sf {
-		if ok[f.parts[1]] {
-			statePaths = append(statePaths, f.path)
+	for _, s := range []struct {
+		table string
+		parts int
+	}{{loadsTable, 2}, {stateTable, 3}, {versionTable, 3}} {
+		files, err := d.listSys(ctx, keyJoin(dataset, s.table), s.parts)
+		if err != nil {
+			return fail(err)
 		}
-	}
-	vf, err := listSys(filepath.Join(dsDir, versionTable), 3)
-	if err != nil {
-		return fail(err)
-	}
-	var versionPaths []string
-	for _, f := range vf {
-		versionPaths = append(versionPaths, f.path)
-	}
-	for _, v := range []struct {
-		name, cols string
-		paths      []string
-	}{{loadsTable, loadsColumns, loadPaths}, {stateTable, stateColumns, statePaths}, {versionTable, versionColumns, versionPaths}} {
-		if len(v.paths) == 0 {
-			continue
-		}
-		q := fmt.Sprintf("CREATE VIEW %s AS SELECT * FROM read_json(%s, format = 'newline_delimited', columns = %s)", quote(v.name), pathList(v.paths), v.cols)
-		if _, err := r.db.ExecContext(ctx, q); err != nil {
-			return fail(fmt.Errorf("%s: %w", v.name, err))
+		for _, f := range files {
+			if s.table != stateTable || ok[f.parts[1]] {
+				r.sys[s.table] = append(r.sys[s.table], f.path)
+			}
 		}
 	}
 	return r, nil
@@ -150,9 +109,16 @@ func (r *reader) Close() error {
 	if r.closed.Swap(true) {
 		return nil
 	}
-	err := r.db.Close()
-	if cerr := r.conn.Close(); err == nil {
-		err = cerr
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var err error
+	if r.sess != nil {
+		err = r.sess.Close()
+	}
+	if r.tmp != "" {
+		if rerr := os.RemoveAll(r.tmp); err == nil {
+			err = rerr
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("parquet: close dataset %s: %w", r.dataset, err)
@@ -160,53 +126,256 @@ func (r *reader) Close() error {
 	return nil
 }
 
-// Tables lists the data tables with their row counts, by name.
+// Tables lists the data tables with their row counts (from the files'
+// footers), by name.
 func (r *reader) Tables(ctx context.Context) ([]sink.TableInfo, error) {
 	out := make([]sink.TableInfo, 0, len(r.tables))
 	for _, n := range r.tables {
-		var c int64
-		if err := r.db.QueryRowContext(ctx, "SELECT count(*) FROM "+quote(n)).Scan(&c); err != nil {
-			return nil, fmt.Errorf("parquet: count %s.%s: %w", r.dataset, n, err)
+		var rows int64
+		for _, p := range r.files[n] {
+			pf, err := r.d.openParquet(ctx, p)
+			if err != nil {
+				return nil, fmt.Errorf("parquet: count %s.%s: %w", r.dataset, n, err)
+			}
+			rows += pf.NumRows()
+			pf.Close()
 		}
-		out = append(out, sink.TableInfo{Name: n, Rows: c})
+		out = append(out, sink.TableInfo{Name: n, Rows: rows})
 	}
 	return out, nil
 }
 
 // Loads lists the _dlt_loads records, newest first.
-func (r *reader) Loads(ctx context.Context) ([]sink.LoadRecord, error) {
+func (r *reader) Loads(context.Context) ([]sink.LoadRecord, error) {
 	return slices.Clone(r.loads), nil
 }
 
-// Table streams a table's rows as record batches.
+// Table streams a table's rows as record batches with the Arrow types the
+// files store; files written before a column was added read it as nulls
+// (their columns are united by name, first seen first).
 func (r *reader) Table(ctx context.Context, name string) (array.RecordReader, error) {
 	if !slices.Contains(r.tables, name) {
 		return nil, fmt.Errorf("parquet: table %s.%s does not exist", r.dataset, name)
 	}
-	return r.Query(ctx, "SELECT * FROM "+quote(name))
+	files := make([]dataFile, len(r.files[name]))
+	for i, p := range r.files[name] {
+		files[i] = dataFile{path: p}
+	}
+	schema, err := r.d.unionSchema(ctx, files)
+	if err != nil {
+		return nil, fmt.Errorf("parquet: table %s.%s: %w", r.dataset, name, err)
+	}
+	tr := &tableReader{ctx: ctx, d: r.d, schema: schema, files: r.files[name]}
+	tr.refs.Store(1)
+	return tr, nil
 }
 
-// Query runs sql over the views.
+// Query runs SQL over the dataset's tables through the SQL engine: one
+// view per table over its files, and views over the system files.
 func (r *reader) Query(ctx context.Context, q string) (array.RecordReader, error) {
-	conn, err := r.db.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("parquet: query %s: %w", r.dataset, err)
+	if r.d.sql == nil {
+		return nil, fmt.Errorf("parquet: query %s: %w: pass parquet.WithSQL(parquetsql.DuckDB()) (package sink/parquet/parquetsql, built with cgo)", r.dataset, ErrNoSQL)
 	}
-	rr, err := sqlarrow.Query(ctx, r.d.mem, conn, q)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed.Load() {
+		return nil, fmt.Errorf("parquet: query %s: reader closed", r.dataset)
+	}
+	if r.sess == nil {
+		sess, err := r.openSQL(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("parquet: query %s: %w", r.dataset, err)
+		}
+		r.sess = sess
+	}
+	rr, err := r.sess.Query(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("parquet: query %s: %w", r.dataset, err)
 	}
 	return rr, nil
 }
 
-// quote quotes an SQL identifier.
-func quote(id string) string { return `"` + strings.ReplaceAll(id, `"`, `""`) + `"` }
-
-// pathList is an SQL list of string literals.
-func pathList(paths []string) string {
-	q := make([]string, len(paths))
-	for i, p := range paths {
-		q[i] = "'" + strings.ReplaceAll(filepath.ToSlash(p), "'", "''") + "'"
+// openSQL opens the engine's session over local paths of the files: on an
+// object store, the reader first copies the files it lists to a
+// temporary folder (DuckDB here has no httpfs).
+func (r *reader) openSQL(ctx context.Context) (Session, error) {
+	local := func(key string) (string, error) { return r.d.st.Name(key), nil }
+	if !r.d.st.Local() {
+		var err error
+		if r.tmp, err = os.MkdirTemp("", "sluice-parquet-sql-"); err != nil {
+			return nil, err
+		}
+		local = func(key string) (string, error) {
+			p := filepath.Join(r.tmp, filepath.FromSlash(key))
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				return "", err
+			}
+			return p, download(ctx, r.d.st, key, p)
+		}
 	}
-	return "[" + strings.Join(q, ", ") + "]"
+	var views []View
+	add := func(name string, keys []string, system bool) error {
+		v := View{Name: name, System: system}
+		for _, k := range keys {
+			p, err := local(k)
+			if err != nil {
+				return err
+			}
+			v.Files = append(v.Files, p)
+		}
+		views = append(views, v)
+		return nil
+	}
+	for _, t := range r.tables {
+		if err := add(t, r.files[t], false); err != nil {
+			return nil, err
+		}
+	}
+	for _, t := range []string{loadsTable, stateTable, versionTable} {
+		if len(r.sys[t]) > 0 {
+			if err := add(t, r.sys[t], true); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return r.d.sql.Open(ctx, views, r.d.mem)
+}
+
+// download copies an object to a local file.
+func download(ctx context.Context, st store, key, p string) error {
+	f, err := st.Open(ctx, key)
+	if err != nil {
+		return storeErr(st, "read", key, err)
+	}
+	defer f.Close()
+	out, err := os.Create(p)
+	if err != nil {
+		return err
+	}
+	if _, err := out.ReadFrom(f); err != nil {
+		out.Close()
+		return storeErr(st, "read", key, err)
+	}
+	return out.Close()
+}
+
+// tableReader streams the files of a table in the union of their columns.
+type tableReader struct {
+	refs   atomic.Int64
+	ctx    context.Context
+	d      *Destination
+	schema *arrow.Schema
+	files  []string
+	cur    arrow.RecordBatch
+	rr     pqarrow.RecordReader
+	close  func() error
+	err    error
+}
+
+func (t *tableReader) Schema() *arrow.Schema          { return t.schema }
+func (t *tableReader) RecordBatch() arrow.RecordBatch { return t.cur }
+
+// Record returns the current batch.
+//
+// Deprecated: use RecordBatch.
+func (t *tableReader) Record() arrow.RecordBatch { return t.cur }
+func (t *tableReader) Err() error                { return t.err }
+func (t *tableReader) Retain()                   { t.refs.Add(1) }
+
+func (t *tableReader) Release() {
+	if t.refs.Add(-1) == 0 {
+		t.reset()
+		t.endFile()
+	}
+}
+
+func (t *tableReader) reset() {
+	if t.cur != nil {
+		t.cur.Release()
+		t.cur = nil
+	}
+}
+
+func (t *tableReader) endFile() {
+	if t.rr != nil {
+		t.rr.Release()
+		t.rr = nil
+	}
+	if t.close != nil {
+		_ = t.close()
+		t.close = nil
+	}
+}
+
+func (t *tableReader) Next() bool {
+	t.reset()
+	for t.err == nil {
+		if t.rr == nil {
+			if len(t.files) == 0 {
+				return false
+			}
+			t.err = t.openFile(t.files[0])
+			t.files = t.files[1:]
+			continue
+		}
+		if t.rr.Next() {
+			t.cur, t.err = conform(t.rr.RecordBatch(), t.schema, t.d.mem)
+			return t.err == nil
+		}
+		t.err = t.rr.Err()
+		t.endFile()
+	}
+	return false
+}
+
+func (t *tableReader) openFile(key string) error {
+	pf, err := t.d.openParquet(t.ctx, key)
+	if err != nil {
+		return err
+	}
+	// Pages decode with the default allocator: arrow-go v18.8.0's delta
+	// decoder (the _dlt_id column) never frees its 64-byte width buffer,
+	// which a checked allocator reports as a leak.
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: 64 << 10}, memory.DefaultAllocator)
+	if err != nil {
+		pf.Close()
+		return storeErr(t.d.st, "read", key, err)
+	}
+	if pf.NumRowGroups() == 0 {
+		pf.Close()
+		return nil
+	}
+	rr, err := fr.GetRecordReader(t.ctx, nil, nil)
+	if err != nil {
+		pf.Close()
+		return storeErr(t.d.st, "read", key, err)
+	}
+	t.rr, t.close = rr, pf.Close
+	return nil
+}
+
+// conform returns rec with schema's columns: its own by name, nulls for
+// the ones it lacks.
+func conform(rec arrow.RecordBatch, schema *arrow.Schema, mem memory.Allocator) (arrow.RecordBatch, error) {
+	cols := make([]arrow.Array, schema.NumFields())
+	for i, f := range schema.Fields() {
+		if idx := rec.Schema().FieldIndices(f.Name); len(idx) > 0 {
+			c := rec.Column(idx[0])
+			if !arrow.TypeEqual(c.DataType(), f.Type) {
+				for _, c := range cols[:i] {
+					c.Release()
+				}
+				return nil, fmt.Errorf("parquet: column %s is %s in one file and %s in another", f.Name, c.DataType(), f.Type)
+			}
+			c.Retain()
+			cols[i] = c
+		} else {
+			cols[i] = array.MakeArrayOfNull(mem, f.Type, int(rec.NumRows()))
+		}
+	}
+	out := array.NewRecordBatch(schema, cols, rec.NumRows())
+	for _, c := range cols {
+		c.Release()
+	}
+	return out, nil
 }

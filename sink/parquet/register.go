@@ -2,51 +2,96 @@ package parquet
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
+	"maps"
 	"slices"
 
 	"github.com/sluicehq/sluice/sink"
 )
 
 // Open is the destination's [sink.Factory]: Location is the bucket URL.
-// It takes no other options yet.
-func Open(c sink.Config) (sink.Destination, error) {
-	if len(c.Options) > 0 {
-		keys := make([]string, 0, len(c.Options))
-		for k := range c.Options {
-			keys = append(keys, k)
+// The one setting of c.Options it knows is "credentials": a map with dlt's
+// keys aws_access_key_id, aws_secret_access_key, aws_session_token,
+// endpoint_url and region_name (strings).
+func Open(c sink.Config) (sink.Destination, error) { return open(c) }
+
+// open is Open with options before the settings of c.Options.
+func open(c sink.Config, opts ...Option) (sink.Destination, error) {
+	for _, k := range slices.Sorted(maps.Keys(c.Options)) {
+		if k != "credentials" {
+			return nil, fmt.Errorf("parquet: unknown destination setting %q", k)
 		}
-		slices.Sort(keys)
-		return nil, fmt.Errorf("parquet: unknown destination setting %q", keys[0])
 	}
-	d := New(c.Location)
+	if v, ok := c.Options["credentials"]; ok {
+		creds, err := credentialsOf(v)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(slices.Clone(opts), WithCredentials(creds))
+	}
+	d := New(c.Location, opts...)
 	if d.err != nil {
 		return nil, d.err
 	}
 	return d, nil
 }
 
+// credentialsOf reads the "credentials" setting. Values never appear in
+// its errors.
+func credentialsOf(v any) (Credentials, error) {
+	var c Credentials
+	m, ok := v.(map[string]any)
+	if !ok {
+		if ms, isStrings := v.(map[string]string); isStrings {
+			m = map[string]any{}
+			for k, s := range ms {
+				m[k] = s
+			}
+		} else {
+			return c, fmt.Errorf("parquet: setting credentials: want a map of %s", credentialNames())
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		field, known := credentialKeys[k]
+		if !known {
+			return c, fmt.Errorf("parquet: setting credentials: unknown key %q (want %s)", k, credentialNames())
+		}
+		s, isString := m[k].(string)
+		if !isString {
+			return c, fmt.Errorf("parquet: setting credentials.%s: want a string", k)
+		}
+		*field(&c) = s
+	}
+	return c, nil
+}
+
+func credentialNames() string {
+	names := slices.Sorted(maps.Keys(credentialKeys))
+	return fmt.Sprint(names)
+}
+
 // Register adds the destination to r as "filesystem" (dlt's name), with
-// "parquet" as an alias.
-func Register(r *sink.Registry) { r.Register("filesystem", Open, "parquet") }
+// "parquet" as an alias; opts apply to every destination it opens (the
+// CLI passes WithSQL).
+func Register(r *sink.Registry, opts ...Option) {
+	r.Register("filesystem", func(c sink.Config) (sink.Destination, error) { return open(c, opts...) }, "parquet")
+}
 
 // DropDataset removes the dataset's folder with every table and system
 // file in it (sink.Dropper).
-func (d *Destination) DropDataset(_ context.Context, dataset string) error {
+func (d *Destination) DropDataset(ctx context.Context, dataset string) error {
 	if d.err != nil {
 		return d.err
 	}
-	dir := d.datasetDir(dataset)
-	if filepath.Dir(dir) != d.bucket {
+	if err := checkName("dataset", dataset); err != nil {
 		return fmt.Errorf("parquet: drop dataset %q: not a folder name", dataset)
 	}
-	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("parquet: drop dataset %s: %w", dataset, err)
+	if err := d.st.RemoveAll(ctx, dataset); err != nil {
+		return fmt.Errorf("parquet: drop dataset %s: %w", d.st.Name(dataset), err)
 	}
 	return nil
 }
 
 var _ sink.Dropper = (*Destination)(nil)
+
+var _ sink.Factory = Open

@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"io"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/klauspost/compress/s2"
@@ -34,6 +35,21 @@ func (s fastSnappy) NewWriterLevel(w io.Writer, _ int) (io.WriteCloser, error) {
 	return s.NewWriter(w), nil
 }
 
-// Registered at init, as arrow-go's registry asks: codecs are looked up by
-// kind when a writer is created, so there is no per-writer hook.
-func init() { compress.RegisterCodec(compress.Codecs.Snappy, fastSnappy{}) }
+var fastSnappyOnce sync.Once
+
+// useFastSnappy registers fastSnappy as arrow-go's Snappy codec, once.
+// arrow-go looks codecs up by kind in a process-wide registry when a
+// writer is created, with no per-writer hook, so the choice is the
+// process's: New makes it unless WithFastSnappy(false) is given, never an
+// import of this package.
+func useFastSnappy() {
+	fastSnappyOnce.Do(func() { compress.RegisterCodec(compress.Codecs.Snappy, fastSnappy{}) })
+}
+
+// WithFastSnappy chooses the Snappy block encoder (default on): s2's
+// standard Snappy encoder in place of arrow-go's "better" one, the same
+// format, readable by every Snappy reader, about 30% faster to write for
+// ~10% larger files. It is registered with arrow-go for the whole process
+// the first time a Destination is created with it on; off leaves arrow-go's
+// registry as it is.
+func WithFastSnappy(on bool) Option { return func(d *Destination) { d.fastSnappy = on } }

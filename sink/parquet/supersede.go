@@ -1,12 +1,8 @@
 package parquet
 
 import (
+	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -25,16 +21,13 @@ type supersedeDoc struct {
 	Files  []string `json:"files,omitempty"`
 }
 
-func supersedePath(dsDir, loadID string) string {
-	return filepath.Join(dsDir, supersedeDir, loadID+".json")
+func supersedePath(dataset, loadID string) string {
+	return keyJoin(dataset, supersedeDir, loadID+".json")
 }
 
 // writeSupersede records that loadID supersedes the earlier files of tables
 // and the single files ("table/name").
-func writeSupersede(dsDir, loadID string, tables, files []string) error {
-	if err := os.MkdirAll(filepath.Join(dsDir, supersedeDir), 0o755); err != nil {
-		return err
-	}
+func (d *Destination) writeSupersede(ctx context.Context, dataset, loadID string, tables, files []string) error {
 	if tables == nil {
 		tables = []string{} // "tables" stays a list, as older markers have it
 	}
@@ -42,7 +35,7 @@ func writeSupersede(dsDir, loadID string, tables, files []string) error {
 	if err != nil {
 		return err
 	}
-	return writeFileSync(supersedePath(dsDir, loadID), b)
+	return writeFile(ctx, d.st, supersedePath(dataset, loadID), b)
 }
 
 // hidden is what the committed supersede markers hide.
@@ -55,22 +48,20 @@ type hidden struct {
 }
 
 // readHidden reads the markers of committed loads.
-func readHidden(dsDir string, committed map[string]bool) (hidden, error) {
+func (d *Destination) readHidden(ctx context.Context, dataset string, committed map[string]bool) (hidden, error) {
 	h := hidden{cut: map[string]string{}, files: map[string]bool{}}
-	ents, err := os.ReadDir(filepath.Join(dsDir, supersedeDir))
-	if errors.Is(err, fs.ErrNotExist) {
-		return h, nil
-	}
+	dir := keyJoin(dataset, supersedeDir)
+	ents, err := d.st.List(ctx, dir)
 	if err != nil {
-		return h, fmt.Errorf("parquet: list %s: %w", supersedeDir, err)
+		return h, storeErr(d.st, "list", dir, err)
 	}
 	for _, e := range ents {
-		id := strings.TrimSuffix(e.Name(), ".json")
+		id := strings.TrimSuffix(e.Name, ".json")
 		if !committed[id] {
 			continue
 		}
 		var doc supersedeDoc
-		if err := readJSON(filepath.Join(dsDir, supersedeDir, e.Name()), &doc); err != nil {
+		if err := d.readJSON(ctx, keyJoin(dir, e.Name), &doc); err != nil {
 			return h, err
 		}
 		for _, t := range doc.Tables {
@@ -106,7 +97,7 @@ func laterLoad(a, b string) bool {
 // committed, no committed later load superseded the table and no committed
 // merge replaced the file.
 func (h hidden) visible(f dataFile, table string, committed map[string]bool) bool {
-	if !committed[f.loadID] || h.files[table+"/"+filepath.Base(f.path)] {
+	if !committed[f.loadID] || h.files[table+"/"+f.name()] {
 		return false
 	}
 	c := h.cut[table]
@@ -116,8 +107,8 @@ func (h hidden) visible(f dataFile, table string, committed map[string]bool) boo
 // removeSuperseded deletes the files that committed supersede markers hide,
 // then the markers (done after a commit, and again by Begin when a process
 // died between the two).
-func removeSuperseded(dsDir string, committed map[string]bool) error {
-	h, err := readHidden(dsDir, committed)
+func (d *Destination) removeSuperseded(ctx context.Context, dataset string, committed map[string]bool) error {
+	h, err := d.readHidden(ctx, dataset, committed)
 	if err != nil {
 		return err
 	}
@@ -126,19 +117,19 @@ func removeSuperseded(dsDir string, committed map[string]bool) error {
 		if checkName("table", table) != nil || checkName("file", name) != nil {
 			continue // not a name this package writes
 		}
-		if err := os.Remove(filepath.Join(dsDir, table, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := d.st.Remove(ctx, keyJoin(dataset, table, name)); err != nil {
 			return err
 		}
 	}
 	for t := range h.cut {
-		files, err := tableFiles(filepath.Join(dsDir, t))
+		files, err := d.tableFiles(ctx, keyJoin(dataset, t))
 		if err != nil {
 			return err
 		}
 		left := 0
 		for _, f := range files {
 			if committed[f.loadID] && !h.visible(f, t, committed) {
-				if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				if err := d.st.Remove(ctx, f.path); err != nil {
 					return err
 				}
 				continue
@@ -147,13 +138,13 @@ func removeSuperseded(dsDir string, committed map[string]bool) error {
 		}
 		if left == 0 {
 			// A dropped table: its folder goes too (init file included).
-			_ = os.RemoveAll(filepath.Join(dsDir, t))
+			_ = d.st.RemoveAll(ctx, keyJoin(dataset, t))
 		}
 	}
-	ents, _ := os.ReadDir(filepath.Join(dsDir, supersedeDir))
+	ents, _ := d.st.List(ctx, keyJoin(dataset, supersedeDir))
 	for _, e := range ents {
-		if committed[strings.TrimSuffix(e.Name(), ".json")] {
-			_ = os.Remove(filepath.Join(dsDir, supersedeDir, e.Name()))
+		if committed[strings.TrimSuffix(e.Name, ".json")] {
+			_ = d.st.Remove(ctx, keyJoin(dataset, supersedeDir, e.Name))
 		}
 	}
 	return nil
