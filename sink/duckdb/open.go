@@ -14,7 +14,7 @@ import (
 )
 
 // When a load opens the database: Begin, by default, only creates the
-// load's stage folder, and Commit opens the file (defer.go); with
+// load's stage folder, and Commit opens the file (stage_load.go); with
 // WithLoadDuringExtract Begin opens it. Either way open waits for a file
 // another process holds.
 
