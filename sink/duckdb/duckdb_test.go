@@ -267,7 +267,7 @@ func TestMergeAboveMemoryLimit(t *testing.T) {
 			return yield(flow.ItemsBatch(batch...))
 		}, flow.WriteDisposition(arrowbuf.Merge), flow.PrimaryKey("id"))
 		var err error
-		p, err = flow.NewPipeline("merge_limit", dest, flow.PipelinesDir(dir), flow.Dataset("d"))
+		p, err = flow.NewPipeline("merge_limit", dest, flow.PipelinesDir(dir), flow.DatasetName("d"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -308,7 +308,7 @@ func TestWideRowsAboveMemoryLimit(t *testing.T) {
 					b.Field(c).(*array.StringBuilder).Append(strconv.Itoa(i*cols + c))
 				}
 			}
-			if err := yield(flow.RecordBatch(b.NewRecordBatch())); err != nil {
+			if err := yield(flow.ArrowBatch(b.NewRecordBatch())); err != nil {
 				return err
 			}
 		}
@@ -324,7 +324,7 @@ func TestWideRowsAboveMemoryLimit(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dest := newDest(t, append(tc.opts, duckdb.WithMemoryLimit("16MB"))...)
-			p, err := flow.NewPipeline("wide", dest, flow.PipelinesDir(t.TempDir()), flow.Dataset("d"))
+			p, err := flow.NewPipeline("wide", dest, flow.PipelinesDir(t.TempDir()), flow.DatasetName("d"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -362,7 +362,7 @@ func TestLinkColumnCompression(t *testing.T) {
 		return nil
 	})
 	dest := newDest(t)
-	p, err := flow.NewPipeline("links", dest, flow.PipelinesDir(t.TempDir()), flow.Dataset("d"))
+	p, err := flow.NewPipeline("links", dest, flow.PipelinesDir(t.TempDir()), flow.DatasetName("d"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -435,7 +435,7 @@ func TestReplaceAddsColumns(t *testing.T) {
 					}
 					return nil
 				}, flow.WriteDisposition(arrowbuf.Replace))
-				p, err := flow.NewPipeline("evo", dest, flow.PipelinesDir(dir), flow.Dataset("d"), flow.BatchRows(1))
+				p, err := flow.NewPipeline("evo", dest, flow.PipelinesDir(dir), flow.DatasetName("d"), flow.BatchRows(1))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -476,7 +476,7 @@ func TestJSONColumnEscapes(t *testing.T) {
 	}, flow.MaxTableNesting(0))
 	dir := t.TempDir()
 	dest := duckdb.New(filepath.Join(dir, "j.duckdb"))
-	p, err := flow.NewPipeline("esc", dest, flow.PipelinesDir(dir), flow.Dataset("d"))
+	p, err := flow.NewPipeline("esc", dest, flow.PipelinesDir(dir), flow.DatasetName("d"))
 	if err != nil {
 		t.Fatal(err)
 	}

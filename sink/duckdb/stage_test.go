@@ -150,7 +150,7 @@ func TestStateChangedByAnotherRun(t *testing.T) {
 		})
 	}
 	run := func(id int64, block bool) error {
-		p, err := flow.NewPipeline("twice", duckdb.New(path), flow.PipelinesDir(t.TempDir()), flow.Dataset("ds"))
+		p, err := flow.NewPipeline("twice", duckdb.New(path), flow.PipelinesDir(t.TempDir()), flow.DatasetName("ds"))
 		if err != nil {
 			return err
 		}
