@@ -166,6 +166,9 @@ func (a *app) run(ctx context.Context, specPath string, f runFlags) error {
 	if err != nil {
 		return err
 	}
+	if err := checkSpecS3(ctx, s); err != nil { // s3access.go
+		return err
+	}
 	dest, err := newDestination(s, log)
 	if err != nil {
 		return err

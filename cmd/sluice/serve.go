@@ -85,7 +85,7 @@ func (a *app) serve(ctx context.Context, pipeline string, f serveFlags, tokenEnv
 	if err != nil {
 		return err
 	}
-	if err := checkDestinationExists(info); err != nil {
+	if _, err := checkDestinationExists(ctx, info); err != nil {
 		return err
 	}
 	src, err := serveSource(info)
