@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -278,6 +279,23 @@ func TestS3PipelineCommands(t *testing.T) {
 			t.Errorf("export csv: %d lines, header %q", len(rows), rows[0])
 		}
 		e.noCredentials(t, "export output", r.stdout+r.stderr)
+
+		// show's browser lists the tables from the bucket.
+		info, _, err := findPipeline("NAME", "blog", e.pipelines)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		newBrowser(info).ServeHTTP(rec, httptest.NewRequest("GET", "http://127.0.0.1/api/tables", nil))
+		if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, `{"name":"posts","rows":25}`) {
+			t.Errorf("show /api/tables: %d %s", rec.Code, body)
+		}
+
+		// serve reads local files only: it says so.
+		r = sluice(t, t.Context(), "", "serve", "blog")
+		if want := "only local Parquet buckets can be served, not " + s3URL; r.code != 1 || !strings.Contains(r.stderr, want) {
+			t.Errorf("serve: exit %d: %q, want %q", r.code, r.stderr, want)
+		}
 	})
 
 	tests := []struct {
