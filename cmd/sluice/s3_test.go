@@ -405,3 +405,21 @@ func TestS3RunErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestS3AWSEnvSecretsMasked: the values of the AWS credential variables
+// are masked in what sluice prints, as a spec's secrets are, though no
+// spec references them (here an error quoting a spec value that holds one).
+func TestS3AWSEnvSecretsMasked(t *testing.T) {
+	for _, k := range []string{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"} {
+		t.Run(k, func(t *testing.T) {
+			setup(t)
+			isolateAWS(t)
+			value := "awsvalue" + strings.ToLower(k[4:7]) + "9f31"
+			t.Setenv(k, value)
+			r := sluice(t, t.Context(), "", "run", writeSpec(t, "pipeline_name: blog\ndestination: "+value+"\nsource: {client: {base_url: \"http://127.0.0.1:1/\"}, resources: [posts]}\n"))
+			if r.code != 1 || !strings.Contains(r.stderr, `unknown destination "***"`) || strings.Contains(r.stderr, value) {
+				t.Errorf("exit %d, stderr %q: want the value masked", r.code, r.stderr)
+			}
+		})
+	}
+}
