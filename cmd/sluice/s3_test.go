@@ -423,3 +423,27 @@ func TestS3AWSEnvSecretsMasked(t *testing.T) {
 		})
 	}
 }
+
+// TestS3RunWithAWSEnv: a spec without credentials loads with the AWS
+// environment's, with or without its own endpoint_url.
+func TestS3RunWithAWSEnv(t *testing.T) {
+	e := newS3Env(t)
+	setAWSEnv(t, e.srv)
+	for i, creds := range []string{"null", fmt.Sprintf("{endpoint_url: %q}", e.srv.Endpoint)} {
+		r := sluice(t, t.Context(), "", "run", writeSpec(t, e.s3Spec(s3URL, creds)))
+		if r.code != 0 {
+			t.Fatalf("credentials %s: exit %d: %s", creds, r.code, r.stderr)
+		}
+		e.noCredentials(t, "output", r.stdout+r.stderr)
+		if strings.Contains(r.stdout+r.stderr, "***") {
+			t.Errorf("credentials %s: masked output:\n%s%s", creds, r.stdout, r.stderr)
+		}
+		rows := mustQuery(t, e.dataset(t), "SELECT count(*), count(DISTINCT _dlt_load_id) FROM comments")
+		if got := strings.Join(rows[0], " "); got != "50 1" {
+			t.Errorf("run %d: comments (replace) = %s, want 50 rows of 1 load", i+1, got)
+		}
+		if loads := mustQuery(t, e.dataset(t), "SELECT count(*) FROM _dlt_loads"); loads[0][0] != fmt.Sprint(i+1) {
+			t.Errorf("run %d: %s loads", i+1, loads[0][0])
+		}
+	}
+}
