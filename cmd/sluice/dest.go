@@ -93,6 +93,8 @@ func withTableFormat(cfg *rest.Config, d spec.Destination) {
 
 // destinationOf rebuilds the destination a pipeline recorded in its
 // pipeline.json: dlt's kind name ("duckdb", "filesystem") and location.
+// pipeline.json holds no credentials: an s3:// bucket opens with the AWS
+// environment's (checkDestinationExists checks that there are some).
 func destinationOf(info *pipeinfo.Info) (sink.Destination, error) {
 	if _, ok := destinations.Lookup(info.DestinationType); !ok {
 		return nil, fmt.Errorf("pipeline %q: unknown destination type %q in its pipeline.json", info.Name, info.DestinationType)
