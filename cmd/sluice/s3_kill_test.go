@@ -85,8 +85,8 @@ func (e *s3CrashEnv) mirror(t *testing.T, prefix string) {
 // knobs of TestKillMidLoad apply (SLUICE_KILL_ROUNDS, SLUICE_KILL_SEED,
 // SLUICE_KILL_BUSY, SLUICE_KILL_PAGE_DELAY).
 func TestS3KillMidLoad(t *testing.T) {
+	srv := sinktest.Versitygw(t) // skips without it: before building the binary
 	sluiceBinary(t)
-	srv := sinktest.Versitygw(t)
 	srv.CreateBucket(t, s3CrashBucket)
 	seed := uint64(9)
 	if s := os.Getenv("SLUICE_KILL_SEED"); s != "" {
@@ -272,8 +272,8 @@ func (p *s3KillProxy) hold() {
 // front of versitygw: after every kill the bucket shows whole committed
 // loads only, and a last run loads every key exactly once.
 func TestS3KillAtCommitPoints(t *testing.T) {
+	srv := sinktest.Versitygw(t) // skips without it: before building the binary
 	sluiceBinary(t)
-	srv := sinktest.Versitygw(t)
 	srv.CreateBucket(t, s3CrashBucket)
 	proxy := newS3KillProxy(t, srv.Endpoint)
 	viaProxy := srv
