@@ -93,6 +93,8 @@ func withTableFormat(cfg *rest.Config, d spec.Destination) {
 
 // destinationOf rebuilds the destination a pipeline recorded in its
 // pipeline.json: dlt's kind name ("duckdb", "filesystem") and location.
+// pipeline.json holds no credentials: an s3:// bucket opens with the AWS
+// environment's (checkDestinationExists checks that there are some).
 func destinationOf(info *pipeinfo.Info) (sink.Destination, error) {
 	if _, ok := destinations.Lookup(info.DestinationType); !ok {
 		return nil, fmt.Errorf("pipeline %q: unknown destination type %q in its pipeline.json", info.Name, info.DestinationType)
@@ -101,19 +103,21 @@ func destinationOf(info *pipeinfo.Info) (sink.Destination, error) {
 }
 
 // checkDestinationExists fails when the data a pipeline recorded is gone, so
-// reading it does not create an empty DuckDB file.
-func checkDestinationExists(info *pipeinfo.Info) error {
+// reading it does not create an empty DuckDB file (a
+// *missingDestinationError), or when the AWS environment gives no credentials
+// for an s3:// dataset. It returns where an s3:// dataset's requests go.
+func checkDestinationExists(ctx context.Context, info *pipeinfo.Info) (s3Target, error) {
 	loc := info.DestinationLocation
 	if strings.Contains(loc, "://") {
-		return nil
+		return checkS3Pipeline(ctx, info) // s3access.go
 	}
 	if _, err := os.Stat(loc); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("pipeline %q: destination %s does not exist", info.Name, loc)
+			return s3Target{}, &missingDestinationError{pipeline: info.Name, location: loc}
 		}
-		return fmt.Errorf("pipeline %q: %w", info.Name, err)
+		return s3Target{}, fmt.Errorf("pipeline %q: %w", info.Name, err)
 	}
-	return nil
+	return s3Target{}, nil
 }
 
 // dropDataset removes a dataset from a destination: for DuckDB the schema
@@ -128,4 +132,13 @@ func dropDataset(ctx context.Context, info *pipeinfo.Info) error {
 		return fmt.Errorf("drop dataset %s: a %s destination cannot drop datasets", info.Dataset, info.DestinationType)
 	}
 	return dr.DropDataset(ctx, info.Dataset)
+}
+
+// missingDestinationError is a destination a pipeline recorded that is gone:
+// drop then has nothing to drop, while an error reaching a destination
+// (credentials, network) must stop it.
+type missingDestinationError struct{ pipeline, location string }
+
+func (e *missingDestinationError) Error() string {
+	return fmt.Sprintf("pipeline %q: destination %s does not exist", e.pipeline, e.location)
 }

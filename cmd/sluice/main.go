@@ -67,6 +67,8 @@ type app struct {
 // status. Everything written to stdout and stderr is redacted.
 func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	set := &redact.Set{}
+	// Credentials in the AWS environment (s3:// datasets) are secrets too.
+	set.Add(awsEnvSecrets()...)
 	a := &app{
 		stdin:   stdin,
 		stdout:  redact.NewWriter(stdout, set),

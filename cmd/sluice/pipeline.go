@@ -108,14 +108,16 @@ its destination and dataset.
 
 // openDataset opens a pipeline's dataset for reading.
 func openDataset(ctx context.Context, info *pipeinfo.Info) (sink.DatasetReader, error) {
-	if err := checkDestinationExists(info); err != nil {
+	t, err := checkDestinationExists(ctx, info)
+	if err != nil {
 		return nil, err
 	}
 	dest, err := destinationOf(info)
 	if err != nil {
 		return nil, err
 	}
-	return dest.OpenDataset(ctx, info.Dataset)
+	r, err := dest.OpenDataset(ctx, info.Dataset)
+	return r, withEndpointHint(err, info, t)
 }
 
 func (a *app) info(ctx context.Context, info *pipeinfo.Info, workDir string) error {
@@ -221,11 +223,17 @@ func (a *app) drop(ctx context.Context, info *pipeinfo.Info, workDir string, yes
 		}
 	}
 	// A destination that is gone (moved, deleted) has nothing to drop; the
-	// working state still goes, and the message says which happened.
-	missing := checkDestinationExists(info)
+	// working state still goes, and the message says which happened. One
+	// that cannot be reached (no credentials) stops the drop: its data
+	// stays, and so does the state that finds it.
+	t, missing := checkDestinationExists(ctx, info)
+	var gone *missingDestinationError
+	if missing != nil && !errors.As(missing, &gone) {
+		return missing
+	}
 	if missing == nil {
 		if err := dropDataset(ctx, info); err != nil {
-			return err
+			return withEndpointHint(err, info, t)
 		}
 	}
 	if err := os.RemoveAll(workDir); err != nil {

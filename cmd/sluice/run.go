@@ -42,6 +42,8 @@ func (a *app) runCmd() *cobra.Command {
   destination: duckdb            # duckdb (default) | parquet, or a mapping:
   # destination: {type: duckdb, path: ./blog.duckdb}
   # destination: {type: parquet, bucket_url: ./out}
+  # destination: {type: filesystem, bucket_url: s3://lake/raw, credentials:
+  #   {aws_access_key_id: "${AWS_KEY}", aws_secret_access_key: "${AWS_SECRET}"}}
   max_table_nesting: 1           # optional
   source:                        # dlt's rest_api config (RESTAPIConfig)
     client: {base_url: "https://api.example.com/", auth: {token: "${API_TOKEN}"}}
@@ -164,6 +166,9 @@ func (a *app) run(ctx context.Context, specPath string, f runFlags) error {
 
 	src, err := buildSource(s, log, nil, rest.OnRetry(prog.retrying))
 	if err != nil {
+		return err
+	}
+	if err := checkSpecS3(ctx, s); err != nil { // s3access.go
 		return err
 	}
 	dest, err := newDestination(s, log)

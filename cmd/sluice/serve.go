@@ -85,11 +85,13 @@ func (a *app) serve(ctx context.Context, pipeline string, f serveFlags, tokenEnv
 	if err != nil {
 		return err
 	}
-	if err := checkDestinationExists(info); err != nil {
-		return err
-	}
+	// The source first: it refuses an object store's bucket before any
+	// credentials are looked for.
 	src, err := serveSource(info)
 	if err != nil {
+		return err
+	}
+	if _, err := checkDestinationExists(ctx, info); err != nil {
 		return err
 	}
 	srv, err := serve.NewServer(src, serve.Options{Token: token, Version: version})

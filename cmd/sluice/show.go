@@ -44,7 +44,7 @@ func (a *app) show(ctx context.Context, info *pipeinfo.Info, port int) error {
 	if port < 0 || port > 65535 {
 		return usageErrorf("--port %d: want 0..65535", port)
 	}
-	if err := checkDestinationExists(info); err != nil {
+	if _, err := checkDestinationExists(ctx, info); err != nil {
 		return err
 	}
 	if _, err := destinationOf(info); err != nil {
