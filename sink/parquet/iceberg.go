@@ -37,6 +37,10 @@ type CatalogSpec struct {
 // catalog.
 func WithCatalog(c CatalogSpec) Option { return func(d *Destination) { d.catalog = c } }
 
+// icebergCommitted is called after each table's snapshot is committed (a
+// test hook: kills between two tables' commits).
+var icebergCommitted = func(table string) {}
+
 // icebergDirs are the folders of an Iceberg table; Begin's cleanup and
 // supersede markers never touch them.
 const (
@@ -282,6 +286,7 @@ func (l *load) commitIceberg(ctx context.Context, empty, drop map[string]bool, s
 		}
 		// The table owns its files now: Rollback must leave them.
 		l.files[t] = nil
+		icebergCommitted(t)
 	}
 	for _, t := range dropped {
 		if err := lk.Drop(ctx, l.ds, t); err != nil {
