@@ -282,7 +282,9 @@ func allocs(r result) string {
 }
 
 // isParquet says whether phase loads into Parquet (else DuckDB).
-func isParquet(phase string) bool { return strings.HasSuffix(phase, "-parquet") || phase == s3Phase || phase == icebergPhase }
+func isParquet(phase string) bool {
+	return strings.HasSuffix(phase, "-parquet") || phase == s3Phase || phase == icebergPhase
+}
 
 func latencyTable() {
 	ctx := context.Background()
