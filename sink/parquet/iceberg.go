@@ -144,8 +144,11 @@ func (d *Destination) rewindLake(ctx context.Context, dataset string, keep func(
 	}
 	for _, t := range tables {
 		ok, err := d.isLakeTable(ctx, dataset, t)
-		if err != nil || !ok {
+		if err != nil {
 			return err
+		}
+		if !ok {
+			continue // a native table
 		}
 		lk, err := d.lake(ctx)
 		if err != nil {
@@ -421,4 +424,29 @@ func (r *reader) emptyFile(ctx context.Context, t string) (string, error) {
 		return "", err
 	}
 	return p, w.close()
+}
+
+// dropLakeTables drops the dataset's Iceberg tables with their catalog
+// entries.
+func (d *Destination) dropLakeTables(ctx context.Context, dataset string) error {
+	tables, err := d.tableDirs(ctx, dataset)
+	if err != nil {
+		return err
+	}
+	for _, t := range tables {
+		if ok, err := d.isLakeTable(ctx, dataset, t); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		lk, err := d.lake(ctx)
+		if err != nil {
+			return err
+		}
+		if err := lk.Drop(ctx, dataset, t); err != nil {
+			return err
+		}
+	}
+	return nil
 }

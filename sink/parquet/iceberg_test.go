@@ -185,6 +185,26 @@ func TestIcebergSettings(t *testing.T) {
 			}
 		})
 	}
+	t.Run("native hint", func(t *testing.T) {
+		// An explicit native table stays plain Parquet under an Iceberg
+		// default; a table without a format takes the default.
+		bucket := t.TempDir()
+		d := newDest(bucket, parquet.WithTableFormat(arrowbuf.Iceberg))
+		defer d.Close()
+		other := lakeItems("")
+		other.Name = "other"
+		sinktest.Load(t, d, "ds", "1", commit("h"), sinktest.Batch(t, lakeItems(arrowbuf.Native), []any{1, "a", "1", "r1"}),
+			sinktest.Batch(t, other, []any{1, "a", "1", "r2"}))
+		for table, want := range map[string]bool{"items": false, "other": true} {
+			_, err := os.Stat(filepath.Join(bucket, "ds", table, "metadata"))
+			if got := err == nil; got != want {
+				t.Errorf("%s: Iceberg %v, want %v", table, got, want)
+			}
+		}
+		if got := sinktest.Rows(t, d, "ds", "SELECT (SELECT count(*) FROM items) + (SELECT count(*) FROM other)"); got[0][0] != int64(2) {
+			t.Errorf("rows %v, want 2", got)
+		}
+	})
 	t.Run("sql catalog", func(t *testing.T) {
 		dir := t.TempDir()
 		db := filepath.Join(dir, "catalog.db")
@@ -195,7 +215,7 @@ func TestIcebergSettings(t *testing.T) {
 		}
 		sinktest.Load(t, d, "ds", "1", commit("h1"), sinktest.Batch(t, lakeItems(""), []any{1, "a", "1", "r1"}))
 		sinktest.Load(t, d, "ds", "2", commit("h1"), sinktest.Batch(t, lakeItems(""), []any{1, "b", "2", "r2"}))
-		d.(*parquet.Destination).Close()
+		defer d.(*parquet.Destination).Close()
 		cat, err := sql.Open("sqlite", db)
 		if err != nil {
 			t.Fatal(err)
@@ -208,6 +228,14 @@ func TestIcebergSettings(t *testing.T) {
 		if ns != "ds" || name != "items" || !strings.HasSuffix(loc, "/ds/items/metadata/v2.metadata.json") {
 			t.Errorf("catalog row %s.%s at %s", ns, name, loc)
 		}
+		// Dropping the dataset takes its tables out of the catalog.
+		if err := d.(*parquet.Destination).DropDataset(ctx, "ds"); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := cat.QueryRow("SELECT count(*) FROM iceberg_tables").Scan(&n); err != nil || n != 0 {
+			t.Errorf("after DropDataset: %d catalog rows (%v)", n, err)
+		}
 	})
 }
 
@@ -215,4 +243,53 @@ func TestIcebergSettings(t *testing.T) {
 func commit(hash string) sink.Commit {
 	return sink.Commit{State: &sink.StoredState{Version: 1, PipelineName: "p", State: "{}", Hash: hash},
 		SchemaJSON: []byte(`{"name":"test"}`), SchemaHash: hash}
+}
+
+// TestIcebergRewind: a load that committed one Iceberg table's snapshot
+// and stopped before _dlt_loads (here: a panic after the snapshot, the
+// load then rolled back as a killed process's would be dropped) is not
+// seen by readers, and the next load's Begin takes its snapshot back, also
+// when a native table sorts before the Iceberg one: the rows it loads
+// again are there once.
+func TestIcebergRewind(t *testing.T) {
+	ctx := context.Background()
+	bucket := t.TempDir()
+	d := newDest(bucket)
+	defer d.Close()
+	native := itemsTable(arrowbuf.Append)
+	native.Name = "a_native"
+	items := lakeItems(arrowbuf.Iceberg)
+	items.WriteDisposition = arrowbuf.Append
+	load := func(id string, rows ...[]any) error {
+		l, err := d.Begin(ctx, sink.LoadRequest{Dataset: "ds", LoadID: id, SchemaName: "test"})
+		if err != nil {
+			return err
+		}
+		defer l.Rollback()
+		if err := l.Write(ctx, sinktest.Batch(t, native, []any{1, id, "n" + id})); err != nil {
+			return err
+		}
+		if err := l.Write(ctx, sinktest.Batch(t, items, rows...)); err != nil {
+			return err
+		}
+		return l.Commit(ctx, commit("h"))
+	}
+	if err := load("1", []any{1, "a", "1", "r1"}); err != nil {
+		t.Fatal(err)
+	}
+	func() {
+		parquet.SetIcebergCommitHook(func(string) { panic("killed") })
+		defer parquet.SetIcebergCommitHook(nil)
+		defer func() { _ = recover() }()
+		_ = load("2", []any{2, "b", "2", "r2"})
+	}()
+	if got := sinktest.Rows(t, d, "ds", "SELECT id FROM items ORDER BY id"); !reflect.DeepEqual(got, [][]any{{int64(1)}}) {
+		t.Errorf("after the killed load: %v, want [[1]]", got)
+	}
+	if err := load("3", []any{2, "b", "3", "r3"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := sinktest.Rows(t, d, "ds", "SELECT id, _dlt_load_id FROM items ORDER BY id"); !reflect.DeepEqual(got, [][]any{{int64(1), "1"}, {int64(2), "3"}}) {
+		t.Errorf("after the next load: %v, want rows 1 (load 1) and 2 (load 3) once", got)
+	}
 }

@@ -137,6 +137,13 @@ func (d *Destination) DropDataset(ctx context.Context, dataset string) error {
 	if err := checkName("dataset", dataset); err != nil {
 		return fmt.Errorf("parquet: drop dataset %q: not a folder name", dataset)
 	}
+	// Iceberg tables go through the lake, which takes their catalog rows
+	// too.
+	if d.catalog != (CatalogSpec{}) {
+		if err := d.dropLakeTables(ctx, dataset); err != nil {
+			return fmt.Errorf("parquet: drop dataset %s: %w", d.st.Name(dataset), err)
+		}
+	}
 	if err := d.st.RemoveAll(ctx, dataset); err != nil {
 		return fmt.Errorf("parquet: drop dataset %s: %w", d.st.Name(dataset), err)
 	}
