@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
@@ -32,9 +33,29 @@ var icebergPoints = []commitPoint{
 func TestIcebergKillInCommit(t *testing.T) {
 	sluiceBinary(t)
 	busyCPUs(t)
+	for _, tc := range []struct {
+		name     string
+		resource bool
+	}{{"destination default", false}, {"resource table_format", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			points := icebergPoints
+			if tc.resource {
+				// events is a plain Parquet table: its files are renamed
+				// into place.
+				points = slices.Clone(points)
+				points[0] = parquetPoints[0]
+				points[0].events = []fileEvent{{dataset("events"), syscall.IN_MOVED_TO, suffixed(".parquet")}}
+				points[0].name = "events files in place"
+			}
+			killIcebergCommit(t, tc.resource, points)
+		})
+	}
+}
+
+func killIcebergCommit(t *testing.T, resource bool, points []commitPoint) {
 	rng := rand.New(rand.NewPCG(9, 0x1ce))
 	api := newCrashAPI(t)
-	e := icebergEnv(t, api, false)
+	e := icebergEnv(t, api, resource)
 	for i := range 2 {
 		if r := runSluice(t, e.dir, e.env, "run", e.spec); r.code != 0 {
 			t.Fatalf("run %d: exit %d: %s", i+1, r.code, r.stderr)
@@ -48,7 +69,7 @@ func TestIcebergKillInCommit(t *testing.T) {
 	per := map[string]killTally{}
 	reached := map[string]int{}
 	for round := range 2 * killRounds() {
-		for _, pt := range icebergPoints {
+		for _, pt := range points {
 			w, err := watchPoint(e, pt)
 			if err != nil {
 				t.Fatal(err)
@@ -87,7 +108,7 @@ func TestIcebergKillInCommit(t *testing.T) {
 		t.Errorf("final: %d events, %d items; want %d and %d, each exactly once", len(s.eventIDs), s.items, api.visible.Load(), crashItems)
 	}
 	t.Logf("iceberg commit kills: %s", tally)
-	for _, pt := range icebergPoints {
+	for _, pt := range points {
 		k := per[pt.name]
 		t.Logf("  at %-22q reached %d times: %d before the commit, %d after it, %d runs ended first; exact %d/%d",
 			pt.name, reached[pt.name], k.midRun, k.afterCommit, k.finished, k.exact, k.tried)
