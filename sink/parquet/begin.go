@@ -42,6 +42,9 @@ type load struct {
 	replaced map[string]bool // replace tables written
 	merged   map[string]bool // roots of merge families written
 	imported map[string]bool // data files that are imported files
+	// ice tells the tables that are Iceberg tables: their data files go
+	// straight to <table>/data/ and are committed as snapshots.
+	ice map[string]bool
 }
 
 var _ sink.Load = (*load)(nil)
@@ -79,6 +82,7 @@ func (d *Destination) Begin(ctx context.Context, req sink.LoadRequest) (sink.Loa
 		replaced: map[string]bool{},
 		merged:   map[string]bool{},
 		imported: map[string]bool{},
+		ice:      map[string]bool{},
 	}, nil
 }
 
@@ -110,6 +114,11 @@ func (d *Destination) cleanup(ctx context.Context, dataset string) error {
 		return err
 	}
 	ok := committedSet(loads)
+	// Iceberg tables: snapshots of loads killed before _dlt_loads go.
+	// Their data files stay (other engines may read old snapshots).
+	if err := d.rewindLake(ctx, dataset, func(id string) bool { return ok[id] || running[id] }); err != nil {
+		return err
+	}
 	if err := d.removeSuperseded(ctx, dataset, ok); err != nil {
 		return storeErr(d.st, "clean", dataset, err)
 	}
@@ -154,6 +163,10 @@ func fileID() string {
 // would copy them).
 func (l *load) newFileKey(t string) string {
 	name := dataFileName(l.req.LoadID, fileID())
+	if l.ice[t] {
+		// Not referenced by a snapshot until the load commits.
+		return keyJoin(l.ds, t, icebergData, name)
+	}
 	if l.st.Local() {
 		return keyJoin(l.staging, t, name)
 	}
@@ -171,10 +184,10 @@ func (l *load) Rollback() error {
 	}
 	clear(l.writers)
 	var err error
-	if !l.st.Local() {
-		// The load's files are in their table folders.
-		ctx := context.WithoutCancel(l.Ctx)
-		for _, files := range l.files {
+	ctx := context.WithoutCancel(l.Ctx)
+	for t, files := range l.files {
+		if !l.st.Local() || l.ice[t] {
+			// The load's files are in their table folders.
 			for _, p := range files {
 				if rerr := l.st.Remove(ctx, p); err == nil {
 					err = rerr

@@ -65,6 +65,12 @@ func (l *load) Commit(ctx context.Context, c sink.Commit) (err error) {
 			if checkName("table", t) != nil {
 				continue
 			}
+			// An Iceberg table's files are its snapshots' (commitIceberg).
+			if ice, err := l.isIceberg(ctx, t, ""); err != nil {
+				return wrap(t, err)
+			} else if ice {
+				continue
+			}
 			files, err := l.d.tableFiles(ctx, keyJoin(l.ds, t))
 			if err != nil {
 				return wrap("list "+t, err)
@@ -106,6 +112,9 @@ func (l *load) Commit(ctx context.Context, c sink.Commit) (err error) {
 		return wrap("init", err)
 	}
 	for _, t := range l.tables {
+		if l.ice[t] {
+			continue // committed as a snapshot below
+		}
 		if err := l.touch(ctx, keyJoin(l.ds, t, initFile)); err != nil {
 			return wrap(t, err)
 		}
@@ -119,6 +128,10 @@ func (l *load) Commit(ctx context.Context, c sink.Commit) (err error) {
 			}
 			placed = append(placed, dst)
 		}
+	}
+	// Iceberg tables: one snapshot each, before the commit point.
+	if err := l.commitIceberg(ctx, empty, drop, c.Schema, l.req.Schema); err != nil {
+		return wrap("iceberg", err)
 	}
 	// Replaced, truncated and dropped tables and the files merges rewrote:
 	// a marker hides the old files once the load commits; they are deleted

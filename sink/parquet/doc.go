@@ -15,6 +15,7 @@
 //	write.go      Write, file imports, the Parquet file writer
 //	commit.go     Commit: the order that makes a load atomic
 //	merge.go      merge dispositions, file by file
+//	iceberg.go    table_format iceberg: tables as Iceberg tables (sink/internal/iceberg)
 //	supersede.go  markers of files a committed load replaced
 //	reader.go     OpenDataset: tables and loads in Go, Query through SQL
 //	sql.go        the SQL engine interface (WithSQL)
@@ -28,6 +29,12 @@
 //	<bucket>/<dataset>/_dlt_loads/<schema>__<load_id>.jsonl
 //	<bucket>/<dataset>/_dlt_pipeline_state/<pipeline>__<load_id>__<hash>.jsonl
 //	<bucket>/<dataset>/_dlt_version/<schema>__<load_id>__<hash>.jsonl
+//
+// An Iceberg table (table_format iceberg) has, instead of its data files
+// and init file, Iceberg's layout, findable by path:
+//
+//	<bucket>/<dataset>/<table>/metadata/vN.metadata.json, version-hint.text, *.avro
+//	<bucket>/<dataset>/<table>/data/<load_id>.<file_id>.parquet
 //
 // file_id is 10 random hex characters; <hash> is dlt's path-safe form of the
 // schema version hash (hex of its base64 bytes). The system files are one
@@ -100,10 +107,33 @@
 //     process unless WithFastSnappy(false): the same format, about 30%
 //     faster to write than arrow-go's default ("better") encoder for ~10%
 //     larger files. Importing the package changes nothing.
+//   - Table formats: a table's table_format hint (a nested table takes its
+//     root's), else the destination's (WithTableFormat; the "table_format"
+//     setting), decides. "iceberg" makes it an Apache Iceberg v2 table:
+//     Write streams its data files straight into <table>/data/ (nothing
+//     references them until the load commits, so there is no staging and
+//     no second write), and Commit, before the _dlt_loads file, makes one
+//     snapshot per table: append adds the files, replace (and truncate)
+//     makes them the only ones, merge removes the matching earlier rows
+//     copy-on-write (data files holding them are rewritten without them; no
+//     delete files) and nested rows by _dlt_root_id, dropped tables go with
+//     their metadata. New columns evolve the table's schema. All tables are
+//     prepared before the first is committed, so a failure there changes
+//     none; a process killed between two tables' commits leaves snapshots
+//     of a load without _dlt_loads file: readers skip them, and the next
+//     Begin rewinds each table to its newest snapshot of a committed load
+//     (a new metadata version; the files stay, as do data files of killed
+//     loads: Begin never deletes under data/ or metadata/). With WithCatalog
+//     ({type: sql, uri: sqlite:///path.db}) each commit also points the
+//     table's row in an Iceberg SQL catalog at its metadata; REST catalogs
+//     and "delta" are refused with an error naming them. The system files
+//     stay plain JSONL files.
 //   - OpenDataset lists the committed files; Tables, Table and Loads read
 //     them in Go. Query hands them to the SQL engine (WithSQL): one view per
 //     table named like it, and views over the system files; an object
 //     store's files are first copied to a temporary folder. Without an
 //     engine, Query and CSV/JSONL imports fail with ErrNoSQL. The reader
-//     sees the files that existed when it was opened.
+//     sees the files that existed when it was opened; an Iceberg table's
+//     are the data files of its newest snapshot of a committed load
+//     (never a listing of data/, which keeps older snapshots' files).
 package parquet

@@ -161,8 +161,9 @@ func (m *merger) family(r string, s *arrowbuf.Schema) error {
 		}
 	}
 
-	// Earlier loads: the root rows matching a key, then their nested rows.
-	if _, gone := m.cleared[r]; gone {
+	// Earlier loads: the root rows matching a key, then their nested rows
+	// (an Iceberg family's are removed by its snapshot, commitIceberg).
+	if _, gone := m.cleared[r]; gone || l.ice[r] {
 		return nil
 	}
 	matches := func(rec arrow.RecordBatch, drop []bool) {
@@ -358,7 +359,7 @@ func (m *merger) rewrite(t, src string, drop []bool) (string, error) {
 // with its columns when nothing else of it is left, so that it stays
 // readable with 0 rows as in the DuckDB destination.
 func (m *merger) keepEmpty(t string) error {
-	if len(m.l.files[t]) > 0 {
+	if len(m.l.files[t]) > 0 || m.l.ice[t] {
 		return nil
 	}
 	files, err := m.earlier(t)

@@ -9,13 +9,16 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"gocloud.dev/blob"
 
+	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/sink"
+	"github.com/sluicehq/sluice/sink/internal/iceberg"
 )
 
 // ErrUnsupportedScheme is wrapped by the errors of a destination whose bucket
@@ -94,6 +97,13 @@ type Destination struct {
 	creds       Credentials
 	userBucket  *blob.Bucket
 	sql         SQL
+	tableFormat arrowbuf.TableFormat // of tables without their own
+	catalog     CatalogSpec
+
+	lakeMu     sync.Mutex
+	lk         *iceberg.Lake // opened by the first Iceberg table
+	cat        *iceberg.Catalog
+	lakeBucket *blob.Bucket // a local bucket's, for the lake
 }
 
 var _ sink.Destination = (*Destination)(nil)
@@ -120,6 +130,9 @@ func New(bucketURL string, opts ...Option) *Destination {
 		useFastSnappy()
 	}
 	d.location, d.st, d.err = d.open(bucketURL)
+	if d.err == nil {
+		d.err = d.checkLakeOptions()
+	}
 	return d
 }
 
@@ -200,10 +213,11 @@ func BucketPath(u string) (string, error) {
 
 // Close lets go of the connections of an object store bucket New opened.
 func (d *Destination) Close() error {
+	err := d.closeLake()
 	if d.st == nil {
-		return nil
+		return err
 	}
-	return d.st.Close()
+	return errors.Join(err, d.st.Close())
 }
 
 // Kind returns "filesystem", dlt's name for the destination.

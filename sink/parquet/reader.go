@@ -26,9 +26,12 @@ type reader struct {
 	dataset string
 	tables  []string            // data tables, sorted
 	files   map[string][]string // visible data files per table (keys)
-	sys     map[string][]string // system table -> its files (keys)
-	loads   []sink.LoadRecord
-	closed  atomic.Bool
+	// lake holds the columns of the Iceberg tables, whose files are their
+	// committed snapshot's (possibly none).
+	lake   map[string]*arrow.Schema
+	sys    map[string][]string // system table -> its files (keys)
+	loads  []sink.LoadRecord
+	closed atomic.Bool
 
 	mu   sync.Mutex
 	sess Session // opened by the first Query
@@ -58,12 +61,20 @@ func (d *Destination) OpenDataset(ctx context.Context, dataset string) (sink.Dat
 	if err != nil {
 		return fail(err)
 	}
-	r := &reader{d: d, dataset: dataset, files: map[string][]string{}, sys: map[string][]string{}}
+	r := &reader{d: d, dataset: dataset, files: map[string][]string{}, sys: map[string][]string{}, lake: map[string]*arrow.Schema{}}
 	names, err := d.tableDirs(ctx, dataset)
 	if err != nil {
 		return fail(err)
 	}
 	for _, n := range names {
+		if ice, err := d.isLakeTable(ctx, dataset, n); err != nil {
+			return fail(err)
+		} else if ice {
+			if err := r.addLakeTable(ctx, n, ok); err != nil {
+				return fail(err)
+			}
+			continue
+		}
 		files, err := d.tableFiles(ctx, keyJoin(dataset, n))
 		if err != nil {
 			return fail(err)
@@ -157,11 +168,7 @@ func (r *reader) Table(ctx context.Context, name string) (array.RecordReader, er
 	if !slices.Contains(r.tables, name) {
 		return nil, fmt.Errorf("parquet: table %s.%s does not exist", r.dataset, name)
 	}
-	files := make([]dataFile, len(r.files[name]))
-	for i, p := range r.files[name] {
-		files[i] = dataFile{path: p}
-	}
-	schema, err := r.d.unionSchema(ctx, files)
+	schema, err := r.schema(ctx, name)
 	if err != nil {
 		return nil, fmt.Errorf("parquet: table %s.%s: %w", r.dataset, name, err)
 	}
@@ -227,6 +234,15 @@ func (r *reader) openSQL(ctx context.Context) (Session, error) {
 		return nil
 	}
 	for _, t := range r.tables {
+		if len(r.files[t]) == 0 {
+			// An Iceberg table without rows: a view needs a file.
+			p, err := r.emptyFile(ctx, t)
+			if err != nil {
+				return nil, err
+			}
+			views = append(views, View{Name: t, Files: []string{p}})
+			continue
+		}
 		if err := add(t, r.files[t], false); err != nil {
 			return nil, err
 		}

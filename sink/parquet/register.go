@@ -6,34 +6,85 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/sluicehq/sluice/arrowbuf"
 	"github.com/sluicehq/sluice/sink"
 )
 
 // Open is the destination's [sink.Factory]: Location is the bucket URL.
-// The one setting of c.Options it knows is "credentials": a map with dlt's
+// The settings of c.Options it knows are "credentials": a map with dlt's
 // keys aws_access_key_id, aws_secret_access_key, aws_session_token,
-// endpoint_url and region_name (strings).
+// endpoint_url and region_name (strings); "table_format": the format of
+// tables without their own (WithTableFormat); "catalog": a map with "type"
+// and "uri" (WithCatalog).
 func Open(c sink.Config) (sink.Destination, error) { return open(c) }
 
 // open is Open with options before the settings of c.Options.
 func open(c sink.Config, opts ...Option) (sink.Destination, error) {
 	for _, k := range slices.Sorted(maps.Keys(c.Options)) {
-		if k != "credentials" {
+		if k != "credentials" && k != "table_format" && k != "catalog" {
 			return nil, fmt.Errorf("parquet: unknown destination setting %q", k)
 		}
+	}
+	opts = slices.Clone(opts)
+	if v, ok := c.Options["table_format"]; ok {
+		s, isString := v.(string)
+		if !isString {
+			return nil, fmt.Errorf("parquet: setting table_format: want a string (%s)", arrowbuf.TableFormatList())
+		}
+		opts = append(opts, WithTableFormat(arrowbuf.TableFormat(s)))
+	}
+	if v, ok := c.Options["catalog"]; ok {
+		cat, err := catalogOf(v)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, WithCatalog(cat))
 	}
 	if v, ok := c.Options["credentials"]; ok {
 		creds, err := credentialsOf(v)
 		if err != nil {
 			return nil, err
 		}
-		opts = append(slices.Clone(opts), WithCredentials(creds))
+		opts = append(opts, WithCredentials(creds))
 	}
 	d := New(c.Location, opts...)
 	if d.err != nil {
 		return nil, d.err
 	}
 	return d, nil
+}
+
+// catalogOf reads the "catalog" setting: {type, uri}.
+func catalogOf(v any) (CatalogSpec, error) {
+	var c CatalogSpec
+	m, ok := v.(map[string]any)
+	if !ok {
+		if ms, isStrings := v.(map[string]string); isStrings {
+			m = map[string]any{}
+			for k, s := range ms {
+				m[k] = s
+			}
+		} else {
+			return c, fmt.Errorf("parquet: setting catalog: want a map with type and uri")
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		s, isString := m[k].(string)
+		switch {
+		case k != "type" && k != "uri":
+			return c, fmt.Errorf("parquet: setting catalog: unknown key %q (want type and uri)", k)
+		case !isString:
+			return c, fmt.Errorf("parquet: setting catalog.%s: want a string", k)
+		case k == "type":
+			c.Type = s
+		default:
+			c.URI = s
+		}
+	}
+	if c.Type == "" {
+		return c, fmt.Errorf("parquet: setting catalog: type is missing (want sql)")
+	}
+	return c, nil
 }
 
 // credentialsOf reads the "credentials" setting. Values never appear in
@@ -85,6 +136,13 @@ func (d *Destination) DropDataset(ctx context.Context, dataset string) error {
 	}
 	if err := checkName("dataset", dataset); err != nil {
 		return fmt.Errorf("parquet: drop dataset %q: not a folder name", dataset)
+	}
+	// Iceberg tables go through the lake, which takes their catalog rows
+	// too.
+	if d.catalog != (CatalogSpec{}) {
+		if err := d.dropLakeTables(ctx, dataset); err != nil {
+			return fmt.Errorf("parquet: drop dataset %s: %w", d.st.Name(dataset), err)
+		}
 	}
 	if err := d.st.RemoveAll(ctx, dataset); err != nil {
 		return fmt.Errorf("parquet: drop dataset %s: %w", d.st.Name(dataset), err)

@@ -168,7 +168,7 @@ func TestOpenCredentials(t *testing.T) {
 		{map[string]any{"credentials": map[string]any{"password": "hunter2"}}, `unknown key "password"`},
 		{map[string]any{"credentials": map[string]any{"aws_secret_access_key": 42}}, "credentials.aws_secret_access_key: want a string"},
 		{map[string]any{"credentials": "hunter2"}, "want a map"},
-		{map[string]any{"table_format": "iceberg"}, `unknown destination setting "table_format"`},
+		{map[string]any{"layout": "x"}, `unknown destination setting "layout"`},
 	} {
 		_, err := parquet.Open(sink.Config{Type: "filesystem", Location: "s3://reg/x", Options: tc.opts})
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "hunter2") {

@@ -21,7 +21,9 @@ import (
 )
 
 // The kill test's child process: this test binary, told by this variable
-// where to load (endpoint, key, secret and bucket URL, space-separated).
+// where to load (endpoint, key, secret and bucket URL, space-separated;
+// then optionally the table format and a load position at whose first
+// Iceberg table commit the child kills itself).
 const killChildEnv = "SLUICE_S3KILL_CHILD"
 
 const (
@@ -176,8 +178,14 @@ type int64s = *array.Int64
 // from it.
 func killChild(cfg string) error {
 	f := strings.Fields(cfg)
-	d := parquet.New(f[3], parquet.WithMaxFileRows(killRows/2), parquet.WithCredentials(
-		parquet.Credentials{EndpointURL: f[0], AccessKeyID: f[1], SecretAccessKey: f[2]}))
+	opts := []parquet.Option{parquet.WithMaxFileRows(killRows / 2), parquet.WithCredentials(
+		parquet.Credentials{EndpointURL: f[0], AccessKeyID: f[1], SecretAccessKey: f[2]})}
+	selfKill := -1
+	if len(f) > 4 {
+		opts = append(opts, parquet.WithTableFormat(arrowbuf.TableFormat(f[4])))
+		selfKill, _ = strconv.Atoi(f[5])
+	}
+	d := parquet.New(f[3], opts...)
 	defer d.Close()
 	ctx := context.Background()
 	events := &arrowbuf.Table{Name: "events", WriteDisposition: arrowbuf.Append, Columns: []*arrowbuf.Column{
@@ -198,6 +206,11 @@ func killChild(cfg string) error {
 			return nil
 		}
 		loadID := fmt.Sprintf("%d.%06d", 1700000000+pos, time.Now().Nanosecond()/1000)
+		if pos == selfKill {
+			parquet.SetIcebergCommitHook(func(string) { _ = syscall.Kill(os.Getpid(), syscall.SIGKILL) })
+		} else {
+			parquet.SetIcebergCommitHook(nil)
+		}
 		l, err := d.Begin(ctx, sink.LoadRequest{Dataset: killDataset, LoadID: loadID, SchemaName: "kill"})
 		if err != nil {
 			return err

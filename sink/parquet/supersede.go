@@ -136,7 +136,7 @@ func (d *Destination) removeSuperseded(ctx context.Context, dataset string, comm
 			}
 			left++
 		}
-		if left == 0 {
+		if ice, _ := d.isLakeTable(ctx, dataset, t); left == 0 && !ice {
 			// A dropped table: its folder goes too (init file included).
 			_ = d.st.RemoveAll(ctx, keyJoin(dataset, t))
 		}

@@ -44,6 +44,9 @@ func (l *load) Write(ctx context.Context, b arrowbuf.TableBatch) error {
 	if int(b.Record.NumCols()) != len(t.Columns) {
 		return l.Fail(fmt.Errorf("parquet: write %s: record has %d columns, table snapshot %d", t.Name, b.Record.NumCols(), len(t.Columns)))
 	}
+	if _, err := l.isIceberg(ctx, t.Name, t.TableFormat); err != nil {
+		return l.Fail(err)
+	}
 	if prev := l.tabs.Snaps[t.Name]; prev == nil || len(t.Columns) >= len(prev.Columns) {
 		l.tabs.Snaps[t.Name] = t
 	}
@@ -130,6 +133,9 @@ func (l *load) finish(table string) error {
 // detects, as in the DuckDB destination, and written as a Parquet file.
 func (l *load) importFile(ctx context.Context, t *arrowbuf.Table, f *arrowbuf.ImportFile) error {
 	if err := checkName("table", t.Name); err != nil {
+		return err
+	}
+	if _, err := l.isIceberg(ctx, t.Name, t.TableFormat); err != nil {
 		return err
 	}
 	dst := l.newFileKey(t.Name)

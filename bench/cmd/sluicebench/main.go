@@ -146,7 +146,7 @@ func main() {
 	// minutes; this machine's speed drifts by a third from one stretch of
 	// minutes to the next.
 	shapeList, phaseList := strings.Split(*shapes, ","), strings.Split(*phases, ",")
-	phaseList = withS3(phaseList)
+	phaseList = withIceberg(withS3(phaseList))
 	// Outside every timed part: the cli-* runs time the built command.
 	if cliDir, err := buildSluice(phaseList); err != nil {
 		fail(err)
@@ -174,6 +174,7 @@ func main() {
 		}
 		table(sh, results, flatRates)
 		s3Ratio(sh, results)
+		icebergRatio(sh, results)
 	}
 	if *latency {
 		latencyTable()
@@ -281,7 +282,9 @@ func allocs(r result) string {
 }
 
 // isParquet says whether phase loads into Parquet (else DuckDB).
-func isParquet(phase string) bool { return strings.HasSuffix(phase, "-parquet") || phase == s3Phase }
+func isParquet(phase string) bool {
+	return strings.HasSuffix(phase, "-parquet") || phase == s3Phase || phase == icebergPhase
+}
 
 func latencyTable() {
 	ctx := context.Background()
@@ -363,6 +366,9 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 	if isParquet(phase) {
 		dest = parquet.New(filepath.Join(dir, "bucket"))
 	}
+	if phase == icebergPhase {
+		dest = icebergDest(dir)
+	}
 	if phase == s3Phase {
 		d, stop, err := s3Dest(dir)
 		if err != nil {
@@ -382,7 +388,7 @@ func measure(phase string, rows, pageSize int, shape bench.Shape) (result, error
 		loaded, total, err = bench.ParseFloor(shape, pool, n)
 	case "ceiling", "ceiling-parquet":
 		loaded, total, err = bench.Ceiling(ctx, dest, shape, pool, n, 100_000)
-	case "pages-duckdb", "rest-duckdb", "rest-duckdb-during", "rest-parquet", s3Phase, "structs-duckdb", "structs-parquet", "maps-duckdb", "maps-parquet":
+	case "pages-duckdb", "rest-duckdb", "rest-duckdb-during", "rest-parquet", s3Phase, icebergPhase, "structs-duckdb", "structs-parquet", "maps-duckdb", "maps-parquet":
 		var src flow.Sourcer
 		switch {
 		case goValues:

@@ -47,7 +47,7 @@ func (k *KeySet) AddRecord(rec arrow.RecordBatch) error {
 	}
 	for i := range int(rec.NumRows()) {
 		if key, ok := rowKey(cols, i); ok {
-			k.keys[key] = struct{}{}
+			k.keys[strings.Clone(key)] = struct{}{} // a string value is a view of the batch's buffer
 		}
 	}
 	return nil
@@ -206,7 +206,7 @@ func (d *dropper) scan(ctx context.Context, st *store, files []iceberg.DataFile,
 			for i, h := range mask {
 				if h {
 					if key, ok := rowKey(col, i); ok {
-						removed.keys[key] = struct{}{}
+						removed.keys[strings.Clone(key)] = struct{}{}
 					}
 				}
 			}
