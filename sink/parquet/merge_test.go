@@ -132,7 +132,7 @@ func TestMergeRewritesOnlyMatchingFiles(t *testing.T) {
 		}
 		sch, _ := fr.Schema()
 		for i, c := range items.Columns {
-			if f := sch.Field(i); f.Name != c.Name || !reflect.DeepEqual(f.Type, sinktest.ArrowType(c)) {
+			if f := sch.Field(i); f.Name != c.Name || !reflect.DeepEqual(f.Type, arrowbuf.ArrowType(c)) {
 				t.Errorf("%s: field %d = %s %s", p, i, f.Name, f.Type)
 			}
 		}

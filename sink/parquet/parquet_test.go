@@ -224,8 +224,8 @@ func TestTypes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, c := range tb.Columns {
-		if f := sch.Field(i); f.Name != c.Name || !reflect.DeepEqual(f.Type, sinktest.ArrowType(c)) {
-			t.Errorf("pqarrow field %d = %s %s, want %s %s", i, f.Name, f.Type, c.Name, sinktest.ArrowType(c))
+		if f := sch.Field(i); f.Name != c.Name || !reflect.DeepEqual(f.Type, arrowbuf.ArrowType(c)) {
+			t.Errorf("pqarrow field %d = %s %s, want %s %s", i, f.Name, f.Type, c.Name, arrowbuf.ArrowType(c))
 		}
 	}
 	tbl, err := fr.ReadTable(context.Background())
