@@ -106,7 +106,19 @@ type Destination struct {
 	lakeBucket *blob.Bucket // a local bucket's, for the lake
 }
 
-var _ sink.Destination = (*Destination)(nil)
+var (
+	_ sink.Destination = (*Destination)(nil)
+	_ sink.BatchSizer  = (*Destination)(nil)
+)
+
+// BatchRows is the record batch size a pipeline uses for this destination
+// (sink.BatchSizer): 25,000 rows per table, which is also the row group
+// size of the files (pqarrow writes one row group per batch). Every batch
+// in flight is memory: loading 500k nested records (3M rows) peaked at
+// 204 MB locally, 228 MB as Iceberg and 318 MB on S3 with 25,000-row
+// batches, against 251, 319 and 363 MB with the engine's default 50,000, at
+// the same rows/s.
+func (d *Destination) BatchRows() int { return 25_000 }
 
 // New returns a destination for the bucket: a local folder path, a file://
 // URL (made absolute), or s3://bucket[/prefix] (credentials from
