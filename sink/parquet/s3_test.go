@@ -211,3 +211,25 @@ func TestWithBucket(t *testing.T) {
 		return newDest("file-bucket://mine", parquet.WithBucket(b))
 	})
 }
+
+// TestBatchRows: an object store gets smaller batches than a local folder,
+// so the batches waiting on slower uploads take less memory.
+func TestBatchRows(t *testing.T) {
+	creds := parquet.WithCredentials(parquet.Credentials{AccessKeyID: "k", SecretAccessKey: "s", EndpointURL: "http://127.0.0.1:1"})
+	for _, tc := range []struct {
+		name string
+		d    *parquet.Destination
+		want int
+	}{
+		{"local folder", parquet.New(t.TempDir()), 25_000},
+		{"file URL", parquet.New("file://" + t.TempDir()), 25_000},
+		{"s3", parquet.New("s3://lake/raw", creds), 10_000},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer tc.d.Close()
+			if got := tc.d.BatchRows(); got != tc.want {
+				t.Errorf("BatchRows() = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
