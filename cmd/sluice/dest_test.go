@@ -260,12 +260,12 @@ func TestDestinationTableFormatDefault(t *testing.T) {
 		{"destination default", base, map[string]arrowbuf.TableFormat{"posts": arrowbuf.Iceberg, "posts__tags": arrowbuf.Iceberg, "comments": arrowbuf.Iceberg}},
 		{"resource wins", strings.Replace(base, "    - name: comments\n", "    - name: comments\n      table_format: native\n", 1),
 			map[string]arrowbuf.TableFormat{"posts": arrowbuf.Iceberg, "posts__tags": arrowbuf.Iceberg, "comments": arrowbuf.Native}},
-		{"resource_defaults win", strings.Replace(base, "  resource_defaults:\n", "  resource_defaults:\n    table_format: delta\n", 1),
-			map[string]arrowbuf.TableFormat{"posts": arrowbuf.Delta, "posts__tags": arrowbuf.Delta, "comments": arrowbuf.Delta}},
+		{"resource_defaults win", strings.Replace(base, "  resource_defaults:\n", "  resource_defaults:\n    table_format: native\n", 1),
+			map[string]arrowbuf.TableFormat{"posts": arrowbuf.Native, "posts__tags": arrowbuf.Native, "comments": arrowbuf.Native}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// The fake factory ignores Options: today's parquet refuses them.
+			// The fake factory records what the destination was given.
 			f := useFakeFilesystem(t, nil)
 			t.Setenv("SLUICE_PIPELINES_DIR", t.TempDir())
 			os.RemoveAll(filepath.Join(e.dir, "out"))
