@@ -367,8 +367,19 @@ func appenderValue(col arrow.Array, i int, tc *arrowbuf.Column) driver.Value {
 	case *array.Time64:
 		return a.Value(i).ToTime(a.DataType().(*arrow.Time64Type).Unit)
 	case *array.Decimal128:
+		// The appender takes the value's digits as they are, so a batch
+		// whose scale differs from the column's (a Load.Write of a record
+		// built by hand) is rescaled first: 9.99 must not become 999.
 		s := a.DataType().(*arrow.Decimal128Type)
-		return duckdb.Decimal{Width: uint8(s.Precision), Scale: uint8(s.Scale), Value: a.Value(i).BigInt()}
+		v := a.Value(i)
+		if want, ok := arrowbuf.ArrowType(tc).(*arrow.Decimal128Type); ok && want.Scale != s.Scale {
+			r, err := v.Rescale(s.Scale, want.Scale)
+			if err != nil {
+				return col.ValueStr(i) // DuckDB casts the text, or names the value it cannot hold
+			}
+			return duckdb.Decimal{Width: uint8(want.Precision), Scale: uint8(want.Scale), Value: r.BigInt()}
+		}
+		return duckdb.Decimal{Width: uint8(s.Precision), Scale: uint8(s.Scale), Value: v.BigInt()}
 	}
 	return col.ValueStr(i)
 }
