@@ -2,9 +2,12 @@ package rest
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/sluicehq/sluice/arrowbuf"
+	"github.com/sluicehq/sluice/internal/confspec"
 )
 
 // DecodeConfig validates a decoded YAML or JSON tree (maps, lists and
@@ -173,11 +176,30 @@ func decodeAuth(path string, v any) (*AuthConfig, error) {
 	if !found {
 		return nil, errAt(path+".type", "%s", unknownOf("auth type", typ, authTypes()))
 	}
+	if err := undeclared(path, specAuth.Variant(typ), params); err != nil {
+		return nil, err
+	}
 	a, err := f(params)
 	if err != nil {
 		return nil, prefixErr(path, err)
 	}
 	return &AuthConfig{Type: typ, Params: params, Auth: a}, nil
+}
+
+// undeclared reports a key a built-in auth or paginator type (desc) does
+// not declare before its builder runs, so {type: offset, limt: 10} suggests
+// "limit" instead of saying that limit is required. Types registered by
+// users (desc nil) judge their own keys.
+func undeclared(path string, desc *confspec.Object, params map[string]any) error {
+	if desc == nil {
+		return nil
+	}
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		if desc.Lookup(k) == nil {
+			return confspec.UnknownField(path, k, desc.Names())
+		}
+	}
+	return nil
 }
 
 func decodePaginator(path string, v any) (*PaginatorConfig, error) {
@@ -213,6 +235,9 @@ func decodePaginator(path string, v any) (*PaginatorConfig, error) {
 			p = path
 		}
 		return nil, errAt(p, "%s", unknownOf("paginator", typ, paginatorTypes()))
+	}
+	if err := undeclared(path, specPaginator.Variant(typ), params); err != nil {
+		return nil, err
 	}
 	f, err := b(params)
 	if err != nil {

@@ -89,6 +89,8 @@ func TestUnknownKeySuggests(t *testing.T) {
 		{"client", `{"client":{"base_ulr":"x"},"resources":["a"]}`, `source.client: unknown field "base_ulr" (did you mean "base_url"?)`},
 		{"endpoint", `{"resources":[{"name":"a","endpoint":{"paginatr":"auto"}}]}`, `source.resources[0].endpoint: unknown field "paginatr" (did you mean "paginator"?)`},
 		{"paginator", `{"resources":[{"name":"a","endpoint":{"paginator":{"type":"offset","limit":1,"offest":0}}}]}`, `source.resources[0].endpoint.paginator: unknown field "offest" (did you mean "offset"?)`},
+		{"paginator key before required", `{"resources":[{"name":"a","endpoint":{"paginator":{"type":"offset","limt":10}}}]}`, `source.resources[0].endpoint.paginator: unknown field "limt" (did you mean "limit"?)`},
+		{"auth key before required", `{"client":{"auth":{"type":"bearer","tokne":"x"}},"resources":["a"]}`, `source.client.auth: unknown field "tokne" (did you mean "token"?)`},
 		{"auth", `{"client":{"auth":{"type":"http_basic","usrname":"u"}},"resources":["a"]}`, `source.client.auth: unknown field "usrname" (did you mean "username"?)`},
 		{"column", `{"resources":[{"name":"a","columns":{"id":{"data_typ":"bigint"}}}]}`, `source.resources[0].columns.id: unknown field "data_typ" (did you mean "data_type"?)`},
 		{"odd key", `{"resources":[{"name":"a","columns":{"a.b":{"nulable":true}}}]}`, `source.resources[0].columns["a.b"]: unknown field "nulable" (did you mean "nullable"?)`},
