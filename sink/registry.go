@@ -3,6 +3,7 @@ package sink
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -21,6 +22,17 @@ type Config struct {
 	// Logger takes what the destination tells while it works; nil means
 	// slog.Default().
 	Logger *slog.Logger
+}
+
+// CheckOptions refuses a setting in c.Options that is not one of known,
+// naming it (the first in sorted order); kind prefixes the error.
+func (c Config) CheckOptions(kind string, known ...string) error {
+	for _, k := range slices.Sorted(maps.Keys(c.Options)) {
+		if !slices.Contains(known, k) {
+			return fmt.Errorf("%s: unknown destination setting %q", kind, k)
+		}
+	}
+	return nil
 }
 
 // Factory opens a destination from its configuration.

@@ -62,3 +62,23 @@ func TestRegisterTwicePanics(t *testing.T) {
 	}()
 	r.Register("c", nil, "b")
 }
+
+func TestCheckOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		opts    map[string]any
+		known   []string
+		wantErr string
+	}{
+		{"none", nil, nil, ""},
+		{"known", map[string]any{"a": 1}, []string{"a", "b"}, ""},
+		{"unknown named, first sorted", map[string]any{"z": 1, "c": 2, "a": 3}, []string{"a"}, `kind: unknown destination setting "c"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := sink.Config{Options: tc.opts}.CheckOptions("kind", tc.known...)
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
+				t.Errorf("err = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}

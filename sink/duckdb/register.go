@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/sluicehq/sluice/sink"
@@ -13,7 +12,7 @@ import (
 // Open is the destination's [sink.Factory]: Location is the DuckDB file.
 // It takes no other options.
 func Open(c sink.Config) (sink.Destination, error) {
-	if err := noOptions("duckdb", c.Options); err != nil {
+	if err := c.CheckOptions("duckdb"); err != nil {
 		return nil, err
 	}
 	return New(c.Location, WithLogger(c.Logger)), nil
@@ -41,16 +40,3 @@ func (d *Destination) DropDataset(ctx context.Context, dataset string) error {
 }
 
 var _ sink.Dropper = (*Destination)(nil)
-
-// noOptions refuses settings a destination does not take, naming them.
-func noOptions(kind string, opts map[string]any) error {
-	if len(opts) == 0 {
-		return nil
-	}
-	keys := make([]string, 0, len(opts))
-	for k := range opts {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return fmt.Errorf("%s: unknown destination setting %q", kind, keys[0])
-}

@@ -20,10 +20,8 @@ func Open(c sink.Config) (sink.Destination, error) { return open(c) }
 
 // open is Open with options before the settings of c.Options.
 func open(c sink.Config, opts ...Option) (sink.Destination, error) {
-	for _, k := range slices.Sorted(maps.Keys(c.Options)) {
-		if k != "credentials" && k != "table_format" && k != "catalog" {
-			return nil, fmt.Errorf("parquet: unknown destination setting %q", k)
-		}
+	if err := c.CheckOptions("parquet", "credentials", "table_format", "catalog"); err != nil {
+		return nil, err
 	}
 	opts = slices.Clone(opts)
 	if v, ok := c.Options["table_format"]; ok {
