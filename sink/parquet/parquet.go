@@ -121,7 +121,7 @@ var (
 // (versitygw) at 294-318 MB with 25,000 and 260 MB with 10,000, at the same
 // rows/s and ~4% more CPU.
 func (d *Destination) BatchRows() int {
-	if _, remote := d.st.(*blobStore); remote {
+	if d.st != nil && !d.st.Local() {
 		return 10_000
 	}
 	return 25_000
