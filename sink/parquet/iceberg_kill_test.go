@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -33,25 +30,7 @@ func TestKillDuringIcebergCommit(t *testing.T) {
 	s := sinktest.Versitygw(t)
 	s.CreateBucket(t, "kill")
 	run := func(prefix string, selfKill int, kill time.Duration) (killed bool) {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKillDuringS3Load$")
-		cmd.Env = append(os.Environ(), killChildEnv+"="+strings.Join([]string{s.Endpoint, s.AccessKey, s.SecretKey, "s3://kill/" + prefix, "iceberg", fmt.Sprint(selfKill)}, " "))
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if kill > 0 {
-			timer := time.AfterFunc(kill, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
-			defer timer.Stop()
-		}
-		err := cmd.Wait()
-		if st, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && st.Signaled() {
-			return true
-		}
-		if err != nil {
-			t.Fatalf("loading process: %v: %s", err, stderr.String())
-		}
-		return false
+		return runLoader(t, kill, s.Endpoint, s.AccessKey, s.SecretKey, "s3://kill/"+prefix, "iceberg", fmt.Sprint(selfKill))
 	}
 	start := time.Now()
 	run("scratch", -1, 0)

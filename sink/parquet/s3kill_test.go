@@ -48,25 +48,7 @@ func TestKillDuringS3Load(t *testing.T) {
 	s := sinktest.Versitygw(t)
 	s.CreateBucket(t, "kill")
 	run := func(prefix string, kill time.Duration) (killed bool) {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestKillDuringS3Load$")
-		cmd.Env = append(os.Environ(), killChildEnv+"="+strings.Join([]string{s.Endpoint, s.AccessKey, s.SecretKey, "s3://kill/" + prefix}, " "))
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if kill > 0 {
-			timer := time.AfterFunc(kill, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
-			defer timer.Stop()
-		}
-		err := cmd.Wait()
-		if st, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && st.Signaled() {
-			return true
-		}
-		if err != nil {
-			t.Fatalf("loading process: %v: %s", err, stderr.String())
-		}
-		return false
+		return runLoader(t, kill, s.Endpoint, s.AccessKey, s.SecretKey, "s3://kill/"+prefix)
 	}
 	// A full run, timed, spreads the kills over one.
 	start := time.Now()
@@ -243,3 +225,29 @@ func (testingTB) Helper()                   {}
 func (testingTB) Fatalf(f string, a ...any) { panic(fmt.Sprintf(f, a...)) }
 func (testingTB) Fatal(a ...any)            { panic(fmt.Sprint(a...)) }
 func (testingTB) Errorf(f string, a ...any) { panic(fmt.Sprintf(f, a...)) }
+
+// runLoader runs this test binary as a loading process (TestKillDuringS3Load
+// with killChildEnv set to args) and SIGKILLs it after kill (0: never);
+// it says whether the process was killed, and fails t if it failed.
+func runLoader(t *testing.T, kill time.Duration, args ...string) (killed bool) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKillDuringS3Load$")
+	cmd.Env = append(os.Environ(), killChildEnv+"="+strings.Join(args, " "))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if kill > 0 {
+		timer := time.AfterFunc(kill, func() { _ = cmd.Process.Signal(syscall.SIGKILL) })
+		defer timer.Stop()
+	}
+	err := cmd.Wait()
+	if st, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+		return true
+	}
+	if err != nil {
+		t.Fatalf("loading process: %v: %s", err, stderr.String())
+	}
+	return false
+}
